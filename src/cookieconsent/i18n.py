@@ -1,0 +1,52 @@
+"""Choosing the visitor's language from ``Accept-Language`` among the policy's languages."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+__all__ = ["negotiate"]
+
+
+def _quality(param: str) -> float:
+    name, _, value = param.partition("=")
+    if name.strip().lower() != "q":
+        return 1.0
+    try:
+        q = float(value)
+    except ValueError:
+        return 0.0
+    return q if 0.0 <= q <= 1.0 else 0.0
+
+
+@lru_cache(maxsize=512)
+def negotiate(accept_language: str | None, available: tuple[str, ...], default: str) -> str:
+    """The best of ``available`` for an ``Accept-Language`` header, else ``default``.
+
+    An exact tag wins (``zh-TW``); then a tag with the same base language (``zh-Hant``, ``zh-HK`` →
+    ``zh-TW``; ``en-GB`` → ``en``). Malformed parts are ignored.
+
+    >>> negotiate("fr, zh-Hant;q=0.8, en;q=0.5", ("en", "zh-TW"), "en")
+    'zh-TW'
+    """
+    if not accept_language or len(accept_language) > 1024:
+        return default
+    by_lower = {tag.lower(): tag for tag in available}
+    by_base: dict[str, str] = {}
+    for tag in available:
+        by_base.setdefault(tag.split("-", 1)[0].lower(), tag)
+    ranges: list[tuple[float, int, str]] = []
+    for index, item in enumerate(accept_language.split(",")):
+        tag, *params = item.strip().split(";")
+        tag = tag.strip().lower()
+        if not tag or tag == "*" or len(tag) > 35:
+            continue
+        q = min((_quality(p) for p in params), default=1.0)
+        if q > 0:
+            ranges.append((-q, index, tag))
+    for _, _, tag in sorted(ranges):
+        if tag in by_lower:
+            return by_lower[tag]
+        base = tag.split("-", 1)[0]
+        if base in by_base:
+            return by_base[base]
+    return default

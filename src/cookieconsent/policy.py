@@ -1,0 +1,518 @@
+"""The privacy policy as data.
+
+A :class:`Policy` says who the controller is, which consent categories exist, which cookies the site
+sets and in which category, which device and log data may be recorded under which category, and the
+notice items Taiwan's PDPA (Art. 8) asks for. Load one from TOML with :func:`load_policy`; every
+problem is reported at once, each with the field it concerns and how to fix it::
+
+    from cookieconsent.policy import load_policy
+
+    policy = load_policy("policy.toml")
+    policy.allows_cookie_in("_ga")        # -> "analytics"
+
+The :attr:`Policy.fingerprint` changes when something consent depends on changes (a category, a
+cookie, a purpose, a data category, a data item or a recipient is added or changed) and stays the
+same when only wording changes. Stored decisions made under another fingerprint no longer count.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import re
+import tomllib
+from collections.abc import Iterator, Mapping
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from cookieconsent import pdpa
+from cookieconsent.errors import PolicyError
+
+__all__ = [
+    "Category",
+    "Controller",
+    "CookieRule",
+    "DataItem",
+    "GpcSettings",
+    "Notice",
+    "Policy",
+    "Recipient",
+    "Retention",
+    "Text",
+    "load_policy",
+]
+
+NECESSARY = "necessary"
+MAX_CATEGORIES = 64
+RIGHTS = ("view", "copy", "correct", "stop", "delete")
+
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# RFC 6265 cookie-name token: visible ASCII except separators.
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
+_COOKIE_PATH = re.compile(r"^/[\x21-\x3a\x3c-\x7e]*$")  # no CTLs, no ';', no spaces
+_DOMAIN = re.compile(
+    r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+)
+_LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Text(RootModel[dict[str, str]]):
+    """A text in several languages: ``{en = "Analytics", "zh-TW" = "分析"}``.
+
+    A plain string stands for the same text in every language (useful for names such as "Google").
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_string(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            return {"*": value}
+        return value
+
+    @field_validator("root")
+    @classmethod
+    def _check(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise ValueError('a text needs at least one language, e.g. {en = "…", "zh-TW" = "…"}')
+        for locale, text in value.items():
+            if locale != "*" and not _LOCALE.match(locale):
+                raise ValueError(f"{locale!r} is not a language tag; use tags such as 'en' or 'zh-TW'")
+            if not text.strip():
+                raise ValueError(f"the {locale!r} text is empty; write the text or leave the language out")
+        return value
+
+    def get(self, locale: str) -> str:
+        """Return the text in ``locale``, else in its base language, else the first one given."""
+        texts = self.root
+        if locale in texts:
+            return texts[locale]
+        base = locale.split("-", 1)[0]
+        for key, text in texts.items():
+            if key.split("-", 1)[0] == base:
+                return text
+        return texts.get("*") or next(iter(texts.values()))
+
+    def locales(self) -> set[str]:
+        """The languages this text is written in (``*`` means every one)."""
+        return set(self.root)
+
+
+class Controller(_Model):
+    """Who is responsible for the processing (PDPA Art. 8(1)(1))."""
+
+    name: Text
+    email: str
+    address: Text | None = None
+    phone: str | None = None
+    url: str | None = None
+
+
+class Category(_Model):
+    """A consent category such as ``analytics``.
+
+    Args:
+        id: A short lowercase name, used in markup (``data-category="analytics"``) and the API.
+        required: Only ``necessary`` is required: it is always on and cannot be refused.
+        gpc: Whether a Global Privacy Control signal refuses this category (sale, sharing and
+            targeted advertising: ``marketing`` by default).
+        legal_basis: ``consent`` for every optional category; ``necessary`` for the required one.
+    """
+
+    id: str
+    title: Text
+    description: Text
+    required: bool = False
+    gpc: bool = False
+    legal_basis: str = "consent"
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid category id; use lowercase letters, digits and '_', "
+                "starting with a letter (e.g. 'analytics')"
+            )
+        return value
+
+    @field_validator("legal_basis")
+    @classmethod
+    def _basis(cls, value: str) -> str:
+        normalised = value.strip().lower().replace(" ", "_").replace("-", "_")
+        if normalised in {"legitimate_interest", "legitimate_interests"}:
+            raise ValueError(
+                "legitimate interest cannot justify storing or reading cookies on a device "
+                "(ePrivacy Art. 5(3)); use 'consent', or move the cookie to 'necessary' if it is "
+                "strictly necessary for the service the visitor asked for"
+            )
+        if normalised not in {"consent", "necessary"}:
+            raise ValueError(f"unknown legal basis {value!r}; use 'consent' or 'necessary'")
+        return normalised
+
+
+class CookieRule(_Model):
+    """A declared cookie: an exact ``name`` or a ``pattern`` with ``*`` wildcards (``_ga_*``).
+
+    ``path`` and ``domain`` must be the ones the cookie is set with: a cookie can only be expired
+    with the same Path and Domain.
+    """
+
+    name: str | None = None
+    pattern: str | None = None
+    category: str
+    purpose: Text
+    provider: Text
+    third_party: bool = False
+    lifetime: Text
+    path: str = "/"
+    domain: str | None = None
+    justification: Text | None = None
+
+    @model_validator(mode="after")
+    def _name_or_pattern(self) -> CookieRule:
+        if (self.name is None) == (self.pattern is None):
+            raise ValueError("give exactly one of 'name' (an exact cookie name) or 'pattern' (with * wildcards)")
+        if self.name is not None and not _COOKIE_NAME.match(self.name):
+            raise ValueError(f"{self.name!r} is not a valid cookie name (RFC 6265 token characters only)")
+        if self.pattern is not None and not _COOKIE_NAME.match(self.pattern.replace("*", "x")):
+            raise ValueError(f"{self.pattern!r} is not a valid cookie name pattern (token characters and '*')")
+        if not _COOKIE_PATH.match(self.path):
+            raise ValueError(f"path {self.path!r} must start with '/' and hold no spaces, ';' or control characters")
+        if self.domain is not None and not _DOMAIN.match(self.domain):
+            raise ValueError(f"domain {self.domain!r} is not a host name such as 'example.com'")
+        return self
+
+    @property
+    def label(self) -> str:
+        """The name or pattern, as shown in the cookie table."""
+        return self.name if self.name is not None else str(self.pattern)
+
+    @cached_property
+    def _regex(self) -> re.Pattern[str]:
+        return re.compile("^" + ".*".join(re.escape(part) for part in str(self.pattern).split("*")) + "$")
+
+    def matches(self, cookie_name: str) -> bool:
+        """Whether this rule declares ``cookie_name``."""
+        if self.name is not None:
+            return cookie_name == self.name
+        return self._regex.match(cookie_name) is not None
+
+
+class DataItem(_Model):
+    """A kind of device or log data the recorder may collect, and the category that gates it."""
+
+    id: str
+    category: str
+    description: Text
+    pdpa_categories: tuple[str, ...] = ()
+
+    @field_validator("id")
+    @classmethod
+    def _id(cls, value: str) -> str:
+        if not _SLUG.match(value):
+            raise ValueError(f"{value!r} is not a valid data item id; use lowercase letters, digits and '_'")
+        return value
+
+
+class Recipient(_Model):
+    """A kind of recipient the data may be disclosed to (PDPA Art. 8(1)(4))."""
+
+    id: str
+    name: Text
+    description: Text | None = None
+
+
+class Notice(_Model):
+    """The items of the PDPA Art. 8(1) notice, shown before any device or log data is collected.
+
+    ``purposes`` and ``data_categories`` are official codes (``"040"``, ``"C001"``); their names come
+    from the bundled table of the Ministry of Justice, so a code that does not exist fails loading.
+    """
+
+    purposes: tuple[str, ...]
+    data_categories: tuple[str, ...]
+    sources: Text | None = None
+    period: Text
+    region: Text
+    recipients: tuple[Recipient, ...] = ()
+    methods: Text
+    rights: tuple[Literal["view", "copy", "correct", "stop", "delete"], ...] = RIGHTS  # type: ignore[assignment]
+    how_to_exercise: Text
+    consequences: Text
+    sharing: Text | None = None
+    security: Text | None = None
+    revisions: Text | None = None
+
+    @field_validator("purposes")
+    @classmethod
+    def _purposes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(pdpa.check_purpose(code) for code in value)
+
+    @field_validator("data_categories")
+    @classmethod
+    def _data_categories(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(pdpa.check_data_category(code) for code in value)
+
+
+class Retention(_Model):
+    """How long records are kept, in days, per kind of record."""
+
+    consent_records_days: int = Field(default=180 + 3 * 365, ge=1)
+    visit_records_days: int = Field(default=180, ge=1)
+    event_records_days: int = Field(default=180, ge=1)
+    rights_requests_days: int = Field(default=5 * 365, ge=1)
+
+
+class GpcSettings(_Model):
+    """Global Privacy Control: whether ``Sec-GPC: 1`` is honoured, and the date for ``gpc.json``."""
+
+    honour: bool = True
+    last_update: dt.date
+
+
+def _default_categories() -> tuple[Category, ...]:
+    from cookieconsent._defaults import DEFAULT_CATEGORIES
+
+    return tuple(Category.model_validate(c) for c in DEFAULT_CATEGORIES)
+
+
+class Policy(_Model):
+    """A site's privacy policy, as far as consent, cookies and recording are concerned."""
+
+    version: str
+    locales: tuple[str, ...] = ("en", "zh-TW")
+    privacy_policy_url: str
+    controller: Controller
+    categories: tuple[Category, ...] = Field(default_factory=_default_categories)
+    cookies: tuple[CookieRule, ...] = ()
+    data_items: tuple[DataItem, ...] = ()
+    notice: Notice | None = None
+    retention: Retention = Retention()
+    gpc: GpcSettings
+
+    @field_validator("locales")
+    @classmethod
+    def _locales(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("list at least one language, e.g. locales = ['en', 'zh-TW']")
+        for locale in value:
+            if not _LOCALE.match(locale):
+                raise ValueError(f"{locale!r} is not a language tag; use tags such as 'en' or 'zh-TW'")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        problems = list(self._cross_checks())
+        if problems:
+            raise ValueError("\n".join(problems))
+        return self
+
+    def _cross_checks(self) -> Iterator[str]:
+        ids = [c.id for c in self.categories]
+        valid = ", ".join(ids)
+        if NECESSARY not in ids:
+            yield "categories: a 'necessary' category is required; add one with required = true"
+        if len(ids) > MAX_CATEGORIES:
+            yield f"categories: at most {MAX_CATEGORIES} categories fit in the consent cookie; merge some"
+        for i, cat in enumerate(self.categories):
+            if ids.count(cat.id) > 1 and ids.index(cat.id) != i:
+                yield f"categories[{i}].id: {cat.id!r} is declared twice; give each category its own id"
+            if cat.required != (cat.id == NECESSARY):
+                yield f"categories[{i}].required: only 'necessary' is required; set required = {cat.id == NECESSARY}"
+            if cat.id == NECESSARY and cat.gpc:
+                yield f"categories[{i}].gpc: GPC cannot refuse the necessary category; set gpc = false"
+        seen: set[str] = set()
+        for i, rule in enumerate(self.cookies):
+            if rule.category not in ids:
+                yield f"cookies[{i}].category: {rule.category!r} is not a category; use one of: {valid}"
+            if rule.category == NECESSARY and rule.justification is None:
+                yield (
+                    f"cookies[{i}] ({rule.label}): a necessary cookie needs a 'justification' saying why the "
+                    "service cannot work without it; add one, or move the cookie to an optional category"
+                )
+            if rule.label in seen:
+                yield f"cookies[{i}]: {rule.label!r} is declared twice; keep one declaration"
+            seen.add(rule.label)
+        for i, item in enumerate(self.data_items):
+            if item.category not in ids:
+                yield f"data_items[{i}].category: {item.category!r} is not a category; use one of: {valid}"
+            if self.notice is not None:
+                for code in item.pdpa_categories:
+                    if code not in self.notice.data_categories:
+                        yield (
+                            f"data_items[{i}].pdpa_categories: {code} is not listed in notice.data_categories; "
+                            "add it there so visitors are told about it"
+                        )
+            for code in item.pdpa_categories:
+                try:
+                    pdpa.check_data_category(code)
+                except ValueError as exc:
+                    yield f"data_items[{i}].pdpa_categories: {exc}"
+        if self.notice is not None:
+            rids = [r.id for r in self.notice.recipients]
+            for i, rid in enumerate(rids):
+                if rids.index(rid) != i:
+                    yield f"notice.recipients[{i}].id: {rid!r} is declared twice"
+        yield from self._missing_translations()
+
+    def _missing_translations(self) -> Iterator[str]:
+        wanted = set(self.locales)
+
+        def walk(value: object, where: str) -> Iterator[str]:
+            if isinstance(value, Text):
+                have = value.locales()
+                if "*" not in have and not wanted <= have:
+                    missing = ", ".join(sorted(wanted - have))
+                    yield f"{where}: missing the {missing} text; every text needs each language in 'locales'"
+            elif isinstance(value, BaseModel):
+                for name in type(value).model_fields:
+                    yield from walk(getattr(value, name), f"{where}.{name}" if where else name)
+            elif isinstance(value, tuple):
+                for i, item in enumerate(value):
+                    yield from walk(item, f"{where}[{i}]")
+
+        yield from walk(self, "")
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    @cached_property
+    def category_ids(self) -> tuple[str, ...]:
+        """Every category id, in the policy's order."""
+        return tuple(c.id for c in self.categories)
+
+    @cached_property
+    def optional_categories(self) -> frozenset[str]:
+        """The categories a visitor can grant or refuse."""
+        return frozenset(c.id for c in self.categories if not c.required)
+
+    @cached_property
+    def gpc_categories(self) -> frozenset[str]:
+        """The categories a Global Privacy Control signal refuses."""
+        return frozenset(c.id for c in self.categories if c.gpc)
+
+    def category(self, category_id: str) -> Category:
+        """Return the category ``category_id``; raise ``KeyError`` if there is none."""
+        for cat in self.categories:
+            if cat.id == category_id:
+                return cat
+        raise KeyError(category_id)
+
+    @cached_property
+    def _exact_cookies(self) -> Mapping[str, CookieRule]:
+        return {r.name: r for r in self.cookies if r.name is not None}
+
+    @cached_property
+    def _pattern_cookies(self) -> tuple[CookieRule, ...]:
+        return tuple(r for r in self.cookies if r.pattern is not None)
+
+    def cookie_rule(self, cookie_name: str) -> CookieRule | None:
+        """Return the declaration of ``cookie_name`` (exact names first), or None if undeclared."""
+        rule = self._exact_cookies.get(cookie_name)
+        if rule is not None:
+            return rule
+        for rule in self._pattern_cookies:
+            if rule.matches(cookie_name):
+                return rule
+        return None
+
+    def allows_cookie_in(self, cookie_name: str) -> str | None:
+        """Return the category of ``cookie_name``, or None if the policy does not declare it."""
+        rule = self.cookie_rule(cookie_name)
+        return rule.category if rule is not None else None
+
+    def cookies_in(self, category_id: str) -> tuple[CookieRule, ...]:
+        """The cookie declarations of one category."""
+        return tuple(r for r in self.cookies if r.category == category_id)
+
+    # -- fingerprint ---------------------------------------------------------------------------
+
+    def material(self) -> dict[str, Any]:
+        """What consent depends on, without wording: the input of :attr:`fingerprint`."""
+        notice = self.notice
+        return {
+            "categories": sorted([c.id, c.required, c.gpc] for c in self.categories),
+            "cookies": sorted([r.label, r.category, r.third_party, r.path, r.domain or ""] for r in self.cookies),
+            "data_items": sorted([d.id, d.category, sorted(d.pdpa_categories)] for d in self.data_items),
+            "purposes": sorted(notice.purposes) if notice else [],
+            "data_categories": sorted(notice.data_categories) if notice else [],
+            "recipients": sorted(r.id for r in notice.recipients) if notice else [],
+        }
+
+    @cached_property
+    def fingerprint(self) -> str:
+        """A short content hash of :meth:`material`: it changes only on a material change."""
+        canonical = json.dumps(self.material(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part not in ("root",):
+            out += f".{part}" if out else str(part)
+    return out or "(top level)"
+
+
+def _problems(error: ValidationError) -> list[str]:
+    problems: list[str] = []
+    for err in error.errors(include_url=False):
+        where = _location(err["loc"])
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "missing":
+            msg = "this field is required; add it"
+        elif err["type"] == "extra_forbidden":
+            msg = "unknown field; check its spelling against the policy reference"
+        if "\n" in msg:
+            problems.extend(msg.split("\n"))
+        else:
+            problems.append(f"{where}: {msg}" if where != "(top level)" else msg)
+    return problems
+
+
+def parse_policy(data: Mapping[str, Any], source: str | None = None) -> Policy:
+    """Validate policy data (as read from TOML or JSON); raise :class:`PolicyError` listing every problem."""
+    try:
+        return Policy.model_validate(dict(data))
+    except ValidationError as exc:
+        raise PolicyError(_problems(exc), source) from None
+
+
+def load_policy(path: str | Path) -> Policy:
+    """Load and validate a policy from a ``.toml`` or ``.json`` file.
+
+    Raises:
+        PolicyError: if the file cannot be read or parsed, or does not validate. The message lists
+            every problem with its location and fix.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise PolicyError([f"cannot read the policy file: {exc.strerror}"], str(path)) from None
+    try:
+        data = json.loads(raw) if path.suffix == ".json" else tomllib.loads(raw.decode("utf-8"))
+    except (tomllib.TOMLDecodeError, json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise PolicyError([f"not valid {path.suffix.lstrip('.').upper() or 'TOML'}: {exc}"], str(path)) from None
+    if not isinstance(data, dict):
+        raise PolicyError(["the policy must be a table (a JSON object)"], str(path))
+    return parse_policy(data, str(path))
