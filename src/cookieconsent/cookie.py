@@ -1,0 +1,211 @@
+"""The signed consent cookie, and the small cookie-header helpers the engine needs.
+
+The consent cookie holds only a random consent id, the decisions (a bit per category), the policy
+fingerprint they were made under, the decision time (the signature's timestamp) and a Global Privacy
+Control flag. It is signed with itsdangerous (HMAC-SHA256, its own salt, a list of keys for rotation).
+Reading never raises: a forged, malformed, expired or stale cookie reads as ``None``, "not decided".
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import re
+import secrets
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from itsdangerous import BadData, URLSafeTimedSerializer
+
+__all__ = [
+    "ConsentCodec",
+    "Decision",
+    "GpcFlag",
+    "cookie_names",
+    "cookie_value",
+    "expire_cookie",
+    "format_cookie",
+    "new_consent_id",
+    "set_cookie_name",
+]
+
+SALT = "cookieconsent.consent.v1"
+SCHEMA = 1
+EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+class GpcFlag(enum.IntEnum):
+    """How Global Privacy Control shaped a decision."""
+
+    NONE = 0
+    #: A GPC signal refused the GPC categories of this consent id; later requests keep them refused.
+    OPTED_OUT = 1
+    #: The visitor granted a GPC category while sending GPC, after being shown the conflict.
+    OVERRIDDEN = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """A visitor's stored decision.
+
+    Args:
+        consent_id: Random id of this visitor's consent (links the proof-of-consent records).
+        granted: The optional categories granted; every other optional category is refused.
+        revision: The policy fingerprint the decision was made under.
+        decided_at: When the decision was made (Unix seconds, from the signature).
+        gpc: How Global Privacy Control shaped it.
+    """
+
+    consent_id: str
+    granted: frozenset[str]
+    revision: str
+    decided_at: float
+    gpc: GpcFlag = GpcFlag.NONE
+
+
+def new_consent_id() -> str:
+    """A fresh random consent id (96 bits, URL-safe)."""
+    return secrets.token_urlsafe(12)
+
+
+class ConsentCodec:
+    """Signs and reads consent cookie values.
+
+    Decisions are encoded as a bit mask over the categories sorted by id, which the policy
+    fingerprint pins: a cookie made under another fingerprint is never decoded into categories.
+
+    Args:
+        secret_keys: Oldest first; the last one signs, all verify.
+        categories: The policy's optional category ids.
+        revision: The policy fingerprint.
+        max_age: Seconds a decision stays valid.
+    """
+
+    def __init__(self, secret_keys: Sequence[str], categories: Iterable[str], revision: str, max_age: int) -> None:
+        self._serializer = URLSafeTimedSerializer(
+            list(secret_keys),
+            salt=SALT,
+            signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
+        )
+        self._order = tuple(sorted(categories))
+        self._revision = revision
+        self._max_age = max_age
+        # A signed value maps to the same decision every time: verify each distinct value once.
+        self._verify = lru_cache(maxsize=4096)(self._verify_uncached)
+
+    def dumps(self, decision: Decision) -> str:
+        """Sign ``decision`` into a cookie value (its time is the signing time)."""
+        mask = sum(1 << i for i, cat in enumerate(self._order) if cat in decision.granted)
+        payload = [SCHEMA, decision.consent_id, decision.revision, mask, int(decision.gpc)]
+        value: str = self._serializer.dumps(payload)
+        return value
+
+    def loads(self, value: str, now: float | None = None) -> Decision | None:
+        """Read a cookie value; ``None`` unless it is genuine, current and made under this policy."""
+        decision = self._verify(value)
+        if decision is None:
+            return None
+        age = (time.time() if now is None else now) - decision.decided_at
+        # A clock that moved backwards makes the age negative: that is not a reason to forget.
+        if age > self._max_age:
+            return None
+        return decision
+
+    def _verify_uncached(self, value: str) -> Decision | None:
+        if len(value) > 1024:
+            return None
+        try:
+            payload, signed_at = self._serializer.loads(value, return_timestamp=True)
+        except (BadData, ValueError, TypeError, OverflowError):
+            return None
+        return self._decode(payload, signed_at.timestamp())
+
+    def _decode(self, payload: Any, signed_at: float) -> Decision | None:
+        if not (isinstance(payload, list) and len(payload) == 5 and payload[0] == SCHEMA):
+            return None
+        _, consent_id, revision, mask, gpc = payload
+        if not (isinstance(consent_id, str) and 8 <= len(consent_id) <= 64 and consent_id.isascii()):
+            return None
+        if revision != self._revision:
+            return None
+        if not (isinstance(mask, int) and not isinstance(mask, bool) and 0 <= mask < (1 << len(self._order))):
+            return None
+        if not (isinstance(gpc, int) and not isinstance(gpc, bool) and gpc in GpcFlag._value2member_map_):
+            return None
+        granted = frozenset(cat for i, cat in enumerate(self._order) if mask >> i & 1)
+        return Decision(consent_id, granted, revision, signed_at, GpcFlag(gpc))
+
+
+def cookie_value(header: str, name: str) -> str | None:
+    """The value of the first cookie called ``name`` in a ``Cookie`` request header."""
+    if name not in header:
+        return None
+    match = _cookie_pattern(name).search(header)
+    return match.group(1) if match else None
+
+
+@lru_cache(maxsize=64)
+def _cookie_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(r"(?:^|[;,])[ \t]*" + re.escape(name) + r"[ \t]*=[ \t]*\"?([^;,\"\s]*)")
+
+
+@lru_cache(maxsize=1024)
+def cookie_names(header: str) -> tuple[str, ...]:
+    """The cookie names in a ``Cookie`` request header, in order, without duplicates."""
+    names: dict[str, None] = {}
+    for part in header.split(";"):
+        name, sep, _ = part.partition("=")
+        name = name.strip()
+        if sep and name:
+            names[name] = None
+    return tuple(names)
+
+
+def set_cookie_name(header_value: str) -> str:
+    """The cookie name a ``Set-Cookie`` header value sets (``""`` if it has none)."""
+    pair = header_value.split(";", 1)[0]
+    name, sep, _ = pair.partition("=")
+    return name.strip() if sep else ""
+
+
+def format_cookie(
+    name: str,
+    value: str,
+    *,
+    max_age: int | None = None,
+    path: str = "/",
+    domain: str | None = None,
+    secure: bool = True,
+    http_only: bool = True,
+    same_site: str | None = "Lax",
+) -> str:
+    """A ``Set-Cookie`` header value. Names, paths and domains must be validated by the caller."""
+    parts = [f"{name}={value}", f"Path={path}"]
+    if max_age is not None:
+        parts.append(f"Max-Age={max_age}")
+    if domain:
+        parts.append(f"Domain={domain}")
+    if secure:
+        parts.append("Secure")
+    if http_only:
+        parts.append("HttpOnly")
+    if same_site:
+        parts.append(f"SameSite={same_site}")
+    return "; ".join(parts)
+
+
+def expire_cookie(name: str, *, path: str = "/", domain: str | None = None, secure: bool = False) -> str:
+    """A ``Set-Cookie`` value that deletes a cookie (RFC 6265 §3.1: same Path and Domain).
+
+    Prefixed cookies (``__Secure-``, ``__Host-``) are only accepted with ``Secure``, so it is added.
+    """
+    secure = secure or name.startswith(("__Secure-", "__Host-"))
+    parts = [f"{name}=", "Max-Age=0", f"Expires={EXPIRED}", f"Path={path}"]
+    if domain:
+        parts.append(f"Domain={domain}")
+    if secure:
+        parts.append("Secure")
+    return "; ".join(parts)

@@ -1,0 +1,299 @@
+"""The library's own HTTP endpoints (the HTTP contract), answered without the application.
+
+=========================  ====================================================================
+``GET  /_consent/state``   the visitor's consent state as JSON
+``POST /_consent``         records a decision (JSON → 200 + state; HTML form → 303 to ``next``)
+``POST /_consent/withdraw`` withdraws every optional category and expires their cookies
+``GET  /.well-known/gpc.json`` the Global Privacy Control support resource
+=========================  ====================================================================
+
+Bad input gets a precise 4xx reply (400, 403, 404, 405, 413, 415) and changes nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, urlsplit
+
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.request import RequestView
+
+__all__ = ["Endpoints", "Reply"]
+
+GPC_PATH = "/.well-known/gpc.json"
+ACTIONS = ("accept_all", "reject_all", "custom")
+FORM = "application/x-www-form-urlencoded"
+JSON = "application/json"
+_CONTROL = re.compile(r"[\x00-\x20\x7f\\]")
+_NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+
+Header = tuple[str, str]
+
+
+@dataclass(slots=True)
+class Reply:
+    """A complete response: status, headers and body."""
+
+    status: int
+    headers: list[Header] = field(default_factory=list)
+    body: bytes = b""
+
+
+class BadRequest(Exception):
+    """A request the endpoints refuse; becomes a 4xx reply."""
+
+    def __init__(self, status: int, code: str, message: str, headers: list[Header] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = headers or []
+
+
+@dataclass(slots=True)
+class _Choice:
+    action: str
+    categories: list[str]
+    next: str | None
+    override_gpc: bool
+    form: bool
+
+
+def _json_reply(status: int, data: Any, headers: list[Header] | None = None) -> Reply:
+    body = json.dumps(data, separators=(",", ":")).encode()
+    return Reply(status, [("content-type", JSON), *_NO_STORE, *(headers or [])], body)
+
+
+def _media_type(request: RequestView) -> tuple[str, str | None]:
+    raw = request.header("content-type") or ""
+    media, *params = raw.split(";")
+    charset = None
+    for param in params:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    return media.strip().lower(), charset
+
+
+def safe_next(target: str | None) -> str:
+    """A same-origin path to redirect to: ``target`` if it is a local path, else ``/``."""
+    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    if _CONTROL.search(target):
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc:
+        return "/"
+    return quote(target, safe="/?&=#%:@!$'()*+,;~-._")
+
+
+class Endpoints:
+    """Routes and answers the library's own requests."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        config = engine.config
+        self.prefix = prefix = config.prefix
+        self.max_body = config.max_body
+        self._routes: dict[str, tuple[tuple[str, ...], Callable[[RequestView, ConsentState, bytes], Reply]]] = {
+            f"{prefix}/state": (("GET", "HEAD"), self._state),
+            prefix: (("POST",), self._decide),
+            f"{prefix}/withdraw": (("POST",), self._withdraw),
+            GPC_PATH: (("GET", "HEAD"), self._gpc_json),
+        }
+        self._trusted = set(config.trusted_origins)
+
+    def matches(self, path: str) -> bool:
+        """Whether ``path`` belongs to the library (the app never sees these requests)."""
+        return (
+            path.startswith(self.prefix) and (len(path) == len(self.prefix) or path[len(self.prefix)] == "/")
+        ) or path == GPC_PATH
+
+    def handle(self, request: RequestView, state: ConsentState, body: bytes | None) -> Reply:
+        """Answer a request for which :meth:`matches` is true.
+
+        Args:
+            request: The request.
+            state: Its consent state from :meth:`Engine.decide`.
+            body: The request body, or ``None`` if it was larger than ``max_body`` (→ 413).
+        """
+        route = self._routes.get(request.path)
+        try:
+            if route is None:
+                raise BadRequest(404, "not_found", f"No such endpoint. The endpoints are: {', '.join(self._routes)}.")
+            methods, handler = route
+            method = request.method.upper()
+            if method not in methods:
+                allow = ", ".join(methods)
+                raise BadRequest(405, "method_not_allowed", f"Use {allow} for this endpoint.", [("allow", allow)])
+            if body is None:
+                raise BadRequest(413, "too_large", f"The request body is larger than {self.max_body} bytes.")
+            reply = handler(request, state, body)
+            if method == "HEAD":
+                reply.body = b""
+            return reply
+        except BadRequest as exc:
+            return self._error(request, exc)
+
+    # -- handlers ------------------------------------------------------------------------------
+
+    def _state(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        reply = _json_reply(200, state.as_dict())
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    def _gpc_json(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        gpc = self.engine.policy.gpc
+        data = {"gpc": gpc.honour, "lastUpdate": gpc.last_update.isoformat()}
+        return Reply(200, [("content-type", JSON), ("cache-control", "max-age=86400")], json.dumps(data).encode())
+
+    def _decide(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        self._check_origin(request)
+        choice = self._parse_choice(request, body)
+        optional = self.engine.policy.optional_categories
+        if choice.action == "accept_all":
+            granted = optional
+        elif choice.action == "reject_all":
+            granted = frozenset()
+        else:
+            granted = frozenset(choice.categories) & optional
+        new = self.engine.decide_again(state, granted, override_gpc=choice.override_gpc)
+        return self._answer(new, choice.form, choice.next)
+
+    def _withdraw(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        self._check_origin(request)
+        media, _ = _media_type(request)
+        form = media == FORM
+        target = None
+        if body and form:
+            target = self._form(body).get("next", [None])[0]
+        elif body and media not in (JSON, ""):
+            raise BadRequest(415, "unsupported_media_type", f"Send no body, or use {JSON} or {FORM}.")
+        new = self.engine.decide_again(state, ())
+        return self._answer(new, form, target)
+
+    def _answer(self, state: ConsentState, form: bool, target: str | None) -> Reply:
+        reply = Reply(303, [("location", safe_next(target)), *_NO_STORE]) if form else _json_reply(200, state.as_dict())
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    # -- parsing -------------------------------------------------------------------------------
+
+    def _check_origin(self, request: RequestView) -> None:
+        if not self._same_origin(request):
+            raise BadRequest(403, "cross_origin", "Consent can only be changed from this site's own pages.")
+
+    def _same_origin(self, request: RequestView) -> bool:
+        site = request.header("sec-fetch-site")
+        if site is not None and site.strip().lower() not in ("same-origin", "none"):
+            return False
+        origin = request.header("origin")
+        if origin is None:
+            referer = request.header("referer")
+            if referer is None:
+                return True  # not sent by a browser on another site's behalf
+            try:
+                parts = urlsplit(referer.strip())
+            except ValueError:
+                return False
+            origin = f"{parts.scheme}://{parts.netloc}"
+        return self._origin_ok(origin.strip().lower(), request)
+
+    def _origin_ok(self, origin: str, request: RequestView) -> bool:
+        if origin in self._trusted:
+            return True
+        scheme, sep, host = origin.partition("://")
+        if not sep or scheme not in ("http", "https"):
+            return False
+        own_scheme = request.scheme.lower()
+        own_host = _strip_port(own_scheme, request.host.lower())
+        if _strip_port(scheme, host) != own_host:
+            return False
+        # Behind a TLS-terminating proxy the app may see http while the page was https.
+        return scheme == own_scheme or (scheme == "https" and own_scheme == "http")
+
+    def _form(self, body: bytes) -> dict[str, list[str]]:
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise BadRequest(400, "bad_encoding", "The form is not valid UTF-8.") from None
+        try:
+            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=200)
+        except ValueError:
+            raise BadRequest(400, "too_many_fields", "The form has too many fields.") from None
+        out: dict[str, list[str]] = {}
+        for key, value in pairs:
+            out.setdefault(key, []).append(value)
+        for key in ("action", "next", "gpc_override"):
+            if len(out.get(key, ())) > 1:
+                raise BadRequest(400, "duplicate_field", f"The form gives {key!r} more than once; give it once.")
+        return out
+
+    def _parse_choice(self, request: RequestView, body: bytes) -> _Choice:
+        media, charset = _media_type(request)
+        if charset not in (None, "utf-8", "utf8"):
+            raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
+        if media == JSON:
+            try:
+                data = json.loads(body)
+            except (ValueError, RecursionError):
+                raise BadRequest(400, "bad_json", "The body is not valid JSON.") from None
+            if not isinstance(data, dict):
+                raise BadRequest(400, "bad_json", 'Send a JSON object such as {"action": "reject_all"}.')
+            action = data.get("action")
+            categories = data.get("categories", [])
+            if not isinstance(categories, list) or not all(isinstance(c, str) for c in categories):
+                raise BadRequest(400, "bad_categories", '"categories" must be a list of category names.')
+            override = data.get("gpc_override", False) is True
+            choice = _Choice(action if isinstance(action, str) else repr(action), categories, None, override, False)
+        elif media == FORM:
+            form = self._form(body)
+            choice = _Choice(
+                form.get("action", [""])[0],
+                form.get("category", []),
+                form.get("next", [None])[0],
+                form.get("gpc_override", [""])[0] in ("1", "true", "on"),
+                True,
+            )
+        else:
+            raise BadRequest(415, "unsupported_media_type", f"Send the decision as {JSON} or {FORM}.")
+        if choice.action not in ACTIONS:
+            raise BadRequest(
+                400,
+                "unknown_action",
+                f"Unknown action {choice.action[:40]!r}; use one of: {', '.join(ACTIONS)}.",
+            )
+        known = self.engine.policy.category_ids
+        unknown = [c for c in choice.categories if c not in known]
+        if unknown:
+            raise BadRequest(
+                400,
+                "unknown_category",
+                f"Unknown category {unknown[0][:40]!r}; the categories are: {', '.join(known)}.",
+            )
+        return choice
+
+    def _error(self, request: RequestView, exc: BadRequest) -> Reply:
+        media, _ = _media_type(request)
+        if media == FORM:
+            message = html.escape(exc.message)
+            page = (
+                '<!doctype html><html lang="en"><meta charset="utf-8"><title>Request refused</title>'
+                f'<main><h1>Request refused</h1><p>{message}</p><p><a href="/">Back to the site</a></p></main>'
+            )
+            return Reply(
+                exc.status,
+                [("content-type", "text/html; charset=utf-8"), *_NO_STORE, *exc.headers],
+                page.encode(),
+            )
+        return _json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
+
+
+def _strip_port(scheme: str, host: str) -> str:
+    default = ":443" if scheme == "https" else ":80"
+    return host[: -len(default)] if host.endswith(default) else host

@@ -1,0 +1,336 @@
+"""The decisions, free of any web framework.
+
+What a request's consent state is, which ``Set-Cookie`` headers may pass, which cookies to expire,
+and how the response must vary.
+
+The adapters (:mod:`cookieconsent.asgi`, :mod:`cookieconsent.wsgi`) call :meth:`Engine.decide` once per
+request and :meth:`Engine.response_headers` once per response; everything else here serves those two.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
+from functools import lru_cache
+from typing import Any
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.cookie import (
+    ConsentCodec,
+    Decision,
+    GpcFlag,
+    cookie_names,
+    cookie_value,
+    expire_cookie,
+    format_cookie,
+    new_consent_id,
+    set_cookie_name,
+)
+from cookieconsent.i18n import negotiate
+from cookieconsent.policy import NECESSARY
+from cookieconsent.request import RequestView
+
+__all__ = ["ConsentState", "Engine", "gpc_enabled"]
+
+logger = logging.getLogger("cookieconsent")
+
+Header = tuple[str, str]
+
+
+def gpc_enabled(values: Iterable[str]) -> bool:
+    """Whether ``Sec-GPC`` values turn Global Privacy Control on.
+
+    Only a value exactly ``1`` (after optional whitespace) counts; ``0``, ``true`` or ``yes`` do not.
+    Repeated headers, or a WSGI server's joined ``"0, 1"``, count if any element is ``1``.
+    """
+    for value in values:
+        if value.strip(" \t") == "1":
+            return True
+        if "," in value and any(part.strip(" \t") == "1" for part in value.split(",")):
+            return True
+    return False
+
+
+class ConsentState:
+    """The consent state of one request.
+
+    Application code reads it from ``request.state.consent`` (ASGI), ``g.consent`` (Flask) or
+    ``environ["cookieconsent.state"]`` (WSGI) and asks :meth:`allows`::
+
+        if request.state.consent.allows("analytics"):
+            ...
+
+    Attributes:
+        decided: Whether the visitor has made a (still valid) decision.
+        granted: The optional categories in force for this request (after Global Privacy Control).
+        consent_id: The visitor's consent id, or ``None`` before any decision.
+        gpc: Whether the request carried a Global Privacy Control signal that is honoured.
+        revision: The policy fingerprint.
+    """
+
+    __slots__ = (
+        "_engine",
+        "_locale",
+        "_request",
+        "accessed",
+        "consent_id",
+        "decided",
+        "decision",
+        "gpc",
+        "granted",
+        "pending",
+    )
+
+    def __init__(
+        self,
+        engine: Engine,
+        request: RequestView,
+        decision: Decision | None,
+        granted: frozenset[str],
+        gpc: bool,
+        pending: Decision | None = None,
+    ) -> None:
+        self._engine = engine
+        self._request = request
+        self._locale: str | None = None
+        self.decision = decision
+        self.decided = decision is not None
+        self.consent_id = decision.consent_id if decision is not None else None
+        self.granted = granted
+        self.gpc = gpc
+        #: A decision to store with this response (set by the endpoints, or by a GPC opt-out).
+        self.pending = pending
+        #: Whether the application asked about consent (its response then varies by consent).
+        self.accessed = False
+
+    @property
+    def revision(self) -> str:
+        """The fingerprint of the policy in force."""
+        return self._engine.policy.fingerprint
+
+    def allows(self, category: str) -> bool:
+        """Whether ``category`` may be used for this request. ``necessary`` always may.
+
+        Unknown categories are not allowed (and never raise), so a typo fails closed.
+        """
+        self.accessed = True
+        return category == NECESSARY or category in self.granted
+
+    @property
+    def locale(self) -> str:
+        """The visitor's language: the app's choice, else the best match for ``Accept-Language``."""
+        if self._locale is None:
+            self._locale = self._engine.locale_for(self._request)
+        return self._locale
+
+    def categories(self) -> dict[str, bool]:
+        """Every category of the policy, in order, mapped to whether it is in force."""
+        self.accessed = True
+        return {cat: cat == NECESSARY or cat in self.granted for cat in self._engine.policy.category_ids}
+
+    def as_dict(self) -> dict[str, Any]:
+        """The state as the ``GET /_consent/state`` endpoint returns it."""
+        return {
+            "decided": self.decided,
+            "consent_id": self.consent_id,
+            "revision": self.revision,
+            "categories": self.categories(),
+            "gpc": self.gpc,
+            "locale": self.locale,
+        }
+
+    def __repr__(self) -> str:
+        granted = ",".join(sorted(self.granted)) or "-"
+        return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
+
+
+class Engine:
+    """Applies one :class:`~cookieconsent.config.ConsentConfig` to requests and responses."""
+
+    def __init__(self, config: ConsentConfig) -> None:
+        self.config = config
+        self.policy = policy = config.policy
+        self.cookie_name = config.cookie_name
+        self.codec = ConsentCodec(config.signing_keys, policy.optional_categories, policy.fingerprint, config.max_age)
+        self._gpc_categories = policy.gpc_categories if policy.gpc.honour else frozenset()
+        self._vary = "Cookie, Sec-GPC" if policy.gpc.honour else "Cookie"
+        self._warned: set[str] = set()
+        self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
+        self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def decide(self, request: RequestView, now: float | None = None) -> ConsentState:
+        """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
+        header = request.header("cookie")
+        decision = None
+        if header:
+            value = cookie_value(header, self.cookie_name)
+            if value:
+                decision = self.codec.loads(value, now)
+        gpc = bool(self._gpc_categories) and gpc_enabled(request.header_values("sec-gpc"))
+        if decision is None:
+            return ConsentState(self, request, None, frozenset(), gpc)
+        granted = decision.granted
+        pending = None
+        if gpc and decision.gpc is not GpcFlag.OVERRIDDEN:
+            refused = granted & self._gpc_categories
+            if refused:
+                # The signal refuses what was granted: store that, so a later request without the
+                # signal does not grant it again.
+                granted = granted - refused
+                pending = replace(
+                    decision,
+                    granted=granted,
+                    gpc=GpcFlag.OPTED_OUT,
+                    decided_at=time.time() if now is None else now,
+                )
+        return ConsentState(self, request, decision, granted, gpc, pending)
+
+    def locale_for(self, request: RequestView) -> str:
+        """The language for ``request``: the app's selector first, then ``Accept-Language``."""
+        locales = self.policy.locales
+        selector = self.config.locale_selector
+        if selector is not None:
+            chosen = selector(request)
+            if chosen:
+                return negotiate(chosen, locales, locales[0])
+        return negotiate(request.header("accept-language"), locales, locales[0])
+
+    def decide_again(
+        self,
+        state: ConsentState,
+        granted: Iterable[str],
+        *,
+        override_gpc: bool = False,
+        now: float | None = None,
+    ) -> ConsentState:
+        """The state after the visitor chose ``granted`` (the optional categories to grant).
+
+        Under a Global Privacy Control signal the GPC categories stay refused unless ``override_gpc``
+        says the visitor confirmed granting them after seeing the conflict.
+        """
+        chosen = frozenset(granted) & self.policy.optional_categories
+        flag = GpcFlag.NONE
+        if state.gpc:
+            if override_gpc and chosen & self._gpc_categories:
+                flag = GpcFlag.OVERRIDDEN
+            else:
+                flag = GpcFlag.OPTED_OUT if self._gpc_categories else GpcFlag.NONE
+                chosen -= self._gpc_categories
+        elif state.decision is not None and state.decision.gpc is GpcFlag.OPTED_OUT:
+            flag = GpcFlag.OPTED_OUT
+        previous = state.decision
+        consent_id = previous.consent_id if previous is not None else new_consent_id()
+        stamp = time.time() if now is None else now
+        decision = Decision(consent_id, chosen, self.policy.fingerprint, stamp, flag)
+        unchanged = (
+            previous is not None and state.pending is None and previous.granted == chosen and previous.gpc == flag
+        )
+        new = ConsentState(self, state._request, decision, chosen, state.gpc, None if unchanged else decision)
+        new._locale = state._locale
+        return new
+
+    # -- responses -----------------------------------------------------------------------------
+
+    def consent_cookie(self, decision: Decision) -> str:
+        """The ``Set-Cookie`` value that stores ``decision``."""
+        config = self.config
+        return format_cookie(
+            self.cookie_name,
+            self.codec.dumps(decision),
+            max_age=config.max_age,
+            domain=config.domain,
+            secure=config.secure,
+            same_site="Strict" if config.same_site == "strict" else "Lax",
+        )
+
+    def expiries(self, state: ConsentState) -> tuple[str, ...]:
+        """``Set-Cookie`` values expiring the request's cookies of refused categories."""
+        header = state._request.header("cookie")
+        if not header:
+            return ()
+        return self._expiries(header, state.granted)
+
+    def _expiries_uncached(self, header: str, granted: frozenset[str]) -> tuple[str, ...]:
+        out = []
+        for name in cookie_names(header):
+            rule = self.policy.cookie_rule(name)
+            if rule is not None and rule.category != NECESSARY and rule.category not in granted:
+                out.append(expire_cookie(name, path=rule.path, domain=rule.domain))
+        return tuple(out)
+
+    def set_cookie_allowed(self, state: ConsentState, header_value: str) -> bool:
+        """Whether the app may set this cookie now: declared, and in a category in force."""
+        name = set_cookie_name(header_value)
+        category = self._category_of(name) if name else None
+        if category is None:
+            self._warn_undeclared(name)
+            return False
+        return category == NECESSARY or category in state.granted
+
+    def _warn_undeclared(self, name: str) -> None:
+        if name in self._warned or name == self.cookie_name or not self.config.warn_undeclared:
+            return
+        if len(self._warned) < 1000:
+            self._warned.add(name)
+        logger.warning(
+            "cookieconsent blocked the cookie %r: the policy does not declare it. Declare it in the "
+            "policy's [[cookies]] with its category (and a justification if it is necessary).",
+            name[:100],
+        )
+
+    def needs_edit(self, state: ConsentState, has_set_cookie: bool) -> bool:
+        """Whether :meth:`response_headers` would change anything (the fast path skips it)."""
+        return has_set_cookie or state.accessed or state.pending is not None or bool(self.expiries(state))
+
+    def response_headers(self, state: ConsentState, headers: Sequence[Header]) -> list[Header]:
+        """The response headers after enforcement.
+
+        Removes each ``Set-Cookie`` the state does not allow (one by one, keeping the others), adds
+        the consent cookie when the decision changed, expires the request's cookies of refused
+        categories, and marks the response as varying by consent where it did.
+        """
+        out: list[Header] = []
+        edited = state.accessed
+        app_sets: set[str] = set()
+        vary_at = cache_at = -1
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "set-cookie":
+                if not self.set_cookie_allowed(state, value):
+                    edited = True
+                    continue
+                app_sets.add(set_cookie_name(value))
+            elif lower == "vary":
+                vary_at = len(out)
+            elif lower == "cache-control":
+                cache_at = len(out)
+            out.append((name, value))
+        added = False
+        for expiry in self.expiries(state):
+            if set_cookie_name(expiry) not in app_sets:
+                out.append(("set-cookie", expiry))
+                added = True
+        if state.pending is not None:
+            out.append(("set-cookie", self.consent_cookie(state.pending)))
+            added = True
+        if edited or added:
+            self._vary_on_consent(out, vary_at)
+        if added and cache_at < 0:
+            out.append(("cache-control", "private"))
+        return out
+
+    def _vary_on_consent(self, headers: list[Header], vary_at: int) -> None:
+        if vary_at < 0:
+            headers.append(("vary", self._vary))
+            return
+        name, value = headers[vary_at]
+        present = {v.strip().lower() for v in value.split(",")}
+        if "*" in present:
+            return
+        extra = [v for v in self._vary.split(", ") if v.lower() not in present]
+        if extra:
+            headers[vary_at] = (name, ", ".join([value, *extra]) if value.strip() else ", ".join(extra))
