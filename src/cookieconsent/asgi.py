@@ -1,0 +1,189 @@
+"""The ASGI middleware (Starlette, FastAPI, any ASGI app): pure ASGI, no framework import.
+
+::
+
+    from cookieconsent.asgi import ConsentMiddleware
+
+    app.add_middleware(ConsentMiddleware, config=config)     # Starlette / FastAPI
+    app = ConsentMiddleware(app, config=config)               # any ASGI app
+
+The middleware answers its own endpoints, puts the request's
+:class:`~cookieconsent.engine.ConsentState` at ``scope["state"]["consent"]`` (so
+``request.state.consent`` in Starlette and FastAPI; also under ``"cookieconsent"``) and enforces the
+decision on the response headers. Bodies stream through untouched. Place it outside any compression
+middleware so it sees the response as the app wrote it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.endpoints import Endpoints, Reply
+from cookieconsent.engine import Engine
+
+__all__ = ["ASGIRequest", "ConsentMiddleware"]
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+
+
+class ASGIRequest:
+    """The :class:`~cookieconsent.request.RequestView` of an ASGI HTTP scope (computed on demand)."""
+
+    __slots__ = ("_headers", "_repeated", "scope")
+
+    def __init__(self, scope: Scope) -> None:
+        self.scope = scope
+        self._headers: dict[bytes, bytes] | None = None
+        self._repeated = False
+
+    def _table(self) -> dict[bytes, bytes]:
+        headers = self._headers
+        if headers is None:
+            raw = self.scope["headers"]
+            headers = self._headers = dict(raw)
+            self._repeated = len(headers) != len(raw)
+        return headers
+
+    @property
+    def method(self) -> str:  # noqa: D102
+        return str(self.scope["method"])
+
+    @property
+    def path(self) -> str:  # noqa: D102
+        return str(self.scope["path"])
+
+    @property
+    def query_string(self) -> str:  # noqa: D102
+        return bytes(self.scope.get("query_string", b"")).decode("latin-1")
+
+    @property
+    def scheme(self) -> str:  # noqa: D102
+        return str(self.scope.get("scheme", "http"))
+
+    @property
+    def host(self) -> str:  # noqa: D102
+        host = self.header("host")
+        if host:
+            return host
+        server = self.scope.get("server")
+        if server:
+            return f"{server[0]}:{server[1]}" if server[1] is not None else str(server[0])
+        return ""
+
+    @property
+    def client(self) -> str | None:  # noqa: D102
+        client = self.scope.get("client")
+        return str(client[0]) if client else None
+
+    def header(self, name: str) -> str | None:  # noqa: D102
+        key = name.encode("latin-1")
+        value = self._table().get(key)
+        if value is None:
+            return None
+        if self._repeated:
+            values = self.header_values(name)
+            return ("; " if name == "cookie" else ", ").join(values)
+        return value.decode("latin-1")
+
+    def header_values(self, name: str) -> list[str]:  # noqa: D102
+        key = name.encode("latin-1")
+        table = self._table()
+        if key not in table:
+            return []
+        if not self._repeated:
+            return [table[key].decode("latin-1")]
+        return [v.decode("latin-1") for k, v in self.scope["headers"] if k == key]
+
+
+class _Disconnected(Exception):
+    pass
+
+
+async def _read_body(receive: Receive, request: ASGIRequest, limit: int) -> bytes | None:
+    length = request.header("content-length")
+    if length is not None and length.strip().isdigit() and int(length) > limit:
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _send_reply(send: Send, reply: Reply) -> None:
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+    headers.append((b"content-length", str(len(reply.body)).encode()))
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+    await send({"type": "http.response.body", "body": reply.body})
+
+
+class ConsentMiddleware:
+    """Enforces a :class:`~cookieconsent.config.ConsentConfig` on an ASGI application.
+
+    Args:
+        app: The ASGI application to wrap.
+        config: The configuration (policy, keys, cookie options).
+    """
+
+    def __init__(self, app: ASGIApp, config: ConsentConfig) -> None:
+        if not isinstance(config, ConsentConfig):
+            raise TypeError(
+                "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
+            )
+        self.app = app
+        self.engine = Engine(config)
+        self.endpoints = Endpoints(self.engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = ASGIRequest(scope)
+        engine = self.engine
+        state = engine.decide(request)
+        if self.endpoints.matches(scope["path"]):
+            try:
+                body = await _read_body(receive, request, self.endpoints.max_body)
+            except _Disconnected:
+                return
+            await _send_reply(send, self.endpoints.handle(request, state, body))
+            return
+        shared = scope.get("state")
+        if shared is None:
+            shared = scope["state"] = {}
+        shared["consent"] = shared["cookieconsent"] = state
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = message.get("headers", ())
+                has_set_cookie = False
+                for name, _ in headers:
+                    if name.lower() == b"set-cookie":
+                        has_set_cookie = True
+                        break
+                if engine.needs_edit(state, has_set_cookie):
+                    edited = engine.response_headers(
+                        state, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+                    )
+                    message = {
+                        **message,
+                        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited],
+                    }
+            await send(message)
+
+        await self.app(scope, receive, send_wrapper)

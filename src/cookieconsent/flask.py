@@ -1,0 +1,114 @@
+"""The Flask extension.
+
+::
+
+    from flask import Flask, g
+    from cookieconsent.flask import CookieConsent
+
+    app = Flask(__name__)
+    app.config["COOKIECONSENT_POLICY"] = "policy.toml"
+    CookieConsent(app)             # or: consent = CookieConsent(); consent.init_app(app)
+
+    @app.get("/")
+    def index():
+        if g.consent.allows("analytics"):
+            ...
+
+In templates: ``{% if consent.allows("marketing") %}…{% endif %}``.
+
+Without an explicit ``config``, the extension reads ``COOKIECONSENT_POLICY`` (a path or a
+:class:`~cookieconsent.policy.Policy`), ``COOKIECONSENT_SECRET_KEYS`` (default: ``SECRET_KEY_FALLBACKS``
+then ``SECRET_KEY``) and any other ``COOKIECONSENT_<OPTION>`` for the options of
+:class:`~cookieconsent.config.ConsentConfig` (``COOKIECONSENT_SECURE = False``, …).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, g, request
+from werkzeug.local import LocalProxy
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.engine import ConsentState
+from cookieconsent.errors import ConfigurationError
+from cookieconsent.policy import Policy, load_policy
+from cookieconsent.wsgi import ENVIRON_KEY, ConsentMiddleware
+
+__all__ = ["CookieConsent", "current_consent"]
+
+EXTENSION_KEY = "cookieconsent"
+
+
+def _current() -> ConsentState:
+    state = request.environ.get(ENVIRON_KEY)
+    if state is None:
+        raise RuntimeError(
+            "No consent state for this request: initialise CookieConsent(app) before the first request, "
+            "and do not serve this path under the consent prefix."
+        )
+    return state  # type: ignore[no-any-return]
+
+
+#: The current request's consent state, usable anywhere inside a request (also a Jinja global).
+current_consent: ConsentState = LocalProxy(_current)  # type: ignore[assignment]
+
+
+class CookieConsent:
+    """Adds consent enforcement to a Flask app.
+
+    Args:
+        app: The app; or call :meth:`init_app` later (application factories).
+        config: A ready config; if omitted it is built from ``app.config`` (see the module docs).
+    """
+
+    def __init__(self, app: Flask | None = None, *, config: ConsentConfig | None = None) -> None:
+        self._config = config
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Wrap ``app.wsgi_app`` with the WSGI middleware and expose the state on ``g`` and in templates."""
+        if EXTENSION_KEY in app.extensions:
+            raise ConfigurationError("CookieConsent is already initialised on this app; initialise it once")
+        config = self._config or config_from_flask(app)
+        middleware = ConsentMiddleware(app.wsgi_app, config)
+        app.wsgi_app = middleware  # type: ignore[method-assign]
+        app.extensions[EXTENSION_KEY] = middleware
+        app.before_request(_expose_state)
+        app.jinja_env.globals["consent"] = current_consent
+
+    @staticmethod
+    def middleware(app: Flask) -> ConsentMiddleware:
+        """The WSGI middleware installed on ``app``."""
+        return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
+
+
+def _expose_state() -> None:
+    g.consent = request.environ.get(ENVIRON_KEY)
+
+
+def config_from_flask(app: Flask) -> ConsentConfig:
+    """Build a :class:`ConsentConfig` from ``COOKIECONSENT_*`` keys of ``app.config``."""
+    cfg = app.config
+    policy = cfg.get("COOKIECONSENT_POLICY")
+    if policy is None:
+        raise ConfigurationError(
+            "set app.config['COOKIECONSENT_POLICY'] to your policy file's path, or pass config=ConsentConfig(…)"
+        )
+    if not isinstance(policy, Policy):
+        policy = load_policy(policy)
+    keys = cfg.get("COOKIECONSENT_SECRET_KEYS")
+    if keys is None:
+        keys = [*(cfg.get("SECRET_KEY_FALLBACKS") or []), cfg.get("SECRET_KEY")]
+        keys = [k for k in keys if k]
+        if not keys:
+            raise ConfigurationError("set app.config['SECRET_KEY'] or app.config['COOKIECONSENT_SECRET_KEYS']")
+    options: dict[str, Any] = {}
+    for key, value in cfg.items():
+        if key.startswith("COOKIECONSENT_") and key not in (
+            "COOKIECONSENT_POLICY",
+            "COOKIECONSENT_SECRET_KEYS",
+        ):
+            options[key.removeprefix("COOKIECONSENT_").lower()] = value
+    return ConsentConfig(policy=policy, secret_keys=keys, **options)

@@ -1,0 +1,138 @@
+"""The WSGI middleware (Flask, any WSGI app): wraps ``start_response``, never the body.
+
+::
+
+    from cookieconsent.wsgi import ConsentMiddleware
+
+    app.wsgi_app = ConsentMiddleware(app.wsgi_app, config=config)   # Flask (or use cookieconsent.flask)
+    application = ConsentMiddleware(application, config=config)      # any WSGI app
+
+The request's :class:`~cookieconsent.engine.ConsentState` is at ``environ["cookieconsent.state"]``.
+The application's iterable is returned as it is, so it streams and its ``close()`` is still called.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.endpoints import Endpoints
+from cookieconsent.engine import Engine
+
+if TYPE_CHECKING:
+    from _typeshed import OptExcInfo
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+__all__ = ["ENVIRON_KEY", "ConsentMiddleware", "WSGIRequest"]
+
+ENVIRON_KEY = "cookieconsent.state"
+_SPECIAL = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
+
+
+class WSGIRequest:
+    """The :class:`~cookieconsent.request.RequestView` of a WSGI environ (computed on demand)."""
+
+    __slots__ = ("environ",)
+
+    def __init__(self, environ: WSGIEnvironment) -> None:
+        self.environ = environ
+
+    @property
+    def method(self) -> str:  # noqa: D102
+        return str(self.environ.get("REQUEST_METHOD", "GET"))
+
+    @property
+    def path(self) -> str:  # noqa: D102
+        return str(self.environ.get("PATH_INFO", "") or "/")
+
+    @property
+    def query_string(self) -> str:  # noqa: D102
+        return str(self.environ.get("QUERY_STRING", ""))
+
+    @property
+    def scheme(self) -> str:  # noqa: D102
+        return str(self.environ.get("wsgi.url_scheme", "http"))
+
+    @property
+    def host(self) -> str:  # noqa: D102
+        host = self.environ.get("HTTP_HOST")
+        if host:
+            return str(host)
+        name, port = self.environ.get("SERVER_NAME", ""), str(self.environ.get("SERVER_PORT", ""))
+        return f"{name}:{port}" if port and port not in ("80", "443") else str(name)
+
+    @property
+    def client(self) -> str | None:  # noqa: D102
+        addr = self.environ.get("REMOTE_ADDR")
+        return str(addr) if addr else None
+
+    def header(self, name: str) -> str | None:  # noqa: D102
+        key = _SPECIAL.get(name) or "HTTP_" + name.upper().replace("-", "_")
+        value = self.environ.get(key)
+        return None if value is None else str(value)
+
+    def header_values(self, name: str) -> list[str]:  # noqa: D102
+        value = self.header(name)
+        return [] if value is None else [value]
+
+
+def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
+    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    stream = environ.get("wsgi.input")
+    if stream is None:
+        return b""
+    if raw.isdigit():
+        length = int(raw)
+        if length > limit:
+            return None
+        return bytes(stream.read(length)) if length else b""
+    if environ.get("wsgi.input_terminated"):
+        body = bytes(stream.read(limit + 1))
+        return None if len(body) > limit else body
+    return b""
+
+
+class ConsentMiddleware:
+    """Enforces a :class:`~cookieconsent.config.ConsentConfig` on a WSGI application.
+
+    Args:
+        app: The WSGI application to wrap.
+        config: The configuration (policy, keys, cookie options).
+    """
+
+    def __init__(self, app: WSGIApplication, config: ConsentConfig) -> None:
+        if not isinstance(config, ConsentConfig):
+            raise TypeError(
+                "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
+            )
+        self.app = app
+        self.engine = Engine(config)
+        self.endpoints = Endpoints(self.engine)
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        """Handle one WSGI request: answer the library's endpoints, else call the app and enforce."""
+        request = WSGIRequest(environ)
+        engine = self.engine
+        state = engine.decide(request)
+        if self.endpoints.matches(request.path):
+            reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
+            headers = [*reply.headers, ("content-length", str(len(reply.body)))]
+            start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
+            return [reply.body]
+        environ[ENVIRON_KEY] = state
+
+        def enforcing_start_response(
+            status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
+        ) -> Any:
+            has_set_cookie = False
+            for name, _ in headers:
+                if name.lower() == "set-cookie":
+                    has_set_cookie = True
+                    break
+            if engine.needs_edit(state, has_set_cookie):
+                headers = engine.response_headers(state, headers)
+            return start_response(status, headers, exc_info)
+
+        return self.app(environ, enforcing_start_response)
