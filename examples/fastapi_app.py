@@ -1,0 +1,104 @@
+"""The Telexpress demo site on FastAPI, behind the ASGI consent middleware.
+
+Run it with ``uvicorn examples.fastapi_app:app`` (the consent cookie is ``Secure``: use HTTPS, or set
+``COOKIECONSENT_SECURE=0`` for plain-HTTP development). The pages come from :mod:`examples.demosite`,
+which ``examples/flask_app.py`` serves too, byte for byte.
+"""
+
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
+
+from cookieconsent.asgi import ConsentMiddleware
+from cookieconsent.fastapi import Consent
+from examples import demosite
+
+config = demosite.make_config()
+
+# No interactive docs and no slash redirects: the Flask app has neither, and both must answer alike.
+app = FastAPI(
+    title="Telexpress demo (cookieconsent)",
+    docs_url=None,
+    redoc_url=None,
+    openapi_url=None,
+    redirect_slashes=False,
+)
+app.add_middleware(ConsentMiddleware, config=config)
+app.mount("/static", StaticFiles(directory=demosite.STATIC_DIR), name="static")
+
+# Flask answers HEAD wherever it answers GET; FastAPI's @app.get does not, so pages list both.
+PAGE = ["GET", "HEAD"]
+
+
+def page_lang(request: Request) -> str:
+    """The page language of ``request``, from its ``lang`` cookie."""
+    return demosite.page_lang(request.cookies.get("lang"), request.headers.get("accept-language"))
+
+
+def redirect_home(*cookies: str) -> Response:
+    """A 303 redirect to the home page that sets ``cookies`` (``Set-Cookie`` values)."""
+    response = RedirectResponse("/", status_code=303)
+    for cookie in cookies:
+        response.headers.append("set-cookie", cookie)
+    return response
+
+
+@app.api_route("/", methods=PAGE)
+def home(request: Request) -> HTMLResponse:
+    """The home page, which tries to set tracking cookies as many sites do."""
+    lang = page_lang(request)
+    response = HTMLResponse(demosite.home_page(lang))
+    for cookie in demosite.home_cookies(request.cookies, lang, secure=config.secure):
+        response.headers.append("set-cookie", cookie)
+    return response
+
+
+@app.api_route("/articles/{slug}", methods=PAGE)
+def article(slug: str, request: Request, consent: Consent) -> HTMLResponse:
+    """An article; it shows whether analytics is on for this visitor."""
+    page = demosite.article_page(slug, page_lang(request), consent)
+    if page is None:
+        raise HTTPException(status_code=404)
+    return HTMLResponse(page)
+
+
+@app.api_route("/login", methods=PAGE)
+def login_form(request: Request) -> HTMLResponse:
+    """The sign-in form."""
+    return HTMLResponse(demosite.login_page(page_lang(request)))
+
+
+@app.post("/login")
+def login() -> Response:
+    """Sign in (any details work in the demo): a fresh ``session`` cookie, then the home page."""
+    return redirect_home(demosite.session_cookie(secure=config.secure))
+
+
+@app.api_route("/lang/{code}", methods=PAGE)
+def switch_language(code: str) -> Response:
+    """Remember ``code`` as the page language (a functional cookie) and go back home."""
+    if code not in demosite.LANGUAGES:
+        raise HTTPException(status_code=404)
+    return redirect_home(demosite.lang_cookie(code, secure=config.secure))
+
+
+@app.api_route("/privacy", methods=PAGE)
+def privacy(request: Request) -> HTMLResponse:
+    """The privacy notice, rendered from the enforced policy."""
+    return HTMLResponse(demosite.privacy_page(config.policy, page_lang(request)))
+
+
+@app.api_route("/api/news", methods=PAGE)
+def news(request: Request) -> Response:
+    """The articles as JSON."""
+    return Response(demosite.news_json(page_lang(request)), media_type="application/json")
+
+
+@app.exception_handler(HTTPException)
+async def http_error(request: Request, exc: HTTPException) -> HTMLResponse:
+    """Every HTTP error as the site's own error page."""
+    page = demosite.error_page(exc.status_code, page_lang(request))
+    return HTMLResponse(page, status_code=exc.status_code, headers=exc.headers)

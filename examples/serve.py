@@ -1,0 +1,27 @@
+"""Serve the demo site: ``python -m examples.serve [--framework fastapi|flask] [--host] [--port]``."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Serve the cookieconsent demo site.")
+    parser.add_argument("--framework", choices=["fastapi", "flask"], default="fastapi")
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8000)
+    args = parser.parse_args(argv)
+    if args.framework == "fastapi":
+        import uvicorn
+
+        uvicorn.run("examples.fastapi_app:app", host=args.host, port=args.port, log_level="info")
+    else:
+        from werkzeug.serving import run_simple
+
+        from examples.flask_app import app
+
+        run_simple(args.host, args.port, app, use_reloader=False, threaded=True)
+
+
+if __name__ == "__main__":
+    main()
