@@ -1,0 +1,254 @@
+"""The ASGI and WSGI twins and the framework helpers: they translate, stream and keep close()."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from flask import Flask, g, render_template_string
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, StreamingResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+from werkzeug.test import Client
+
+from cookieconsent import ConsentConfig, ConsentState
+from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
+from cookieconsent.errors import ConfigurationError
+from cookieconsent.fastapi import Consent, require_consent
+from cookieconsent.flask import CookieConsent
+from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+
+def consent_cookie(client: TestClient, action: str = "accept_all") -> None:
+    assert client.post("/_consent", json={"action": action}).status_code == 200
+
+
+# -- ASGI ------------------------------------------------------------------------------------------
+
+
+def test_asgi_exposes_state_on_request_state(config: ConsentConfig) -> None:
+    seen: list[ConsentState] = []
+
+    def home(request: Request) -> PlainTextResponse:
+        seen.append(request.state.consent)
+        assert request.state.cookieconsent is request.state.consent
+        return PlainTextResponse("ok")
+
+    client = TestClient(ASGIMiddleware(Starlette(routes=[Route("/", home)]), config), base_url="https://testserver")
+    client.get("/")
+    consent_cookie(client)
+    client.get("/")
+    assert [s.decided for s in seen] == [False, True]
+    assert seen[1].allows("marketing") is True
+
+
+def test_asgi_streams_the_body_untouched(config: ConsentConfig) -> None:
+    chunks = [b"<p>one</p>", b"<p>two</p>" * 1000, b""]
+
+    async def stream() -> Any:
+        for chunk in chunks:
+            yield chunk
+
+    def home(request: Request) -> StreamingResponse:
+        response = StreamingResponse(stream(), media_type="text/html")
+        response.set_cookie("_ga", "1")
+        return response
+
+    received: list[dict[str, Any]] = []
+    inner = ASGIMiddleware(Starlette(routes=[Route("/", home)]), config)
+
+    async def send(message: dict[str, Any]) -> None:
+        received.append(message)
+
+    import anyio
+
+    requested = False
+
+    async def receive() -> dict[str, Any]:
+        nonlocal requested
+        if requested:
+            await anyio.sleep_forever()
+        requested = True
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    scope: dict[str, Any] = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": "/",
+        "raw_path": b"/",
+        "root_path": "",
+        "query_string": b"",
+        "headers": [(b"host", b"testserver")],
+        "client": ("127.0.0.1", 1),
+        "server": ("testserver", 443),
+    }
+    anyio.run(inner, scope, receive, send)  # type: ignore[arg-type]
+    bodies = [m["body"] for m in received if m["type"] == "http.response.body"]
+    assert b"".join(bodies) == b"".join(chunks)
+    assert len(bodies) >= 2  # not buffered into one message
+    start = received[0]
+    assert start["type"] == "http.response.start"
+    assert all(k != b"set-cookie" for k, _ in start["headers"])  # _ga removed
+
+
+def test_asgi_passes_other_scopes_through(config: ConsentConfig) -> None:
+    calls: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        calls.append(scope["type"])
+
+    import anyio
+
+    middleware = ASGIMiddleware(app, config)
+
+    async def noop(*_: Any) -> Any:
+        return {}
+
+    anyio.run(middleware, {"type": "websocket", "path": "/_consent"}, noop, noop)
+    anyio.run(middleware, {"type": "lifespan"}, noop, noop)
+    assert calls == ["websocket", "lifespan"]
+
+
+def test_middleware_needs_a_config() -> None:
+    with pytest.raises(TypeError, match="ConsentConfig"):
+        ASGIMiddleware(lambda *a: None, {"policy": "x"})  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="ConsentConfig"):
+        WSGIMiddleware(lambda *a: [], None)  # type: ignore[arg-type]
+
+
+# -- FastAPI ---------------------------------------------------------------------------------------
+
+
+def test_fastapi_dependency_and_require_consent(config: ConsentConfig) -> None:
+    app = FastAPI()
+    app.add_middleware(ASGIMiddleware, config=config)
+
+    @app.get("/state")
+    def read(consent: Consent) -> dict[str, bool]:
+        return {"analytics": consent.allows("analytics")}
+
+    @app.post("/track", dependencies=[require_consent("analytics")])
+    def track() -> dict[str, str]:
+        return {"tracked": "yes"}
+
+    client = TestClient(app, base_url="https://testserver")
+    assert client.get("/state").json() == {"analytics": False}
+    r = client.post("/track")
+    assert r.status_code == 403
+    assert "'analytics'" in r.json()["detail"]
+    consent_cookie(client)
+    assert client.get("/state").json() == {"analytics": True}
+    assert client.post("/track").json() == {"tracked": "yes"}
+
+
+def test_fastapi_dependency_without_middleware_explains() -> None:
+    app = FastAPI()
+
+    @app.get("/")
+    def read(consent: Consent) -> str:
+        return "never"
+
+    with pytest.raises(RuntimeError, match="add_middleware"):
+        TestClient(app).get("/")
+
+
+# -- WSGI ------------------------------------------------------------------------------------------
+
+
+class Body:
+    """A WSGI body that records whether the server closed it."""
+
+    def __init__(self) -> None:
+        self.closed = False
+        self.yielded = 0
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in (b"a", b"b", b"c"):
+            self.yielded += 1
+            yield chunk
+
+    def close(self) -> None:
+        self.closed = True
+
+
+def test_wsgi_returns_the_apps_iterable_and_keeps_close(config: ConsentConfig) -> None:
+    body = Body()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Body:
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Set-Cookie", "_ga=1"), ("Set-Cookie", "session=2")])
+        return body
+
+    middleware = WSGIMiddleware(app, config)
+    captured: dict[str, Any] = {}
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        captured.update(status=status, headers=headers)
+        return lambda data: None
+
+    from werkzeug.test import EnvironBuilder
+
+    result = middleware(EnvironBuilder(path="/", base_url="https://localhost").get_environ(), start_response)
+    assert result is body  # streamed as it is, nothing buffered
+    assert body.yielded == 0
+    assert b"".join(result) == b"abc"
+    getattr(result, "close")()  # noqa: B009 - the server's call, as WSGI servers make it
+    assert body.closed
+    assert [v for k, v in captured["headers"] if k == "Set-Cookie"] == ["session=2"]
+
+
+def test_wsgi_start_response_called_late_by_a_generator(config: ConsentConfig) -> None:
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Set-Cookie", "_fbp=1"), ("Set-Cookie", "lang=en")])
+        yield b"late"
+
+    client = Client(WSGIMiddleware(app, config))
+    r = client.get("/", base_url="https://localhost")
+    assert r.get_data() == b"late"
+    assert r.headers.getlist("Set-Cookie") == []
+
+
+# -- Flask -----------------------------------------------------------------------------------------
+
+
+def test_flask_extension_g_and_jinja_global(config: ConsentConfig) -> None:
+    app = Flask(__name__)
+    CookieConsent(config=config).init_app(app)
+
+    @app.get("/")
+    def index() -> str:
+        assert isinstance(g.consent, ConsentState)
+        return render_template_string("{{ 'A' if consent.allows('analytics') else 'a' }}|{{ g.consent.decided }}")
+
+    client = app.test_client()
+    assert client.get("/", base_url="https://localhost").get_data(as_text=True) == "a|False"
+    r = client.post("/_consent", json={"action": "accept_all"}, base_url="https://localhost")
+    assert r.status_code == 200
+    assert client.get("/", base_url="https://localhost").get_data(as_text=True) == "A|True"
+    assert "cookieconsent" in app.extensions
+    with pytest.raises(ConfigurationError, match="already initialised"):
+        CookieConsent(app, config=config)
+
+
+def test_flask_config_from_app_config(config: ConsentConfig) -> None:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="flask-secret-key-0123456789",
+        COOKIECONSENT_POLICY=config.policy,
+        COOKIECONSENT_MAX_AGE=3600,
+    )
+    CookieConsent(app)
+    middleware = CookieConsent.middleware(app)
+    assert middleware.engine.config.max_age == 3600
+    assert middleware.engine.config.signing_keys == ["flask-secret-key-0123456789"]
+
+
+def test_flask_without_policy_explains() -> None:
+    with pytest.raises(ConfigurationError, match="COOKIECONSENT_POLICY"):
+        CookieConsent(Flask(__name__))

@@ -1,0 +1,118 @@
+"""The engine's decisions on response headers: property tests of the Set-Cookie filter (R1, R2)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cookieconsent import ConsentConfig
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.wsgi import WSGIRequest
+
+DECLARED = ["session", "lang", "_ga", "_ga_ABC123", "_fbp"]
+CATEGORY = {
+    "session": "necessary",
+    "lang": "functional",
+    "_ga": "analytics",
+    "_ga_ABC123": "analytics",
+    "_fbp": "marketing",
+}
+
+
+def make_state(engine: Engine, granted: frozenset[str], environ: dict[str, Any] | None = None) -> ConsentState:
+    state = engine.decide(WSGIRequest(environ or {}))
+    state.granted = granted
+    return state
+
+
+names = st.one_of(
+    st.sampled_from([*DECLARED, "x_unknown", "__Host-consent", ""]),
+    st.text(alphabet=st.characters(codec="latin-1", exclude_characters=";=,"), max_size=12),
+)
+attributes = st.lists(
+    st.sampled_from(
+        ["Path=/", "HttpOnly", "Secure", "SameSite=Lax", "Max-Age=10", "Domain=example.com", "", "=", ";;"]
+    ),
+    max_size=4,
+)
+set_cookie = st.builds(
+    lambda n, v, a: "; ".join([f"{n}={v}", *a]),
+    names,
+    st.text(alphabet=st.characters(codec="latin-1"), max_size=20),
+    attributes,
+)
+other_header = st.tuples(
+    st.sampled_from(["Content-Type", "vary", "X-Other", "Cache-Control"]),
+    st.text(alphabet=st.characters(codec="latin-1", exclude_categories=["Cc"]), max_size=20),
+)
+header_lists = st.lists(
+    st.one_of(st.tuples(st.sampled_from(["set-cookie", "Set-Cookie", "SET-COOKIE"]), set_cookie), other_header),
+    max_size=12,
+)
+grants = st.frozensets(st.sampled_from(["functional", "analytics", "marketing", "bogus"]))
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(headers=header_lists, granted=grants)
+def test_set_cookie_filter(config: ConsentConfig, headers: list[tuple[str, str]], granted: frozenset[str]) -> None:
+    engine = Engine(config.model_copy(update={"warn_undeclared": False}))
+    state = make_state(engine, granted)
+    out = engine.response_headers(state, headers)
+    kept = [v for k, v in out if k.lower() == "set-cookie"]
+    given_cookies = [v for k, v in headers if k.lower() == "set-cookie"]
+    for value in given_cookies:
+        name = value.split(";", 1)[0].partition("=")[0].strip()
+        category = CATEGORY.get(name)
+        if category == "necessary":
+            assert value in kept  # necessary cookies always pass, untouched
+        elif category is None or category not in granted:
+            assert value not in kept  # refused and undeclared ones never pass
+        else:
+            assert value in kept
+    # Other headers pass in order (Vary may only gain tokens).
+    others_in = [(k, v) for k, v in headers if k.lower() not in ("set-cookie", "vary")]
+    others_out = [(k, v) for k, v in out if k.lower() not in ("set-cookie", "vary")]
+    assert others_out[: len(others_in)] == others_in
+
+
+def test_undeclared_cookie_warns_once_per_name(config: ConsentConfig, caplog: pytest.LogCaptureFixture) -> None:
+    engine = Engine(config)
+    state = make_state(engine, frozenset())
+    with caplog.at_level(logging.WARNING, logger="cookieconsent"):
+        for _ in range(3):
+            engine.response_headers(state, [("Set-Cookie", "x_unknown=1"), ("Set-Cookie", "y_unknown=2")])
+    messages = [r.getMessage() for r in caplog.records]
+    assert sum("'x_unknown'" in m for m in messages) == 1
+    assert sum("'y_unknown'" in m for m in messages) == 1
+    assert all("[[cookies]]" in m for m in messages)  # says how to fix it
+
+
+def test_vary_is_merged_not_duplicated(config: ConsentConfig) -> None:
+    engine = Engine(config)
+    state = make_state(engine, frozenset())
+    state.accessed = True
+    out = dict(engine.response_headers(state, [("Vary", "Accept-Encoding, cookie")]))
+    assert out["Vary"] == "Accept-Encoding, cookie, Sec-GPC"
+    out = dict(engine.response_headers(state, [("Vary", "*")]))
+    assert out["Vary"] == "*"
+
+
+def test_untouched_response_needs_no_edit(config: ConsentConfig) -> None:
+    engine = Engine(config)
+    state = make_state(engine, frozenset({"analytics"}))
+    assert engine.needs_edit(state, has_set_cookie=False) is False
+    state.allows("analytics")
+    assert engine.needs_edit(state, has_set_cookie=False) is True  # the app asked: the response varies
+
+
+def test_unknown_category_is_never_allowed(config: ConsentConfig) -> None:
+    engine = Engine(config)
+    state = make_state(engine, frozenset({"analytics"}))
+    assert state.allows("necessary") is True
+    assert state.allows("analytics") is True
+    assert state.allows("Analytics") is False
+    assert state.allows("nonexistent") is False
