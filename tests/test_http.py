@@ -99,7 +99,8 @@ def test_cookie_holds_only_id_decisions_revision_and_gpc_flag(visitor: Visitor) 
 @pytest.mark.parametrize(
     "mangle",
     [
-        pytest.param(lambda v: v[:-1] + ("A" if v[-1] != "A" else "B"), id="signature-changed"),
+        # (not the last character: its low bits are base64 padding and may decode to the same bytes)
+        pytest.param(lambda v: v[:-5] + ("A" if v[-5] != "A" else "B") + v[-4:], id="signature-changed"),
         pytest.param(lambda v: "x" + v[1:], id="payload-changed"),
         pytest.param(lambda v: v.split(".")[0], id="signature-missing"),
         pytest.param(lambda v: "%%%garbage%%%", id="garbage"),

@@ -37,10 +37,10 @@ class ASGIRequest:
 
     __slots__ = ("_headers", "_repeated", "scope")
 
-    def __init__(self, scope: Scope) -> None:
+    def __init__(self, scope: Scope, headers: dict[bytes, bytes] | None = None, repeated: bool = False) -> None:
         self.scope = scope
-        self._headers: dict[bytes, bytes] | None = None
-        self._repeated = False
+        self._headers = headers
+        self._repeated = repeated
 
     def _table(self) -> dict[bytes, bytes]:
         headers = self._headers
@@ -82,13 +82,14 @@ class ASGIRequest:
         return str(client[0]) if client else None
 
     def header(self, name: str) -> str | None:  # noqa: D102
-        key = name.encode("latin-1")
-        value = self._table().get(key)
+        headers = self._headers
+        if headers is None:
+            headers = self._table()
+        value = headers.get(name.encode("latin-1"))
         if value is None:
             return None
         if self._repeated:
-            values = self.header_values(name)
-            return ("; " if name == "cookie" else ", ").join(values)
+            return ("; " if name == "cookie" else ", ").join(self.header_values(name))
         return value.decode("latin-1")
 
     def header_values(self, name: str) -> list[str]:  # noqa: D102
@@ -147,16 +148,28 @@ class ConsentMiddleware:
         self.app = app
         self.engine = Engine(config)
         self.endpoints = Endpoints(self.engine)
+        self._own = self.endpoints.path_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce."""
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        request = ASGIRequest(scope)
+        # The two headers every request needs (header names are lowercase in ASGI).
+        raw = scope["headers"]
+        table = dict(raw)
+        request = ASGIRequest(scope, table, len(table) != len(raw))
+        cookie = table.get(b"cookie")
+        if request._repeated:
+            cookie_str, sec_gpc = request.header("cookie"), request.header_values("sec-gpc")
+        else:
+            cookie_str = None if cookie is None else cookie.decode("latin-1")
+            gpc = table.get(b"sec-gpc")
+            sec_gpc = None if gpc is None else [gpc.decode("latin-1")]
         engine = self.engine
-        state = engine.decide(request)
-        if self.endpoints.matches(scope["path"]):
+        state = engine.decide_from(request, cookie_str, sec_gpc)
+        path = scope["path"]
+        if path.startswith(self._own) and self.endpoints.matches(path):
             try:
                 body = await _read_body(receive, request, self.endpoints.max_body)
             except _Disconnected:
@@ -173,7 +186,7 @@ class ConsentMiddleware:
                 headers = message.get("headers", ())
                 has_set_cookie = False
                 for name, _ in headers:
-                    if name.lower() == b"set-cookie":
+                    if len(name) == 10 and name.lower() == b"set-cookie":
                         has_set_cookie = True
                         break
                 if engine.needs_edit(state, has_set_cookie):

@@ -107,6 +107,8 @@ class Endpoints:
             GPC_PATH: (("GET", "HEAD"), self._gpc_json),
         }
         self._trusted = set(config.trusted_origins)
+        #: A cheap first test for :meth:`matches` (``str.startswith`` takes a tuple).
+        self.path_prefixes = (prefix, GPC_PATH)
 
     def matches(self, path: str) -> bool:
         """Whether ``path`` belongs to the library (the app never sees these requests)."""

@@ -37,6 +37,8 @@ __all__ = ["ConsentState", "Engine", "gpc_enabled"]
 logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
+_NOTHING: frozenset[str] = frozenset()
+_CACHED_HEADER = 4096
 
 
 def gpc_enabled(values: Iterable[str]) -> bool:
@@ -75,9 +77,8 @@ class ConsentState:
         "_locale",
         "_request",
         "accessed",
-        "consent_id",
-        "decided",
         "decision",
+        "expire",
         "gpc",
         "granted",
         "pending",
@@ -91,19 +92,30 @@ class ConsentState:
         granted: frozenset[str],
         gpc: bool,
         pending: Decision | None = None,
+        expire: tuple[str, ...] = (),
     ) -> None:
         self._engine = engine
         self._request = request
         self._locale: str | None = None
         self.decision = decision
-        self.decided = decision is not None
-        self.consent_id = decision.consent_id if decision is not None else None
         self.granted = granted
         self.gpc = gpc
         #: A decision to store with this response (set by the endpoints, or by a GPC opt-out).
         self.pending = pending
+        #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
+        self.expire = expire
         #: Whether the application asked about consent (its response then varies by consent).
         self.accessed = False
+
+    @property
+    def decided(self) -> bool:
+        """Whether the visitor has made a (still valid) decision."""
+        return self.decision is not None
+
+    @property
+    def consent_id(self) -> str | None:
+        """The visitor's consent id, or ``None`` before any decision."""
+        return self.decision.consent_id if self.decision is not None else None
 
     @property
     def revision(self) -> str:
@@ -157,37 +169,53 @@ class Engine:
         self._gpc_categories = policy.gpc_categories if policy.gpc.honour else frozenset()
         self._vary = "Cookie, Sec-GPC" if policy.gpc.honour else "Cookie"
         self._warned: set[str] = set()
+        self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
+        self._read_header = lru_cache(maxsize=4096)(self._read_header_uncached)
         self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
 
     # -- requests ------------------------------------------------------------------------------
 
     def decide(self, request: RequestView, now: float | None = None) -> ConsentState:
         """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
-        header = request.header("cookie")
-        decision = None
-        if header:
-            value = cookie_value(header, self.cookie_name)
-            if value:
-                decision = self.codec.loads(value, now)
-        gpc = bool(self._gpc_categories) and gpc_enabled(request.header_values("sec-gpc"))
+        return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
+
+    def decide_from(
+        self, request: RequestView, header: str | None, sec_gpc: Sequence[str] | None, now: float | None = None
+    ) -> ConsentState:
+        """:meth:`decide`, given the ``Cookie`` header and the ``Sec-GPC`` values the adapter already read.
+
+        The adapters read these two headers in the same pass over the request's headers, since every
+        request needs them.
+        """
+        gpc = bool(sec_gpc and self._gpc_categories and gpc_enabled(sec_gpc))
+        if not header:
+            return ConsentState(self, request, None, _NOTHING, gpc)
+        # A visitor sends the same Cookie header again and again: read each distinct one once
+        # (huge headers are read every time rather than kept).
+        read = self._read_header if len(header) <= _CACHED_HEADER else self._read_header_uncached
+        decision, expire_if_valid, expire_if_not = read(header)
+        if decision is not None and (time.time() if now is None else now) - decision.decided_at > self._max_age:
+            decision = None
         if decision is None:
-            return ConsentState(self, request, None, frozenset(), gpc)
-        granted = decision.granted
-        pending = None
-        if gpc and decision.gpc is not GpcFlag.OVERRIDDEN:
-            refused = granted & self._gpc_categories
-            if refused:
-                # The signal refuses what was granted: store that, so a later request without the
-                # signal does not grant it again.
-                granted = granted - refused
-                pending = replace(
-                    decision,
-                    granted=granted,
-                    gpc=GpcFlag.OPTED_OUT,
-                    decided_at=time.time() if now is None else now,
-                )
-        return ConsentState(self, request, decision, granted, gpc, pending)
+            return ConsentState(self, request, None, _NOTHING, gpc, None, expire_if_not)
+        if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
+            # The signal refuses what was granted: store that, so a later request without the signal
+            # does not grant it again.
+            granted = decision.granted - self._gpc_categories
+            pending = replace(
+                decision, granted=granted, gpc=GpcFlag.OPTED_OUT, decided_at=time.time() if now is None else now
+            )
+            return ConsentState(self, request, decision, granted, gpc, pending, self._expiries(header, granted))
+        return ConsentState(self, request, decision, decision.granted, gpc, None, expire_if_valid)
+
+    def _read_header_uncached(self, header: str) -> tuple[Decision | None, tuple[str, ...], tuple[str, ...]]:
+        value = cookie_value(header, self.cookie_name)
+        decision = self.codec.verify(value) if value else None
+        expire_if_not = self._expiries(header, _NOTHING)
+        if decision is None:
+            return None, expire_if_not, expire_if_not
+        return decision, self._expiries(header, decision.granted), expire_if_not
 
     def locale_for(self, request: RequestView) -> str:
         """The language for ``request``: the app's selector first, then ``Accept-Language``."""
@@ -229,7 +257,9 @@ class Engine:
         unchanged = (
             previous is not None and state.pending is None and previous.granted == chosen and previous.gpc == flag
         )
-        new = ConsentState(self, state._request, decision, chosen, state.gpc, None if unchanged else decision)
+        header = state._request.header("cookie")
+        expire = self._expiries(header, chosen) if header else ()
+        new = ConsentState(self, state._request, decision, chosen, state.gpc, None if unchanged else decision, expire)
         new._locale = state._locale
         return new
 
@@ -246,13 +276,6 @@ class Engine:
             secure=config.secure,
             same_site="Strict" if config.same_site == "strict" else "Lax",
         )
-
-    def expiries(self, state: ConsentState) -> tuple[str, ...]:
-        """``Set-Cookie`` values expiring the request's cookies of refused categories."""
-        header = state._request.header("cookie")
-        if not header:
-            return ()
-        return self._expiries(header, state.granted)
 
     def _expiries_uncached(self, header: str, granted: frozenset[str]) -> tuple[str, ...]:
         out = []
@@ -284,7 +307,7 @@ class Engine:
 
     def needs_edit(self, state: ConsentState, has_set_cookie: bool) -> bool:
         """Whether :meth:`response_headers` would change anything (the fast path skips it)."""
-        return has_set_cookie or state.accessed or state.pending is not None or bool(self.expiries(state))
+        return has_set_cookie or state.accessed or state.pending is not None or bool(state.expire)
 
     def response_headers(self, state: ConsentState, headers: Sequence[Header]) -> list[Header]:
         """The response headers after enforcement.
@@ -310,7 +333,7 @@ class Engine:
                 cache_at = len(out)
             out.append((name, value))
         added = False
-        for expiry in self.expiries(state):
+        for expiry in state.expire:
             if set_cookie_name(expiry) not in app_sets:
                 out.append(("set-cookie", expiry))
                 added = True

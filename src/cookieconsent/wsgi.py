@@ -110,13 +110,16 @@ class ConsentMiddleware:
         self.app = app
         self.engine = Engine(config)
         self.endpoints = Endpoints(self.engine)
+        self._own = self.endpoints.path_prefixes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request: answer the library's endpoints, else call the app and enforce."""
         request = WSGIRequest(environ)
         engine = self.engine
-        state = engine.decide(request)
-        if self.endpoints.matches(request.path):
+        sec_gpc = environ.get("HTTP_SEC_GPC")
+        state = engine.decide_from(request, environ.get("HTTP_COOKIE"), None if sec_gpc is None else [sec_gpc])
+        path = request.path
+        if path.startswith(self._own) and self.endpoints.matches(path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
             headers = [*reply.headers, ("content-length", str(len(reply.body)))]
             start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
