@@ -155,19 +155,21 @@ class ConsentMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        # The two headers every request needs (header names are lowercase in ASGI).
         raw = scope["headers"]
         table = dict(raw)
         request = ASGIRequest(scope, table, len(table) != len(raw))
-        cookie = table.get(b"cookie")
-        if request._repeated:
-            cookie_str, sec_gpc = request.header("cookie"), request.header_values("sec-gpc")
-        else:
-            cookie_str = None if cookie is None else cookie.decode("latin-1")
-            gpc = table.get(b"sec-gpc")
-            sec_gpc = None if gpc is None else [gpc.decode("latin-1")]
         engine = self.engine
-        state = engine.decide_from(request, cookie_str, sec_gpc)
+        if request._repeated:
+            state = engine.decide(request)  # joins repeated headers; rare
+        else:
+            # The two headers every request needs, straight from the table (names are lowercase in ASGI).
+            cookie = table.get(b"cookie")
+            gpc = table.get(b"sec-gpc")
+            state = engine.decide_from(
+                request,
+                None if cookie is None else cookie.decode("latin-1"),
+                None if gpc is None else [gpc.decode("latin-1")],
+            )
         path = scope["path"]
         if path.startswith(self._own) and self.endpoints.matches(path):
             try:
