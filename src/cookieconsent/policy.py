@@ -51,6 +51,7 @@ __all__ = [
     "Recipient",
     "Retention",
     "Text",
+    "Tracker",
     "load_policy",
 ]
 
@@ -281,6 +282,32 @@ class Retention(_Model):
     rights_requests_days: int = Field(default=5 * 365, ge=1)
 
 
+class Tracker(_Model):
+    """A third-party host whose scripts, frames and pixels need consent to ``category``.
+
+    Adds to (and may reclassify) the built-in catalog of :mod:`cookieconsent.trackers`.
+    """
+
+    host: str
+    category: str
+    path: str = ""
+    vendor: str = ""
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        if not _DOMAIN.match(value) or value.startswith("."):
+            raise ValueError(f"{value!r} is not a host name such as 'cdn.example-analytics.com'")
+        return value.lower()
+
+    @field_validator("path")
+    @classmethod
+    def _path(cls, value: str) -> str:
+        if value and not value.startswith("/"):
+            raise ValueError(f"path {value!r} must start with '/'")
+        return value
+
+
 class GpcSettings(_Model):
     """Global Privacy Control: whether ``Sec-GPC: 1`` is honoured, and the date for ``gpc.json``."""
 
@@ -304,6 +331,7 @@ class Policy(_Model):
     categories: tuple[Category, ...] = Field(default_factory=_default_categories)
     cookies: tuple[CookieRule, ...] = ()
     data_items: tuple[DataItem, ...] = ()
+    trackers: tuple[Tracker, ...] = ()
     notice: Notice | None = None
     retention: Retention = Retention()
     gpc: GpcSettings
@@ -351,6 +379,9 @@ class Policy(_Model):
             if rule.label in seen:
                 yield f"cookies[{i}]: {rule.label!r} is declared twice; keep one declaration"
             seen.add(rule.label)
+        for i, tracker in enumerate(self.trackers):
+            if tracker.category not in ids or tracker.category == NECESSARY:
+                yield f"trackers[{i}].category: {tracker.category!r} must be an optional category: one of {valid}"
         for i, item in enumerate(self.data_items):
             if item.category not in ids:
                 yield f"data_items[{i}].category: {item.category!r} is not a category; use one of: {valid}"
@@ -451,6 +482,7 @@ class Policy(_Model):
             "categories": sorted([c.id, c.required, c.gpc] for c in self.categories),
             "cookies": sorted([r.label, r.category, r.third_party, r.path, r.domain or ""] for r in self.cookies),
             "data_items": sorted([d.id, d.category, sorted(d.pdpa_categories)] for d in self.data_items),
+            "trackers": sorted([t.host, t.path, t.category] for t in self.trackers),
             "purposes": sorted(notice.purposes) if notice else [],
             "data_categories": sorted(notice.data_categories) if notice else [],
             "recipients": sorted(r.id for r in notice.recipients) if notice else [],

@@ -1,0 +1,415 @@
+"""The streaming HTML rewriter: makes refused trackers inert and injects the banner, chunk by chunk.
+
+It never holds the whole page: it scans each chunk for the few tags it cares about (``script``,
+``iframe``, ``img``, ``link``, ``embed``, ``object``, ``video``, ``audio``, ``source``, ``head``,
+``body``) and passes everything else through as it is. A tag split across two chunks is held back
+until it is complete. Inline scripts without a ``src`` are held until their end tag (at most
+:data:`INLINE_LIMIT` characters) so the tracker snippets they contain can be recognised.
+
+Only whole documents get the injections (a document is what starts with ``<!doctype>`` or ``<html>``, or
+has a ``<head>`` or ``<body>`` tag); fragments, such as the partial pages of htmx or Turbo, only get
+their trackers neutralised.
+
+The page is processed as Latin-1 text, byte for byte, which is lossless for any ASCII-compatible
+charset (UTF-8, Big5, Shift_JIS, Windows-125x…): every character the rewriter looks at is ASCII, and
+none of those bytes appears inside a multi-byte character of these charsets. Injected markup is
+encoded in the page's charset (characters it lacks become character references).
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from markupsafe import escape
+
+from cookieconsent.policy import NECESSARY
+from cookieconsent.trackers import Catalog
+
+__all__ = ["INLINE_LIMIT", "HTMLRewriter", "RewritePlan", "html_charset", "nonce_from_csp"]
+
+logger = logging.getLogger("cookieconsent")
+
+#: The longest inline script held back to look for tracker snippets (characters).
+INLINE_LIMIT = 256 * 1024
+#: The longest tag held back across chunks; anything longer is passed through as text.
+TAG_LIMIT = 64 * 1024
+
+# Searched in a lowercased copy of the text (faster than IGNORECASE). End tags are never needed: the
+# ends of raw-text elements are found by _RAW_END, and every other end tag passes through as text.
+_INTERESTING = re.compile(
+    r"<(?:!--|(s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
+    r"|!doctype)(?=[\s/>]|$))"
+)
+_TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")  # quoted values may hold ">"
+_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
+_RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])") for name in ("script", "style", "textarea", "title")}
+_JS_TYPES = {
+    "",
+    "text/javascript",
+    "application/javascript",
+    "module",
+    "text/ecmascript",
+    "application/ecmascript",
+    "application/x-javascript",
+    "text/jscript",
+    "text/livescript",
+    "application/x-ecmascript",
+    "text/x-javascript",
+}
+# The attributes that make an element fetch something, per tag.
+_FETCHING = {
+    "script": ("src",),
+    "iframe": ("src", "srcdoc"),
+    "img": ("src", "srcset"),
+    "embed": ("src",),
+    "object": ("data",),
+    "video": ("src", "poster"),
+    "audio": ("src",),
+    "source": ("src", "srcset"),
+    "link": ("href",),
+}
+_PLACEHOLDER_TAGS = {"iframe", "embed", "object", "video"}
+# Tags that only matter when they point at another host or are marked with a category.
+_PLAIN_CANDIDATES = frozenset({"img", "source", "iframe", "embed", "object", "video", "audio"})
+_NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
+
+
+def nonce_from_csp(header: str | None) -> str | None:
+    """The nonce a ``Content-Security-Policy`` header allows for scripts, if it names one."""
+    if not header:
+        return None
+    for directive in header.split(";"):
+        name = directive.strip().split(" ", 1)[0].lower()
+        if name in ("script-src", "script-src-elem", "default-src"):
+            match = _NONCE.search(directive)
+            if match:
+                return match.group(1)
+    return None
+
+
+def html_charset(content_type: str) -> str | None:
+    """The charset of an HTML response, or None if it is not ASCII-compatible (it is then left alone)."""
+    charset = "utf-8"
+    for param in content_type.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip().lower() == "charset":
+            charset = value.strip().strip('"').lower()
+    try:
+        name = codecs.lookup(charset).name
+    except LookupError:
+        return "ascii"  # unknown: inject ASCII with character references, valid in any ASCII superset
+    if name.startswith(("utf-16", "utf-32", "utf-7")) or name in ("cp037", "cp500", "cp1140"):
+        return None
+    return name
+
+
+@dataclass
+class RewritePlan:
+    """What one page's rewriting needs: the categories in force and the markup to inject.
+
+    Args:
+        granted: Categories in force; elements of other categories become inert.
+        head: Markup injected first in ``<head>``.
+        banner: Markup injected right after ``<body>``.
+        placeholder: Builds the stand-in shown before a blocked embed: (category, host) -> markup.
+        catalog: Known tracker hosts.
+        charset: The page's charset (injected markup is encoded in it).
+    """
+
+    granted: frozenset[str]
+    head: str
+    banner: str
+    placeholder: Callable[[str, str | None], str]
+    catalog: Catalog
+    charset: str = "utf-8"
+
+    def allowed(self, category: str) -> bool:
+        """Whether elements of ``category`` stay active."""
+        return category == NECESSARY or category in self.granted
+
+
+class HTMLRewriter:
+    """Rewrites one HTML response: :meth:`feed` each chunk, then :meth:`close`."""
+
+    def __init__(self, plan: RewritePlan) -> None:
+        self.plan = plan
+        self._carry = ""
+        self._raw: str | None = None  # inside script/style/textarea/title: the element name
+        self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
+        self._held_size = 0
+        self._held_tag: tuple[str, list[tuple[str, str | None]]] | None = None
+        self._document = False  # a whole document (not a fragment): it gets the injections
+        self._head_done = False
+        self._body_done = False
+        self._next_id = 0
+        self._placeholders: dict[tuple[str, str | None], str] = {}
+
+    # -- the public interface ------------------------------------------------------------------
+
+    def feed(self, chunk: bytes) -> bytes:
+        """Rewrite the next chunk; returns what can be sent now (possibly ``b""``)."""
+        return self._run(self._carry + chunk.decode("latin-1"), final=False).encode("latin-1")
+
+    def close(self) -> bytes:
+        """Flush what was held back and inject whatever the page never gave a place for."""
+        out = self._run(self._carry, final=True)
+        if self._held is not None:
+            out += self._release_held()
+        if self._document:
+            # A document without <head> or <body> tags: browsers add them; so does the rewriter.
+            if not self._head_done:
+                out += self._inject(self.plan.head)
+                self._head_done = True
+            if not self._body_done:
+                out += self._inject(self.plan.banner)
+                self._body_done = True
+        return out.encode("latin-1")
+
+    # -- scanning ------------------------------------------------------------------------------
+
+    def _run(self, buf: str, final: bool) -> str:
+        """Rewrite ``buf``; what cannot be decided yet is kept in ``self._carry``.
+
+        Text is copied out only up to a change (``flushed`` marks how far): unchanged tags cost no copy.
+        """
+        out: list[str] = []
+        low = buf.lower()  # Latin-1 lowercases character for character: positions stay the same
+        pos = flushed = 0
+        self._carry = ""
+        while True:
+            if self._raw is not None:
+                name = self._raw
+                end = _RAW_END[name].search(low, pos)
+                stop = end.start() if end is not None else len(buf) if final else max(pos, len(buf) - len(name) - 3)
+                if self._held is not None:
+                    self._hold(buf[pos:stop], out)
+                    flushed = stop
+                if end is None:
+                    out.append(buf[flushed:stop])
+                    self._carry = buf[stop:]
+                    if final:
+                        self._raw = None
+                    return "".join(out)
+                if self._held is not None:
+                    out.append(self._release_held())
+                self._raw = None
+                pos = stop
+                continue
+            match = _INTERESTING.search(low, pos)
+            if match is None:
+                cut = len(buf) if final else self._safe_cut(buf, pos)
+                out.append(buf[flushed:cut])
+                self._carry = buf[cut:]
+                return "".join(out)
+            start = match.start()
+            name = match.group(1)
+            if name is None:  # a comment: skip to its end
+                end_at = buf.find("-->", match.end())
+                if end_at >= 0:
+                    pos = end_at + 3
+                    continue
+                tag_end = -1
+            else:
+                found = _TAG_END.match(buf, match.end())
+                tag_end = found.end() if found is not None else -1
+            if tag_end < 0:  # the tag or comment continues in the next chunk
+                if final or len(buf) - start > TAG_LIMIT:
+                    out.append(buf[flushed:])
+                    self._raw = None
+                    return "".join(out)
+                out.append(buf[flushed:start])
+                self._carry = buf[start:]
+                return "".join(out)
+            pos = tag_end
+            attrs_at = match.end()
+            if (
+                name in _PLAIN_CANDIDATES
+                and buf.find("//", attrs_at, tag_end) < 0
+                and low.find("data-category", attrs_at, tag_end) < 0
+            ):
+                continue  # the common case: a first-party, unmarked image or link
+            replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
+            if replacement is not None:
+                out.append(buf[flushed:start])
+                out.append(replacement)
+                flushed = tag_end
+
+    @staticmethod
+    def _safe_cut(buf: str, pos: int) -> int:
+        """Where to stop emitting so a tag cut in half at the end of the chunk is kept for later."""
+        lt = buf.rfind("<", max(pos, len(buf) - 12))
+        return lt if lt >= 0 and buf.find(">", lt) < 0 else len(buf)
+
+    def _hold(self, text: str, out: list[str]) -> None:
+        """Add to the inline script held back; past :data:`INLINE_LIMIT` let it all through as it is."""
+        assert self._held is not None
+        self._held.append(text)
+        self._held_size += len(text)
+        if self._held_size > INLINE_LIMIT:  # too long to be a tag snippet
+            out.append("".join(self._held))
+            self._held = None
+            self._held_tag = None
+
+    # -- tags ----------------------------------------------------------------------------------
+
+    def _start_tag(self, name: str, buf: str, low: str, start: int, attrs_at: int, end: int) -> str | None:
+        """The replacement for the start tag ``buf[start:end]``, or None to keep it as it is."""
+        plan = self.plan
+        if name == "img" or name == "link" or name == "source" or name == "script":
+            pass  # the common case first
+        elif name == "html" or name == "!doctype":
+            self._document = True
+            return None
+        elif name == "head":
+            self._document = True
+            if self._head_done:
+                return None
+            self._head_done = True
+            return buf[start:end] + self._inject(plan.head)
+        elif name == "body":
+            self._document = True
+            injected = ""
+            if not self._head_done:
+                injected = self._inject(plan.head)
+                self._head_done = True
+            if self._body_done:
+                return (injected + buf[start:end]) if injected else None
+            self._body_done = True
+            return injected + buf[start:end] + self._inject(plan.banner)
+        elif name == "style" or name == "textarea" or name == "title":
+            self._raw = name
+            return None
+        before = ""
+        if (name == "script" or name == "link") and self._document and not self._head_done:
+            # The Consent Mode bootstrap must run before any other script.
+            before = self._inject(plan.head)
+            self._head_done = True
+        marked = low.find("data-category", attrs_at, end) >= 0
+        if name == "script":
+            self._raw = "script"
+            if not marked and low.find("src", attrs_at, end) < 0 and self._is_js(buf[attrs_at : end - 1]):
+                # An inline script: hold it until its end, then decide from its content.
+                self._held = [buf[start:end]]
+                self._held_size = 0
+                self._held_tag = (name, self._attributes(buf[attrs_at : end - 1]))
+                return before
+        if not marked and buf.find("//", attrs_at, end) < 0:
+            return before + buf[start:end] if before else None  # first-party and unmarked
+        attr_text = buf[attrs_at : end - 1]
+        attrs = self._attributes(attr_text)
+        category = self._category(name, attrs)
+        if category is None or plan.allowed(category) or (name == "script" and not self._is_js(attr_text)):
+            # Not a tracker, granted, or a data block (JSON, template) that is never executed or fetched.
+            return before + buf[start:end] if before else None
+        return before + self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    @staticmethod
+    def _is_js(attr_text: str) -> bool:
+        if "type" not in attr_text.lower():
+            return True
+        for match in _ATTR.finditer(attr_text):
+            if match.group(1).lower() == "type":
+                value = match.group(2) or match.group(3) or match.group(4) or ""
+                return value.strip().lower().split(";")[0] in _JS_TYPES
+        return True
+
+    @staticmethod
+    def _attributes(attr_text: str) -> list[tuple[str, str | None]]:
+        attrs = []
+        for match in _ATTR.finditer(attr_text):
+            value = match.group(2)
+            if value is None:
+                value = match.group(3) if match.group(3) is not None else match.group(4)
+                if value is not None:
+                    value = value.replace('"', "&quot;")  # re-quoted with double quotes below
+            attrs.append((match.group(1), value))
+        return attrs
+
+    def _category(self, name: str, attrs: list[tuple[str, str | None]]) -> str | None:
+        found = None
+        for key, value in attrs:
+            key = key.lower()
+            if key == "data-category":
+                category = (value or "").strip()
+                # An unknown category name is never granted: a typo fails closed.
+                return category or None
+            if found is None and key in _FETCHING.get(name, ()) and value:
+                url = value.split(",")[0].strip().split(" ")[0] if key == "srcset" else value
+                found = self.plan.catalog.category_of_url(url)
+        return found
+
+    def _inert(self, name: str, attrs: list[tuple[str, str | None]], category: str, self_closing: bool) -> str:
+        fetching = _FETCHING.get(name, ())
+        parts = [f"<{name}"]
+        host = None
+        has_category = False
+        self._next_id += 1
+        ident = str(self._next_id)
+        for key, value in attrs:
+            low = key.lower()
+            if low in fetching:
+                if low in ("src", "href", "data") and value and host is None:
+                    host = _host(value)
+                parts.append(f' data-{low}="{value}"' if value is not None else f" data-{low}")
+                continue
+            if name == "script" and low == "type":
+                parts.append(f' data-type="{value}"' if value is not None else "")
+                continue
+            if low == "data-category":
+                has_category = True
+            parts.append(f' {key}="{value}"' if value is not None else f" {key}")
+        if name == "script":
+            parts.append(' type="text/plain"')
+        if not has_category:
+            parts.append(f' data-category="{escape(category)}"')
+        parts.append(f' data-cc="blocked" data-cc-id="{ident}"')
+        parts.append(" />" if self_closing else ">")
+        element = "".join(parts)
+        if name in _PLACEHOLDER_TAGS:
+            return self._placeholder(category, host).replace("__CCID__", ident) + element
+        return element
+
+    def _placeholder(self, category: str, host: str | None) -> str:
+        key = (category, host)
+        cached = self._placeholders.get(key)
+        if cached is None:
+            cached = self._placeholders[key] = self._inject(self.plan.placeholder(category, host))
+        return cached
+
+    def _release_held(self) -> str:
+        held, tag_info = self._held, self._held_tag
+        self._held = None
+        self._held_tag = None
+        assert held is not None
+        assert tag_info is not None
+        source = "".join(held[1:])
+        category = self.plan.catalog.category_of_script(source)
+        if category is None or self.plan.allowed(category):
+            return "".join(held)
+        name, attrs = tag_info
+        return self._inert(name, attrs, category, False) + source
+
+    def _inject(self, markup: str) -> str:
+        """Markup in the page's charset, as Latin-1 text (the rewriter's working form)."""
+        return markup.encode(self.plan.charset, "xmlcharrefreplace").decode("latin-1")
+
+
+def _host(url: str) -> str | None:
+    url = url.strip()
+    if url.startswith("//"):
+        rest = url[2:]
+    elif "://" in url[:10]:
+        rest = url.split("://", 1)[1]
+    else:
+        return None
+    return rest.split("/", 1)[0].split("?", 1)[0].rsplit("@", 1)[-1].split(":", 1)[0] or None
+
+
+def rewrite(plan: RewritePlan, chunks: Sequence[bytes]) -> bytes:
+    """Rewrite a whole page given as chunks (for tests and tools)."""
+    rewriter = HTMLRewriter(plan)
+    return b"".join([*(rewriter.feed(c) for c in chunks), rewriter.close()])

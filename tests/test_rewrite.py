@@ -1,0 +1,276 @@
+"""The streaming HTML rewriter: inert trackers, injections, chunk boundaries, charsets."""
+
+from __future__ import annotations
+
+from html.parser import HTMLParser
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp, rewrite
+from cookieconsent.trackers import Catalog
+
+HEAD = "<!--cc-head-->"
+BANNER = '<div id="cookieconsent">Cookie 設定</div>'
+CATALOG = Catalog()
+CATEGORIES = ("functional", "analytics", "marketing")
+
+GTAG = (
+    '<script async src="https://www.googletagmanager.com/gtag/js?id=G-DEMO12345"></script>\n'
+    "<script>window.dataLayer = window.dataLayer || [];function gtag(){dataLayer.push(arguments);}"
+    "gtag('js', new Date());gtag('config', 'G-DEMO12345');</script>\n"
+)
+PIXEL = (
+    "<script>!function(f,b,e,v,n,t,s){if(f.fbq)return;n=f.fbq=function(){};t=b.createElement(e);t.async=!0;"
+    "t.src=v;s=b.getElementsByTagName(e)[0];s.parentNode.insertBefore(t,s)}(window, document,'script',"
+    "'https://connect.facebook.net/en_US/fbevents.js');fbq('init', '000000000000000');fbq('track', 'PageView');"
+    "</script>\n"
+    '<noscript><img height="1" width="1" style="display:none" '
+    'src="https://www.facebook.com/tr?id=000000000000000&amp;ev=PageView&amp;noscript=1"/></noscript>\n'
+)
+YOUTUBE = '<iframe width="560" height="315" src="https://www.youtube.com/embed/aqz-KE-bpKQ" title="Video"></iframe>\n'
+FIRST_PARTY = '<script src="/static/prefs.js" data-category="functional"></script>\n'
+PAGE = (
+    "<!doctype html><html lang='en'><head><meta charset=\"utf-8\"><title>A <script> in a title</title>\n"
+    + GTAG
+    + PIXEL
+    + '<link rel="stylesheet" href="/static/site.css"><style>p > a { color: red }</style>\n'
+    + "</head><body class='home'>\n<!-- <script src=\"https://www.google-analytics.com/x.js\"></script> -->\n"
+    + "<main><h1>Hello</h1><p>Text with <a href='https://example.com/'>a link</a>.</p>\n"
+    + YOUTUBE
+    + FIRST_PARTY
+    + '<script type="application/ld+json">{"url": "https://www.youtube.com/x"}</script>\n'
+    + '<img src="/logo.png" alt="logo"><img src="https://px.ads.linkedin.com/collect?pid=1" alt="">\n'
+    + "<textarea><script src='https://connect.facebook.net/x.js'></script></textarea>\n"
+    + "</main></body></html>"
+)
+
+
+def placeholder(category: str, host: str | None) -> str:
+    return f'<div class="cc-placeholder" data-cc-for="__CCID__">{category} {host}</div>'
+
+
+def plan(granted: frozenset[str] = frozenset(), charset: str = "utf-8") -> RewritePlan:
+    return RewritePlan(granted, HEAD, BANNER, placeholder, CATALOG, charset)
+
+
+def run(page: str, granted: frozenset[str] = frozenset(), chunks: list[int] | None = None) -> str:
+    data = page.encode()
+    cuts = sorted(set(chunks or []))
+    pieces = [data[a:b] for a, b in zip([0, *cuts], [*cuts, len(data)], strict=True)]
+    return rewrite(plan(granted), pieces).decode()
+
+
+class Elements(HTMLParser):
+    """Collects the fetching elements of a page, as a browser would see them."""
+
+    # As browsers do: the content of these is text, never tags.
+    CDATA_CONTENT_ELEMENTS = ("script", "style", "textarea", "title")
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[str, dict[str, str | None]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("script", "iframe", "img", "link", "embed", "object", "video", "audio", "source"):
+            self.found.append((tag, dict(attrs)))
+
+
+def active_third_party(html: str) -> list[tuple[str, str]]:
+    """Elements that would fetch a tracker host or run a tracker snippet: (tag, what)."""
+    parser = Elements()
+    parser.feed(html)
+    parser.close()
+    active = []
+    for tag, attrs in parser.found:
+        if tag == "script" and (attrs.get("type") or "").lower() not in ("", "text/javascript", "module"):
+            continue
+        for key in ("src", "href", "data", "srcset"):
+            value = attrs.get(key)
+            if value and CATALOG.category_of_url(value.split(" ")[0]):
+                active.append((tag, value))
+        if tag == "script" and attrs.get("data-category") not in (None, "necessary"):
+            active.append((tag, str(attrs.get("data-category"))))
+    return active
+
+
+def test_refused_trackers_become_inert() -> None:
+    out = run(PAGE)
+    assert active_third_party(out) == []
+    assert 'data-src="https://www.googletagmanager.com/gtag/js?id=G-DEMO12345"' in out
+    assert '<script data-category="analytics" type="text/plain"' not in out  # attributes keep their order
+    assert "gtag('config', 'G-DEMO12345')" in out  # the inline config is kept, but inert:
+    assert out.count('type="text/plain"') == 4  # gtag.js, its inline config, the pixel snippet, prefs.js
+    assert 'data-src="https://www.facebook.com/tr?id=000000000000000&amp;ev=PageView&amp;noscript=1"' in out
+    assert 'data-src="https://www.youtube.com/embed/aqz-KE-bpKQ"' in out
+    assert '<div class="cc-placeholder" data-cc-for="' in out  # contextual consent for the video
+    assert 'data-src="https://px.ads.linkedin.com/collect?pid=1"' in out
+
+
+def test_granted_categories_stay_active() -> None:
+    out = run(PAGE, frozenset(CATEGORIES))
+    assert out.replace(HEAD, "").replace(BANNER, "") == PAGE
+    partial = run(PAGE, frozenset({"analytics"}))
+    assert 'src="https://www.googletagmanager.com/gtag/js?id=G-DEMO12345"' in partial
+    assert 'data-src="https://www.youtube.com/embed/aqz-KE-bpKQ"' in partial
+
+
+def test_raw_text_and_comments_are_not_rewritten() -> None:
+    out = run(PAGE)
+    assert "<title>A <script> in a title</title>" in out
+    assert "<textarea><script src='https://connect.facebook.net/x.js'></script></textarea>" in out
+    assert '<!-- <script src="https://www.google-analytics.com/x.js"></script> -->' in out
+    assert '<script type="application/ld+json">{"url": "https://www.youtube.com/x"}</script>' in out
+    assert '<img src="/logo.png" alt="logo">' in out
+
+
+def test_injections_are_placed_first_in_head_and_after_body() -> None:
+    out = run(PAGE)
+    assert out.index(HEAD) == out.index("<head>") + len("<head>")
+    assert out.index(HEAD) < out.index("<script")
+    assert out.index(BANNER) == out.index("<body class='home'>") + len("<body class='home'>")
+
+
+@pytest.mark.parametrize(
+    ("page", "head_before", "banner_after"),
+    [
+        ("<!DOCTYPE html><title>t</title><p>no head or body tags</p>", "</html>", None),
+        ("<html><body><p>x</p></body></html>", "<body>", "<body>"),
+        ("<!doctype html><script src='/a.js'></script><body>", "<script", "<body>"),
+    ],
+)
+def test_injection_without_head_or_body(page: str, head_before: str, banner_after: str | None) -> None:
+    out = run(page) + "</html>"
+    assert out.count(HEAD) == 1
+    assert out.count(BANNER) == 1
+    assert out.index(HEAD) <= out.index(head_before)
+    if banner_after:
+        assert out.index(BANNER) == out.index(banner_after) + len(banner_after)
+    else:
+        assert out.endswith(BANNER + "</html>")
+
+
+def test_fragments_get_no_injections_but_their_trackers_are_neutralised() -> None:
+    out = run("<div hx-swap-oob='true'><p>partial</p>" + YOUTUBE + "</div>")
+    assert HEAD not in out
+    assert BANNER not in out
+    assert 'data-src="https://www.youtube.com/embed/aqz-KE-bpKQ"' in out
+
+
+def test_unknown_category_fails_closed_and_necessary_passes() -> None:
+    out = run('<script src="/a.js" data-category="analytcs"></script><script src="/b.js" data-category="necessary">')
+    assert 'data-src="/a.js"' in out
+    assert '<script src="/b.js" data-category="necessary">' in out
+
+
+def test_original_type_is_kept_and_single_quotes_survive() -> None:
+    out = run("<script type='module' data-category='analytics' data-x='say \"hi\"'>run()</script>")
+    assert '<script data-type="module" data-category="analytics" data-x="say &quot;hi&quot;"' in out
+    assert 'type="text/plain"' in out
+    assert "run()</script>" in out
+
+
+def test_huge_inline_script_passes_without_being_held() -> None:
+    body = "var a = 1;" * 40000
+    out = run(f"<script>{body}</script>")
+    assert out == f"<script>{body}</script>"
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.integers(min_value=1, max_value=len(PAGE.encode()) - 1), max_size=12))
+def test_any_split_gives_the_same_output(cuts: list[int]) -> None:
+    assert run(PAGE, chunks=cuts) == run(PAGE)
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.integers(min_value=1, max_value=len(PAGE.encode()) - 1), max_size=6),
+    st.frozensets(st.sampled_from(CATEGORIES)),
+)
+def test_no_refused_element_survives_any_split(cuts: list[int], granted: frozenset[str]) -> None:
+    out = run(PAGE, granted, cuts)
+    for tag, what in active_third_party(out):
+        category = CATALOG.category_of_url(what) or what
+        assert category in granted, (tag, what)
+
+
+tags = st.sampled_from(["p", "div", "span", "a href='/x'", "em", "section", "ul", "li", "h2", "b"])
+text = st.text(alphabet=st.characters(blacklist_characters="<>&", blacklist_categories=["Cs"]), max_size=20)
+
+
+@st.composite
+def plain_pages(draw: st.DrawFn) -> str:
+    parts = ["<!doctype html><html><head><title>t</title></head><body>"]
+    for _ in range(draw(st.integers(0, 15))):
+        tag = draw(tags)
+        parts.append(f"<{tag}>{draw(text)}</{tag.split()[0]}>")
+    parts.append("</body></html>")
+    return "".join(parts)
+
+
+@settings(max_examples=100, deadline=None)
+@given(plain_pages(), st.lists(st.integers(min_value=1, max_value=200), max_size=5))
+def test_page_without_trackers_is_unchanged_but_for_the_injections(page: str, cuts: list[int]) -> None:
+    size = len(page.encode())
+    out = run(page, chunks=[c for c in cuts if c < size])
+    assert out.replace(HEAD, "", 1).replace(BANNER, "", 1) == page
+
+
+def test_big5_page_gets_injections_in_big5() -> None:
+    page = "<html><head></head><body><p>網訊電信</p></body></html>".encode("big5")
+    out = rewrite(plan(charset="big5"), [page[:20], page[20:]])
+    assert out.decode("big5") == "<html><head>" + HEAD + "</head><body>" + BANNER + "<p>網訊電信</p></body></html>"
+    ascii_out = rewrite(plan(charset="ascii"), [b"<body>"])
+    assert ascii_out.endswith(b"Cookie &#35373;&#23450;</div>")
+
+
+def test_invalid_utf8_bytes_pass_through_unchanged() -> None:
+    page = b"<html><head></head><body>\xff\xfe broken \xc3</body></html>"
+    out = rewrite(plan(), [page[:30], page[30:]])
+    assert out.replace(HEAD.encode(), b"").replace(BANNER.encode(), b"") == page
+
+
+def test_tag_split_inside_an_attribute_value() -> None:
+    page = '<body><img alt="a > b" src="https://www.facebook.com/tr?id=1"></body>'
+    for cut in range(1, len(page)):
+        out = run(page, chunks=[cut])
+        assert 'data-src="https://www.facebook.com/tr?id=1"' in out, cut
+
+
+def test_feed_emits_as_it_goes() -> None:
+    rewriter = HTMLRewriter(plan())
+    first = rewriter.feed(b"<html><head></head><body>" + b"<p>x</p>" * 1000)
+    assert len(first) > 8000  # not held back until the end
+    assert rewriter.feed(b"<p>more</p>") == b"<p>more</p>"
+    assert rewriter.close() == b""
+
+
+@pytest.mark.parametrize(
+    ("header", "nonce"),
+    [
+        ("script-src 'self' 'nonce-abc123=='", "abc123=="),
+        ("default-src 'self'; script-src 'nonce-XyZ_-9' 'strict-dynamic'", "XyZ_-9"),
+        ("default-src 'nonce-dflt'", "dflt"),
+        ("img-src 'nonce-nope'; script-src 'self'", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_nonce_from_csp(header: str | None, nonce: str | None) -> None:
+    assert nonce_from_csp(header) == nonce
+
+
+@pytest.mark.parametrize(
+    ("content_type", "charset"),
+    [
+        ("text/html", "utf-8"),
+        ("text/html; charset=UTF-8", "utf-8"),
+        ('text/html; charset="big5"', "big5"),
+        ("text/html; charset=latin-1", "iso8859-1"),
+        ("text/html; charset=utf-16", None),
+        ("text/html; charset=x-unknown", "ascii"),
+    ],
+)
+def test_html_charset(content_type: str, charset: str | None) -> None:
+    assert html_charset(content_type) == charset
