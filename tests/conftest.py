@@ -88,7 +88,8 @@ def small_policy_data(**changes: Any) -> dict[str, Any]:
                 "category": "analytics",
                 "description": "IP address",
                 "pdpa_categories": ["C001"],
-            }
+            },
+            {"id": "browsing_clicks", "category": "analytics", "description": "Pages and clicks"},
         ],
         "notice": {
             "purposes": ["040", "157"],

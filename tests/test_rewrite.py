@@ -66,7 +66,7 @@ class Elements(HTMLParser):
     """Collects the fetching elements of a page, as a browser would see them."""
 
     # As browsers do: the content of these is text, never tags.
-    CDATA_CONTENT_ELEMENTS = ("script", "style", "textarea", "title")
+    CDATA_CONTENT_ELEMENTS = ("script", "style", "textarea", "title")  # type: ignore[misc]
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)

@@ -22,6 +22,8 @@ from typing import Any
 from cookieconsent.config import ConsentConfig
 from cookieconsent.endpoints import Endpoints, Reply
 from cookieconsent.engine import Engine
+from cookieconsent.pages import Pages, is_html
+from cookieconsent.rewrite import HTMLRewriter
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
@@ -147,7 +149,8 @@ class ConsentMiddleware:
             )
         self.app = app
         self.engine = Engine(config)
-        self.endpoints = Endpoints(self.engine)
+        self.pages = Pages(self.engine)
+        self.endpoints = Endpoints(self.engine, self.pages.renderer)
         self._own = self.endpoints.path_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -183,22 +186,40 @@ class ConsentMiddleware:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
 
+        pages = self.pages
+        rewriter: HTMLRewriter | None = None
+
         async def send_wrapper(message: Message) -> None:
+            nonlocal rewriter
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
-                has_set_cookie = False
-                for name, _ in headers:
-                    if len(name) == 10 and name.lower() == b"set-cookie":
+                has_set_cookie = html = False
+                for name, value in headers:
+                    size = len(name)
+                    if size == 10 and name.lower() == b"set-cookie":
                         has_set_cookie = True
-                        break
-                if engine.needs_edit(state, has_set_cookie):
-                    edited = engine.response_headers(
-                        state, [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-                    )
-                    message = {
-                        **message,
-                        "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited],
-                    }
+                    elif size == 12 and name.lower() == b"content-type":
+                        html = is_html(value)
+                if html or engine.needs_edit(state, has_set_cookie):
+                    decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
+                    if html:
+                        edited, rewriter = pages.start(state, message["status"], decoded, request.method, _here(scope))
+                    else:
+                        edited = engine.response_headers(state, decoded)
+                    message = {**message, "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]}
+            elif rewriter is not None and message["type"] == "http.response.body":
+                body = rewriter.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body += rewriter.close()
+                    rewriter = None
+                message = {**message, "body": body}
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+
+def _here(scope: Scope) -> str:
+    """The path and query of the request, for the banner's ``next``."""
+    query = bytes(scope.get("query_string", b"")).decode("latin-1")
+    path = str(scope.get("root_path", "")) + str(scope["path"])
+    return f"{path}?{query}" if query else path

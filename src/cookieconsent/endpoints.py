@@ -1,11 +1,12 @@
 """The library's own HTTP endpoints (the HTTP contract), answered without the application.
 
-=========================  ====================================================================
-``GET  /_consent/state``   the visitor's consent state as JSON
-``POST /_consent``         records a decision (JSON → 200 + state; HTML form → 303 to ``next``)
-``POST /_consent/withdraw`` withdraws every optional category and expires their cookies
-``GET  /.well-known/gpc.json`` the Global Privacy Control support resource
-=========================  ====================================================================
+- ``GET /_consent/state``: the visitor's consent state as JSON.
+- ``POST /_consent``: records a decision (JSON → 200 + state; HTML form → 303 to ``next``).
+- ``POST /_consent/withdraw``: withdraws every optional category and expires their cookies.
+- ``GET /_consent/preferences``: the preference page, with the full notice; works without JavaScript.
+- ``GET /_consent/static/<file>``: the banner's script and stylesheet.
+- ``POST /_consent/events``: page views and clicks from the banner script (204).
+- ``GET /.well-known/gpc.json``: the Global Privacy Control support resource.
 
 Bad input gets a precise 4xx reply (400, 403, 404, 405, 413, 415) and changes nothing.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import html
 import json
+import logging
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,9 +23,12 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.render import STATIC, Renderer
 from cookieconsent.request import RequestView
 
-__all__ = ["Endpoints", "Reply"]
+__all__ = ["Endpoints", "Event", "Reply", "parse_event"]
+
+logger = logging.getLogger("cookieconsent")
 
 GPC_PATH = "/.well-known/gpc.json"
 ACTIONS = ("accept_all", "reject_all", "custom")
@@ -31,6 +36,9 @@ FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
 _CONTROL = re.compile(r"[\x00-\x20\x7f\\]")
 _NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+_STATIC_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
+EVENT_TYPES = ("page_view", "click")
+EVENT_LIMIT = 4096
 
 Header = tuple[str, str]
 
@@ -95,8 +103,11 @@ def safe_next(target: str | None) -> str:
 class Endpoints:
     """Routes and answers the library's own requests."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, renderer: Renderer | None = None) -> None:
         self.engine = engine
+        self.renderer = renderer or Renderer(engine)
+        #: Called with each valid beacon event whose category the visitor granted.
+        self.event_hooks: list[Callable[[ConsentState, Event], None]] = []
         config = engine.config
         self.prefix = prefix = config.prefix
         self.max_body = config.max_body
@@ -104,8 +115,11 @@ class Endpoints:
             f"{prefix}/state": (("GET", "HEAD"), self._state),
             prefix: (("POST",), self._decide),
             f"{prefix}/withdraw": (("POST",), self._withdraw),
+            f"{prefix}/preferences": (("GET", "HEAD"), self._preferences),
+            f"{prefix}/events": (("POST",), self._events),
             GPC_PATH: (("GET", "HEAD"), self._gpc_json),
         }
+        self._static_prefix = f"{prefix}/static/"
         self._trusted = set(config.trusted_origins)
         #: A cheap first test for :meth:`matches` (``str.startswith`` takes a tuple).
         self.path_prefixes = (prefix, GPC_PATH)
@@ -125,6 +139,8 @@ class Endpoints:
             body: The request body, or ``None`` if it was larger than ``max_body`` (→ 413).
         """
         route = self._routes.get(request.path)
+        if route is None and request.path.startswith(self._static_prefix):
+            route = (("GET", "HEAD"), self._static)
         try:
             if route is None:
                 raise BadRequest(404, "not_found", f"No such endpoint. The endpoints are: {', '.join(self._routes)}.")
@@ -148,6 +164,49 @@ class Endpoints:
         reply = _json_reply(200, state.as_dict())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
+
+    def _preferences(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        target = safe_next(_query(request).get("next"))
+        page = self.renderer.preferences_page(state, target)
+        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], page.encode())
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    def _static(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        name = request.path[len(self._static_prefix) :]
+        version = self.renderer.asset_versions.get(name)
+        if version is None:
+            raise BadRequest(
+                404, "not_found", f"No such file. The files are: {', '.join(self.renderer.asset_versions)}."
+            )
+        etag = f'"{version}"'
+        headers = [
+            ("content-type", _STATIC_TYPES.get(name.rsplit(".", 1)[-1], "application/octet-stream")),
+            ("cache-control", "public, max-age=31536000, immutable"),
+            ("etag", etag),
+            ("x-content-type-options", "nosniff"),
+        ]
+        match = request.header("if-none-match")
+        if match is not None and etag in [m.strip().removeprefix("W/") for m in match.split(",")]:
+            return Reply(304, headers[1:])
+        return Reply(200, headers, (STATIC / name).read_bytes())
+
+    def _events(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        self._check_origin(request)
+        media, _ = _media_type(request)
+        if media not in (JSON, "text/plain"):
+            raise BadRequest(415, "unsupported_media_type", f"Send events as {JSON} (or text/plain from sendBeacon).")
+        if len(body) > EVENT_LIMIT:
+            raise BadRequest(413, "too_large", f"An event may be at most {EVENT_LIMIT} bytes.")
+        event = parse_event(body)
+        category = self.renderer.beacon_category
+        if category is not None and state.allows(category):
+            for hook in self.event_hooks:
+                try:
+                    hook(state, event)
+                except Exception:
+                    logger.exception("cookieconsent: an event hook raised; the event was not passed on")
+        return Reply(204, list(_NO_STORE))
 
     def _gpc_json(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         gpc = self.engine.policy.gpc
@@ -294,6 +353,50 @@ class Endpoints:
                 page.encode(),
             )
         return _json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
+
+
+def _query(request: RequestView) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(request.query_string, max_num_fields=20))
+    except ValueError:
+        return {}
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """A page view or click sent by the banner script."""
+
+    type: str
+    path: str
+    target: str | None
+    referrer: str | None
+    ts: int | None
+
+
+def parse_event(body: bytes) -> Event:
+    """Validate a beacon body; raise :class:`BadRequest` (400) naming what is wrong."""
+    try:
+        data = json.loads(body)
+    except (ValueError, RecursionError):
+        raise BadRequest(400, "bad_json", "The event is not valid JSON.") from None
+    if not isinstance(data, dict):
+        raise BadRequest(400, "bad_event", 'Send an object such as {"type": "page_view", "path": "/"}.')
+    kind = data.get("type")
+    if kind not in EVENT_TYPES:
+        raise BadRequest(400, "bad_event", f"Unknown event type; use one of: {', '.join(EVENT_TYPES)}.")
+    path = data.get("path")
+    if not isinstance(path, str) or not path.startswith("/") or len(path) > 2048:
+        raise BadRequest(400, "bad_event", '"path" must be a path starting with "/" (at most 2048 characters).')
+    fields: dict[str, str | None] = {}
+    for name, limit in (("target", 200), ("referrer", 2048)):
+        value = data.get(name)
+        if value is not None and (not isinstance(value, str) or len(value) > limit):
+            raise BadRequest(400, "bad_event", f'"{name}" must be a string of at most {limit} characters.')
+        fields[name] = value
+    ts = data.get("ts")
+    if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts < 2**53):
+        raise BadRequest(400, "bad_event", '"ts" must be a time in milliseconds.')
+    return Event(kind, path, fields["target"], fields["referrer"], ts)
 
 
 def _strip_port(scheme: str, host: str) -> str:

@@ -217,6 +217,12 @@ class Engine:
             return None, expire_if_not, expire_if_not
         return decision, self._expiries(header, decision.granted), expire_if_not
 
+    def gpc_refused(self, state: ConsentState) -> frozenset[str]:
+        """The categories refused for ``state`` because of a Global Privacy Control signal (R40)."""
+        if not state.gpc or (state.decision is not None and state.decision.gpc is GpcFlag.OVERRIDDEN):
+            return _NOTHING
+        return self._gpc_categories
+
     def locale_for(self, request: RequestView) -> str:
         """The language for ``request``: the app's selector first, then ``Accept-Language``."""
         locales = self.policy.locales

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 
-__all__ = ["negotiate"]
+__all__ = ["messages", "negotiate"]
+
+LOCALES = Path(__file__).parent / "locales"
 
 
 def _quality(param: str) -> float:
@@ -50,3 +54,17 @@ def negotiate(accept_language: str | None, available: tuple[str, ...], default: 
         if base in by_base:
             return by_base[base]
     return default
+
+
+@lru_cache(maxsize=16)
+def messages(locale: str) -> dict[str, str]:
+    """The banner's texts in ``locale`` (``locales/<locale>.json``), English for a language it lacks.
+
+    Keys missing from a translation fall back to English, so a partial translation never shows a
+    blank button.
+    """
+    english: dict[str, str] = json.loads((LOCALES / "en.json").read_text(encoding="utf-8"))
+    path = LOCALES / f"{locale}.json"
+    if locale == "en" or not path.is_file():
+        return english
+    return {**english, **json.loads(path.read_text(encoding="utf-8"))}

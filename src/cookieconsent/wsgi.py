@@ -13,13 +13,15 @@ The application's iterable is returned as it is, so it streams and its ``close()
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.endpoints import Endpoints
 from cookieconsent.engine import Engine
+from cookieconsent.pages import Pages, is_html
+from cookieconsent.rewrite import HTMLRewriter
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -109,7 +111,8 @@ class ConsentMiddleware:
             )
         self.app = app
         self.engine = Engine(config)
-        self.endpoints = Endpoints(self.engine)
+        self.pages = Pages(self.engine)
+        self.endpoints = Endpoints(self.engine, self.pages.renderer)
         self._own = self.endpoints.path_prefixes
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -125,17 +128,65 @@ class ConsentMiddleware:
             start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
             return [reply.body]
         environ[ENVIRON_KEY] = state
+        pages = self.pages
+        response = _Response()
 
         def enforcing_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> Any:
-            has_set_cookie = False
-            for name, _ in headers:
-                if name.lower() == "set-cookie":
+            has_set_cookie = html = False
+            for name, value in headers:
+                size = len(name)
+                if size == 10 and name.lower() == "set-cookie":
                     has_set_cookie = True
-                    break
-            if engine.needs_edit(state, has_set_cookie):
+                elif size == 12 and name.lower() == "content-type":
+                    html = is_html(value)
+            if html:
+                here = request.path + (f"?{request.query_string}" if request.query_string else "")
+                headers, response.rewriter = pages.start(state, int(status[:3]), headers, request.method, here)
+            elif engine.needs_edit(state, has_set_cookie):
                 headers = engine.response_headers(state, headers)
+            response.started = True
             return start_response(status, headers, exc_info)
 
-        return self.app(environ, enforcing_start_response)
+        result = self.app(environ, enforcing_start_response)
+        if response.started and response.rewriter is None:
+            return result  # the app's own iterable: it streams, and the server closes it
+        return _RewritingBody(result, response)
+
+
+class _Response:
+    __slots__ = ("rewriter", "started")
+
+    def __init__(self) -> None:
+        self.started = False
+        self.rewriter: HTMLRewriter | None = None
+
+
+class _RewritingBody:
+    """The app's body, rewritten chunk by chunk when it is HTML; ``close()`` reaches the app's."""
+
+    def __init__(self, inner: Iterable[bytes], response: _Response) -> None:
+        self.inner = inner
+        self.response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        response = self.response
+        for chunk in self.inner:
+            rewriter = response.rewriter  # set by start_response, which a generator calls on its first step
+            if rewriter is None:
+                yield chunk
+            else:
+                out = rewriter.feed(chunk)
+                if out:
+                    yield out
+        if response.rewriter is not None:
+            tail = response.rewriter.close()
+            response.rewriter = None
+            if tail:
+                yield tail
+
+    def close(self) -> None:
+        close = getattr(self.inner, "close", None)
+        if close is not None:
+            close()

@@ -1,0 +1,123 @@
+"""Which responses are rewritten, and the headers that go with a rewritten page.
+
+An HTML response (``text/html`` or ``application/xhtml+xml``) with a body is rewritten as it streams
+(see :mod:`cookieconsent.rewrite`). A compressed one cannot be: it passes through untouched, with a
+warning logged once, because the middleware must sit *inside* any compression middleware.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.render import Renderer
+from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
+from cookieconsent.trackers import Catalog, TrackerHost
+
+__all__ = ["Pages", "is_html"]
+
+logger = logging.getLogger("cookieconsent")
+
+Header = tuple[str, str]
+_NO_BODY = {204, 205, 304}
+
+
+def is_html(content_type: str | bytes) -> bool:
+    """Whether a ``Content-Type`` value is an HTML page."""
+    value = content_type.lower() if isinstance(content_type, str) else content_type.decode("latin-1").lower()
+    media = value.split(";", 1)[0].strip()
+    return media in ("text/html", "application/xhtml+xml")
+
+
+class Pages:
+    """Starts the rewriting of HTML responses for one engine."""
+
+    def __init__(self, engine: Engine, renderer: Renderer | None = None) -> None:
+        self.engine = engine
+        self.renderer = renderer or Renderer(engine)
+        policy = engine.policy
+        self.catalog = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in policy.trackers)
+        self._warned: set[str] = set()
+
+    def start(
+        self, state: ConsentState, status: int, headers: Sequence[Header], method: str, next_path: str
+    ) -> tuple[list[Header], HTMLRewriter | None]:
+        """The response headers for an HTML response, and its rewriter (``None`` to pass it through)."""
+        content_type = encoding = csp = ""
+        for name, value in headers:
+            lower = name.lower()
+            if lower == "content-type":
+                content_type = value
+            elif lower == "content-encoding":
+                encoding = value.strip().lower()
+            elif lower == "content-security-policy":
+                csp = value
+        charset = html_charset(content_type)
+        rewriter = None
+        if encoding not in ("", "identity"):
+            self._warn_once(
+                "compressed",
+                "cookieconsent cannot rewrite a compressed HTML response (Content-Encoding: %s): trackers in "
+                "it are not neutralised and no banner is injected. Add the consent middleware inside the "
+                "compression middleware (so it runs first on the way out).",
+                encoding,
+            )
+        elif charset is None:
+            self._warn_once(
+                "charset", "cookieconsent cannot rewrite HTML in %s; it passes through as it is.", content_type
+            )
+        elif status not in _NO_BODY and method != "HEAD":
+            rewriter = HTMLRewriter(self.plan(state, charset, nonce_from_csp(csp), next_path))
+        if rewriter is not None or method == "HEAD":
+            # The length changes with the injected markup; the page now varies by consent and language,
+            # and no shared cache may hand one visitor's page to another (R27).
+            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+            headers = _private(_add_vary(headers, "Accept-Language"))
+            state.accessed = True
+        return self.engine.response_headers(state, headers), rewriter
+
+    def plan(self, state: ConsentState, charset: str, nonce: str | None, next_path: str) -> RewritePlan:
+        """Everything the rewriter of one page needs."""
+        renderer = self.renderer
+        return RewritePlan(
+            granted=state.granted,
+            head=renderer.head(state, nonce),
+            banner=renderer.banner(state, next_path),
+            placeholder=lambda category, host: renderer.placeholder(state, category, host),
+            catalog=self.catalog,
+            charset=charset,
+        )
+
+    def _warn_once(self, key: str, message: str, *args: object) -> None:
+        if key not in self._warned:
+            self._warned.add(key)
+            logger.warning(message, *args)
+
+
+def _private(headers: list[Header]) -> list[Header]:
+    """``Cache-Control`` that keeps shared caches out: ``private`` instead of ``public``/``s-maxage``."""
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == "cache-control":
+            directives = [d.strip() for d in value.split(",") if d.strip()]
+            lowered = [d.lower() for d in directives]
+            if "no-store" in lowered or "private" in lowered:
+                return headers
+            kept = [
+                d
+                for d, low in zip(directives, lowered, strict=True)
+                if low != "public" and not low.startswith("s-maxage")
+            ]
+            headers[i] = (name, ", ".join(["private", *kept]))
+            return headers
+    return [*headers, ("cache-control", "private")]
+
+
+def _add_vary(headers: list[Header], token: str) -> list[Header]:
+    for i, (name, value) in enumerate(headers):
+        if name.lower() == "vary":
+            present = {v.strip().lower() for v in value.split(",")}
+            if token.lower() not in present and "*" not in present:
+                headers[i] = (name, f"{value}, {token}" if value.strip() else token)
+            return headers
+    return [*headers, ("vary", token)]

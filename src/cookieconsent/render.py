@@ -1,0 +1,234 @@
+"""What the library adds to pages: the head snippet, the banner, the embed placeholder, the preference page.
+
+Templates live in ``cookieconsent/templates`` (Jinja2, autoescaped); texts in ``cookieconsent/locales``.
+Every tag the library injects carries the page's CSP nonce when the page has one, and no injected
+markup uses inline event handlers.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup, escape
+
+from cookieconsent import pdpa
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.i18n import messages
+from cookieconsent.policy import NECESSARY, Text
+
+__all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
+
+PACKAGE = Path(__file__).parent
+STATIC = PACKAGE / "static"
+
+#: Google Consent Mode v2: each consent type and the category that grants it (R44).
+CONSENT_MODE: dict[str, str] = {
+    "ad_storage": "marketing",
+    "ad_user_data": "marketing",
+    "ad_personalization": "marketing",
+    "analytics_storage": "analytics",
+    "functionality_storage": "functional",
+    "personalization_storage": "functional",
+    "security_storage": NECESSARY,
+}
+#: Milliseconds Google tags wait for the banner's ``update`` (R43).
+WAIT_FOR_UPDATE = 500
+
+
+def _json_for_script(data: Any) -> str:
+    """JSON safe inside a ``<script>`` element (no ``</script>``, no HTML comment openers)."""
+    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+class Renderer:
+    """Renders the library's markup for one :class:`~cookieconsent.engine.Engine`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.policy = engine.policy
+        self.prefix = engine.config.prefix
+        self.env = Environment(
+            loader=FileSystemLoader(PACKAGE / "templates"),
+            autoescape=select_autoescape(default=True, default_for_string=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+            auto_reload=False,
+        )
+
+    # -- assets --------------------------------------------------------------------------------
+
+    @cached_property
+    def asset_versions(self) -> dict[str, str]:
+        """A short content hash per static file, for cache-busting URLs and ``ETag``."""
+        return {
+            p.name: hashlib.sha256(p.read_bytes()).hexdigest()[:12] for p in sorted(STATIC.iterdir()) if p.is_file()
+        }
+
+    def asset_url(self, name: str) -> str:
+        """The URL of a bundled static file, with its version."""
+        return f"{self.prefix}/static/{name}?v={self.asset_versions[name]}"
+
+    # -- the head snippet ----------------------------------------------------------------------
+
+    def consent_mode(self, state: ConsentState) -> dict[str, str]:
+        """The Consent Mode v2 values for ``state``: granted where its category is in force."""
+        return {kind: "granted" if state.allows(cat) else "denied" for kind, cat in CONSENT_MODE.items()}
+
+    def bootstrap_script(self, state: ConsentState) -> str:
+        """The inline Consent Mode v2 bootstrap: ``default`` (all denied but security), then ``update``."""
+        default = {kind: "granted" if cat == NECESSARY else "denied" for kind, cat in CONSENT_MODE.items()}
+        default["wait_for_update"] = WAIT_FOR_UPDATE  # type: ignore[assignment]
+        lines = [
+            "window.dataLayer=window.dataLayer||[];function gtag(){dataLayer.push(arguments);}",
+            f"gtag('consent','default',{_json_for_script(default)});",
+            "gtag('set','ads_data_redaction',true);",
+        ]
+        if state.decided or state.gpc:
+            lines.append(f"gtag('consent','update',{_json_for_script(self.consent_mode(state))});")
+        return "".join(lines)
+
+    def state_json(self, state: ConsentState) -> dict[str, Any]:
+        """The state the banner script reads (the cookie itself is HttpOnly).
+
+        The consent id is left out: the page may be cached by the browser, and the script does not need it.
+        """
+        data = state.as_dict()
+        del data["consent_id"]
+        data["prefix"] = self.prefix
+        data["consent_mode"] = CONSENT_MODE
+        data["beacon"] = self.beacon_category
+        return data
+
+    @cached_property
+    def beacon_category(self) -> str | None:
+        """The category that gates page-view and click beacons (the ``browsing_clicks`` data item)."""
+        for item in self.policy.data_items:
+            if item.id == "browsing_clicks":
+                return item.category
+        return None
+
+    def head(self, state: ConsentState, nonce: str | None) -> str:
+        """The markup injected first in ``<head>``: bootstrap, state, stylesheet, deferred script."""
+        n = f' nonce="{escape(nonce)}"' if nonce else ""
+        return (
+            f"<script{n}>{self.bootstrap_script(state)}</script>"
+            f'<script type="application/json" id="cookieconsent-state"{n}>'
+            f"{_json_for_script(self.state_json(state))}</script>"
+            f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{n}>'
+            f'<script src="{self.asset_url("cookieconsent.js")}" defer{n}></script>'
+        )
+
+    # -- the banner and the pages --------------------------------------------------------------
+
+    def _text(self, text: Text | None, locale: str) -> str | None:
+        return text.get(locale) if text is not None else None
+
+    def context(self, state: ConsentState, next_path: str = "/") -> dict[str, Any]:
+        """The template context shared by the banner and the preference page."""
+        locale = state.locale
+        policy = self.policy
+        granted = state.categories() if state.decided else {c: c == NECESSARY for c in policy.category_ids}
+        gpc_refused = self.engine.gpc_refused(state)
+        categories = []
+        for cat in policy.categories:
+            categories.append(
+                {
+                    "id": cat.id,
+                    "title": cat.title.get(locale),
+                    "description": cat.description.get(locale),
+                    "required": cat.required,
+                    "granted": granted.get(cat.id, False),
+                    "gpc_refused": cat.id in gpc_refused,
+                    "cookies": [
+                        {
+                            "name": rule.label,
+                            "provider": rule.provider.get(locale),
+                            "purpose": rule.purpose.get(locale),
+                            "lifetime": rule.lifetime.get(locale),
+                            "third_party": rule.third_party,
+                            "domain": rule.domain,
+                            "path": rule.path,
+                            "justification": self._text(rule.justification, locale),
+                        }
+                        for rule in policy.cookies_in(cat.id)
+                    ],
+                }
+            )
+        return {
+            "t": messages(locale),
+            "locale": locale,
+            "state": state,
+            "decided": state.decided,
+            "show_banner": not state.decided,
+            "gpc_honoured": bool(gpc_refused),
+            "categories": categories,
+            "controller_name": policy.controller.name.get(locale),
+            "privacy_url": policy.privacy_policy_url,
+            "action_url": self.prefix,
+            "withdraw_url": f"{self.prefix}/withdraw",
+            "preferences_url": f"{self.prefix}/preferences",
+            "my_data_url": f"{self.prefix}/my-data",
+            "next": next_path,
+        }
+
+    def banner(self, state: ConsentState, next_path: str = "/") -> str:
+        """The banner, the settings layer and the persistent "Cookie settings" button."""
+        return self.env.get_template("banner.html").render(self.context(state, next_path))
+
+    def placeholder(self, state: ConsentState, category: str, host: str | None) -> str:
+        """The stand-in shown next to an embed of a refused category (contextual consent)."""
+        locale = state.locale
+        try:
+            title = self.policy.category(category).title.get(locale)
+        except KeyError:
+            title = category
+        return self.env.get_template("placeholder.html").render(
+            t=messages(locale), locale=locale, category=category, category_title=title, host=host
+        )
+
+    def notice(self, locale: str) -> dict[str, Any] | None:
+        """The PDPA Art. 8 notice items in ``locale`` (R50), or None if the policy has no notice."""
+        notice = self.policy.notice
+        if notice is None:
+            return None
+        controller = self.policy.controller
+        return {
+            "controller": {
+                "name": controller.name.get(locale),
+                "email": controller.email,
+                "address": self._text(controller.address, locale),
+                "phone": controller.phone,
+                "url": controller.url,
+            },
+            "purposes": [(code, pdpa.purpose_name(code, locale)) for code in notice.purposes],
+            "data_categories": [(code, pdpa.data_category_name(code, locale)) for code in notice.data_categories],
+            "sources": self._text(notice.sources, locale),
+            "period": notice.period.get(locale),
+            "region": notice.region.get(locale),
+            "recipients": [(r.name.get(locale), self._text(r.description, locale)) for r in notice.recipients],
+            "methods": notice.methods.get(locale),
+            "rights": list(notice.rights),
+            "how_to_exercise": notice.how_to_exercise.get(locale),
+            "consequences": notice.consequences.get(locale),
+            "sharing": self._text(notice.sharing, locale),
+            "security": self._text(notice.security, locale),
+            "revisions": self._text(notice.revisions, locale),
+            "data_items": [
+                (item.description.get(locale), item.category, list(item.pdpa_categories))
+                for item in self.policy.data_items
+            ],
+        }
+
+    def preferences_page(self, state: ConsentState, next_path: str, nonce: str | None = None) -> str:
+        """The full preference page (``GET /_consent/preferences``); works without JavaScript."""
+        context = self.context(state, next_path)
+        context["notice"] = self.notice(state.locale)
+        context["head"] = Markup(self.head(state, nonce))  # built from escaped parts
+        context["banner"] = Markup(self.banner(state, next_path))  # autoescaped template output
+        return self.env.get_template("preferences.html").render(context)

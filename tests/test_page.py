@@ -1,0 +1,411 @@
+"""Pages as the visitor receives them, from both demo apps: inert trackers, Consent Mode, the banner,
+the preference page, the static assets and the beacon endpoint (R5, R7, R11, R14, R17, R43-R47, R50).
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import logging
+import re
+from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markupsafe import escape
+from starlette.applications import Starlette
+from starlette.middleware.gzip import GZipMiddleware
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookieconsent import ConsentConfig, ConsentState, pdpa
+from cookieconsent.asgi import ConsentMiddleware
+from cookieconsent.endpoints import Event
+from cookieconsent.policy import load_policy
+from cookieconsent.trackers import Catalog
+from tests.conftest import AppClient, Visitor
+
+POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
+CATALOG = Catalog()
+ALL = ("functional", "analytics", "marketing")
+
+
+class Page(HTMLParser):
+    """The elements of a page that matter here."""
+
+    CDATA_CONTENT_ELEMENTS = ("script", "style", "textarea", "title")  # type: ignore[misc]  # as browsers do
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._script: dict[str, str | None] | None = None
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        if tag == "script":
+            self._script = dict(attrs)
+
+    def handle_data(self, data: str) -> None:
+        if self._script is not None:
+            self.scripts.append((self._script, data))
+            self._script = None
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "script" and self._script is not None:
+            self.scripts.append((self._script, ""))
+            self._script = None
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str | None]]:
+        return [
+            a for t, a in self.elements if t == tag and all(a.get(k.replace("_", "-")) == v for k, v in attrs.items())
+        ]
+
+    def active_trackers(self) -> set[str]:
+        """The categories of tracker elements a browser would fetch or run."""
+        found = set()
+        for tag, attrs in self.elements:
+            if tag == "script" and (attrs.get("type") or "text/javascript") not in ("text/javascript", "module"):
+                continue
+            for key in ("src", "href", "data"):
+                category = CATALOG.category_of_url(attrs.get(key) or "")
+                if category:
+                    found.add(category)
+        for attrs, source in self.scripts:
+            if (attrs.get("type") or "text/javascript") == "text/javascript" and not attrs.get("src"):
+                category = CATALOG.category_of_script(source)
+                if category:
+                    found.add(category)
+        return found
+
+
+def toggles(page: Page) -> dict[str, dict[str, str | None]]:
+    """The banner's category toggles, by category (the first set: the settings layer's)."""
+    found: dict[str, dict[str, str | None]] = {}
+    for tag, attrs in page.elements:
+        if tag == "input" and attrs.get("type") == "checkbox":
+            category = (attrs.get("id") or "").rsplit("-", 1)[-1]
+            if category in POLICY.category_ids:
+                found.setdefault(category, attrs)
+    return found
+
+
+def home(visitor: Visitor, **headers: str) -> tuple[Any, Page]:
+    r = visitor.get("/", headers={"accept-language": "en", **headers})
+    assert r.status == 200
+    return r, Page(r.text)
+
+
+# -- R5: trackers are inert until their category is granted ----------------------------------------
+
+
+def test_nothing_tracks_before_a_decision(visitor: Visitor) -> None:
+    _, page = home(visitor)
+    assert page.active_trackers() == set()
+    blocked = page.find("iframe", data_cc="blocked")
+    assert len(blocked) == 1
+    assert blocked[0]["data-src"], "the YouTube embed keeps its address for later"
+    assert page.find("div", **{"class": "cc-placeholder"}), "the embed has a contextual-consent placeholder"
+    prefs = page.find("script", data_category="functional")
+    assert prefs
+    assert prefs[0]["type"] == "text/plain"
+
+
+@pytest.mark.parametrize(
+    "granted",
+    [pytest.param(set(ALL), id="all"), pytest.param({"analytics"}, id="analytics"), pytest.param(set(), id="none")],
+)
+def test_exactly_the_granted_trackers_are_active(visitor: Visitor, granted: set[str]) -> None:
+    visitor.decide("custom", sorted(granted))
+    _, page = home(visitor)
+    assert page.active_trackers() == granted - {"functional"}  # the demo's functional script is first-party
+    assert bool(page.find("script", src="/static/prefs.js")) == ("functional" in granted)
+
+
+def test_gpc_keeps_marketing_inert_after_accept_all(visitor: Visitor) -> None:
+    visitor.decide("accept_all", headers={"sec-gpc": "1"})
+    _, page = home(visitor, **{"sec-gpc": "1"})
+    assert page.active_trackers() == {"analytics"}
+
+
+# -- R43-R47: Google Consent Mode v2 ---------------------------------------------------------------
+
+
+def consent_commands(page: Page) -> list[tuple[str, dict[str, Any]]]:
+    first = next(s for a, s in page.scripts if not a.get("type") and not a.get("src") and "gtag" in s)
+    return [(m.group(1), json.loads(m.group(2))) for m in re.finditer(r"gtag\('consent','(\w+)',(\{[^}]*\})\)", first)]
+
+
+def test_consent_mode_bootstrap_is_the_first_script_and_denies_by_default(visitor: Visitor) -> None:
+    r, page = home(visitor)
+    head = r.text[: r.text.index("</head>")]
+    assert head.index("<script") == head.index("<script>window.dataLayer")  # first script in <head> (R43)
+    commands = consent_commands(page)
+    assert commands == [
+        (
+            "default",
+            {
+                "ad_storage": "denied",
+                "ad_user_data": "denied",
+                "ad_personalization": "denied",
+                "analytics_storage": "denied",
+                "functionality_storage": "denied",
+                "personalization_storage": "denied",
+                "security_storage": "granted",
+                "wait_for_update": 500,
+            },
+        )
+    ]
+    assert "gtag('set','ads_data_redaction',true)" in r.text  # R47
+    assert "url_passthrough" not in r.text
+
+
+def test_consent_mode_update_follows_the_decision(visitor: Visitor) -> None:
+    visitor.decide("custom", ["analytics", "functional"])
+    _, page = home(visitor)
+    kind, update = consent_commands(page)[1]
+    assert kind == "update"  # right after the default (R44)
+    assert update == {
+        "ad_storage": "denied",
+        "ad_user_data": "denied",
+        "ad_personalization": "denied",
+        "analytics_storage": "granted",
+        "functionality_storage": "granted",
+        "personalization_storage": "granted",
+        "security_storage": "granted",
+    }
+
+
+def test_consent_mode_denies_ads_under_gpc(visitor: Visitor) -> None:
+    visitor.decide("accept_all")
+    _, page = home(visitor, **{"sec-gpc": "1"})
+    default, update = consent_commands(page)
+    assert default[1]["ad_storage"] == "denied"
+    assert {update[1][k] for k in ("ad_storage", "ad_user_data", "ad_personalization")} == {"denied"}  # R45
+    assert update[1]["analytics_storage"] == "granted"
+
+
+# -- the banner ------------------------------------------------------------------------------------
+
+
+def test_banner_first_layer_for_an_undecided_visitor(visitor: Visitor) -> None:
+    r, page = home(visitor)
+    body = r.text[r.text.index("<body") :]
+    assert body[body.index(">") + 1 :].lstrip().startswith('<div id="cookieconsent"')  # right after <body>
+    root = page.find("div", id="cookieconsent")[0]
+    assert root["lang"] == "en"
+    accept = page.find("button", name="action", value="accept_all")
+    reject = page.find("button", name="action", value="reject_all")
+    assert len(accept) == len(reject) >= 1
+    assert accept[0]["class"] == reject[0]["class"]  # the same control, the same look (R11)
+    forms = [a for t, a in page.elements if t == "form" and a.get("action") == "/_consent"]
+    assert forms
+    assert all((f.get("method") or "").lower() == "post" for f in forms)  # works without JavaScript (R20)
+    assert POLICY.controller.name.get("en") in r.text  # R14
+    assert POLICY.privacy_policy_url in [a.get("href") for t, a in page.elements if t == "a"]
+    boxes = toggles(page)
+    assert set(boxes) == set(POLICY.category_ids)
+    for category, box in boxes.items():  # R7: all off but necessary, which is on and disabled
+        assert ("checked" in box) == (category == "necessary")
+        assert ("disabled" in box) == (category == "necessary")
+
+
+def test_cookie_table_comes_from_the_policy(visitor: Visitor) -> None:
+    r, _ = home(visitor)
+    for rule in POLICY.cookies:
+        assert rule.label in r.text  # R14, R33
+        assert str(escape(rule.purpose.get("en"))) in r.text
+
+
+def test_decided_visitor_gets_no_first_layer_but_the_settings_button(visitor: Visitor) -> None:
+    visitor.decide("custom", ["functional"])
+    _, page = home(visitor)
+    assert not page.find("div", role="region")  # no first layer (R19)
+    assert "/_consent/preferences" in [a.get("href") for t, a in page.elements if t == "a"]  # R17
+    boxes = {category: "checked" in box for category, box in toggles(page).items()}
+    assert boxes == {"necessary": True, "functional": True, "analytics": False, "marketing": False}  # stored state
+
+
+def test_banner_language_follows_accept_language(visitor: Visitor) -> None:
+    r = visitor.get("/", headers={"accept-language": "zh-TW,zh;q=0.9"})
+    page = Page(r.text)
+    assert page.find("div", id="cookieconsent")[0]["lang"] == "zh-TW"
+    assert "全部接受" in r.text and "全部拒絕" in r.text  # noqa: PT018 - one wording requirement (R11)
+
+
+def test_gpc_status_is_shown(visitor: Visitor) -> None:
+    r = visitor.get("/", headers={"accept-language": "en", "sec-gpc": "1"})
+    assert "Opt-out preference signal honored" in r.text  # R40
+    r = visitor.get("/", headers={"accept-language": "zh-TW", "sec-gpc": "1"})
+    assert "已依您的全球隱私控制（GPC）訊號停止出售／分享個人資料" in r.text
+
+
+def test_rewritten_page_headers(visitor: Visitor) -> None:
+    r, _ = home(visitor)
+    assert r.header("content-length") is None or int(r.header("content-length") or 0) == len(r.body)
+    vary = {v.strip().lower() for v in (r.header("vary") or "").split(",")}
+    assert {"cookie", "sec-gpc", "accept-language"} <= vary
+    assert "private" in (r.header("cache-control") or "")
+    state = next(s for a, s in Page(r.text).scripts if a.get("id") == "cookieconsent-state")
+    assert "consent_id" not in json.loads(state)  # a page never carries the visitor's id
+
+
+# -- the preference page (R50) ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("locale", ["zh-TW", "en"])
+def test_preference_page_shows_the_full_notice(client: AppClient, locale: str) -> None:
+    r = client.request("GET", "/_consent/preferences?next=/articles/x", [("accept-language", locale)])
+    assert r.status == 200
+    assert r.header("cache-control") == "no-store"
+    text = r.text
+    assert f'lang="{locale}"' in text
+    notice = POLICY.notice
+    assert notice is not None
+    for code in notice.purposes:
+        assert code in text
+        assert pdpa.purpose_name(code, locale) in text
+    for code in notice.data_categories:
+        assert code in text
+        assert pdpa.data_category_name(code, locale) in text
+    for field in (notice.period, notice.region, notice.methods, notice.how_to_exercise, notice.consequences):
+        assert field.get(locale).split("\n")[0].strip()[:30] in text
+    assert POLICY.controller.name.get(locale) in text
+    assert 'name="next" value="/articles/x"' in text
+    page = Page(text)
+    assert len(page.find("h1")) == 1
+    assert not page.find("form", action="/_consent/withdraw")  # nothing to withdraw yet
+
+
+def test_preference_page_offers_withdrawal_once_decided(visitor: Visitor) -> None:
+    visitor.decide("accept_all")
+    page = Page(visitor.get("/_consent/preferences").text)
+    assert page.find("form", action="/_consent/withdraw")
+    boxes = {category: "checked" in box for category, box in toggles(page).items()}
+    assert boxes == dict.fromkeys(POLICY.category_ids, True)  # the stored state, not defaults (R17)
+
+
+# -- static assets ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("name", "kind"), [("cookieconsent.js", "text/javascript"), ("cookieconsent.css", "text/css")])
+def test_static_assets_are_cacheable_and_versioned(client: AppClient, name: str, kind: str) -> None:
+    r = client.request("GET", f"/_consent/static/{name}")
+    assert r.status == 200
+    assert (r.header("content-type") or "").startswith(kind)
+    assert "immutable" in (r.header("cache-control") or "")
+    etag = r.header("etag")
+    assert etag
+    again = client.request("GET", f"/_consent/static/{name}", [("if-none-match", etag)])
+    assert again.status == 304
+    assert again.body == b""
+
+
+@pytest.mark.parametrize("path", ["/_consent/static/../config.py", "/_consent/static/missing.js", "/_consent/static/"])
+def test_static_refuses_other_files(client: AppClient, path: str) -> None:
+    assert client.request("GET", path).status == 404
+
+
+def test_assets_are_small() -> None:
+    static = Path(__file__).parents[1] / "src" / "cookieconsent" / "static"
+    size = len(
+        gzip.compress(
+            (static / "cookieconsent.js").read_bytes() + (static / "cookieconsent.css").read_bytes(), compresslevel=9
+        )
+    )
+    assert size <= 8 * 1024, f"{size} bytes gzipped; the budget is 8 KiB"
+
+
+# -- the beacon endpoint ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/json", b'{"type": "page_view", "path": "/a", "ts": 1}', 204),
+        ("text/plain;charset=UTF-8", b'{"type": "click", "path": "/a", "target": "a#x"}', 204),
+        ("application/json", b'{"type": "purchase", "path": "/a"}', 400),
+        ("application/json", b'{"type": "click", "path": "http://x/"}', 400),
+        ("application/json", b'{"type": "click", "path": "/", "target": "' + b"x" * 300 + b'"}', 400),
+        ("application/json", b"[]", 400),
+        ("application/xml", b"<x/>", 415),
+        ("application/json", b'{"type": "click", "path": "/' + b"x" * 5000 + b'"}', 413),
+    ],
+)
+def test_events_are_validated(client: AppClient, content_type: str, body: bytes, status: int) -> None:
+    r = client.request("POST", "/_consent/events", [("content-type", content_type)], body)
+    assert r.status == status
+    assert r.set_cookies == []
+
+
+def test_events_reach_hooks_only_when_their_category_is_granted(config: ConsentConfig) -> None:
+    middleware = ConsentMiddleware(Starlette(), config)
+    seen: list[tuple[bool, Event]] = []
+    middleware.endpoints.event_hooks.append(lambda state, event: seen.append((state.decided, event)))
+    client = TestClient(middleware, base_url="https://testserver")
+    event = {"type": "page_view", "path": "/x"}
+    assert client.post("/_consent/events", json=event).status_code == 204
+    client.post("/_consent", json={"action": "custom", "categories": ["functional"]})
+    assert client.post("/_consent/events", json=event).status_code == 204
+    assert seen == []
+    client.post("/_consent", json={"action": "custom", "categories": ["analytics"]})
+    assert client.post("/_consent/events", json=event).status_code == 204
+    assert [e.path for _, e in seen] == ["/x"]
+    assert client.post("/_consent/events", json=event, headers={"origin": "https://evil.example"}).status_code == 403
+
+
+# -- CSP nonces and compressed responses -----------------------------------------------------------
+
+
+def page_app(config: ConsentConfig, *, csp: str | None = None) -> ConsentMiddleware:
+    async def index(request: Request) -> HTMLResponse:
+        headers = {"content-security-policy": csp} if csp else {}
+        html = "<!doctype html><html><head><title>t</title></head><body><p>" + "x" * 600 + "</p></body></html>"
+        return HTMLResponse(html, headers=headers)
+
+    return ConsentMiddleware(Starlette(routes=[Route("/", index)]), config)
+
+
+def test_injected_tags_carry_the_pages_nonce(config: ConsentConfig) -> None:
+    client = TestClient(
+        page_app(config, csp="default-src 'self'; script-src 'self' 'nonce-r4nd0m'"), base_url="https://testserver"
+    )
+    text = client.get("/").text
+    injected = text[text.index("<head>") + 6 : text.index("<title>")]
+    tags = re.findall(r"<(script|link)\b[^>]*>", injected)
+    assert len(tags) == 4
+    assert injected.count('nonce="r4nd0m"') == 4
+    assert " on" not in text.split("<body>", 1)[1].split("</div>", 1)[0].replace(" on ", "")  # no inline handlers
+
+
+def test_compressed_html_passes_through_with_one_warning(
+    config: ConsentConfig, caplog: pytest.LogCaptureFixture
+) -> None:
+    # GZip applied before the consent middleware sees the response: the wrong order, detected.
+    client = TestClient(
+        ConsentMiddleware(GZipMiddleware(page_app(config), minimum_size=10), config), base_url="https://testserver"
+    )
+    with caplog.at_level(logging.WARNING, logger="cookieconsent"):
+        for _ in range(2):
+            r = client.get("/", headers={"accept-encoding": "gzip"})
+            assert r.status_code == 200
+    assert "cookieconsent" in r.text  # the inner middleware rewrote it; the outer one left the gzip alone
+    assert sum("compressed" in rec.getMessage() for rec in caplog.records) == 1
+
+
+def test_state_object_is_what_the_page_reflects(config: ConsentConfig) -> None:
+    seen: list[ConsentState] = []
+
+    async def index(request: Request) -> HTMLResponse:
+        seen.append(request.state.consent)
+        return HTMLResponse("<html><head></head><body></body></html>")
+
+    client = TestClient(ConsentMiddleware(Starlette(routes=[Route("/", index)]), config), base_url="https://testserver")
+    text = client.get("/").text
+    assert seen[0].decided is False
+    assert '"decided":false' in text
