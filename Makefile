@@ -8,10 +8,12 @@ STAMP  := $(VENV)/.installed
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FRAMEWORK ?= fastapi
-# Debian packages the test suite drives (installed by `make test` when run as root).
-APT_PACKAGES ?=
+# Debian packages the test suite drives (installed by `make test` when run as root): the browser for
+# the banner tests, CJK fonts so the zh-TW screenshots are readable.
+APT_PACKAGES ?= chromium fonts-noto-cjk
+NODE_STAMP := node_modules/.installed
 
-.PHONY: venv demo test lint typecheck pytest system-deps lock clean
+.PHONY: venv demo test lint typecheck pytest system-deps node-deps lock clean
 
 $(STAMP): pyproject.toml requirements.lock
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -36,6 +38,12 @@ system-deps:
 	  else echo "Missing Debian packages (tests that need them will be skipped):$$missing"; fi; \
 	fi
 
+$(NODE_STAMP): package.json package-lock.json
+	@if command -v npm >/dev/null 2>&1; then npm ci --no-audit --no-fund --silent && touch $(NODE_STAMP); \
+	else echo "npm is missing: the accessibility checks will be skipped"; fi
+
+node-deps: $(NODE_STAMP)
+
 lint: venv
 	$(BIN)/ruff check src tests examples benchmarks
 	$(BIN)/ruff format --check src tests examples benchmarks
@@ -43,7 +51,7 @@ lint: venv
 typecheck: venv
 	$(BIN)/mypy
 
-pytest: venv system-deps
+pytest: venv system-deps node-deps
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 test: lint typecheck pytest
@@ -58,4 +66,4 @@ lock:
 	rm -rf .lock-venv
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist site test-results
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis build dist site test-results

@@ -98,9 +98,18 @@ def asgi_runner(wrap: str, scenario: str) -> Callable[[int], None]:
     if cookies:
         headers.append((b"cookie", cookies.encode()))
     base = {
-        "type": "http", "asgi": {"version": "3.0", "spec_version": "2.4"}, "http_version": "1.1",
-        "method": "GET", "scheme": "https", "path": path, "raw_path": path.encode(), "root_path": "",
-        "query_string": b"", "headers": headers, "client": ("127.0.0.1", 50000), "server": ("example.com", 443),
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "root_path": "",
+        "query_string": b"",
+        "headers": headers,
+        "client": ("127.0.0.1", 50000),
+        "server": ("example.com", 443),
     }
     request_message = {"type": "http.request", "body": b"", "more_body": False}
 
@@ -201,8 +210,16 @@ def once(case: str, n: int) -> None:
 
 def instructions(case: str, n: int) -> int:
     env = {**os.environ, "PYTHONHASHSEED": "0"}
-    cmd = ["valgrind", "--tool=callgrind", "--callgrind-out-file=/dev/null", sys.executable, __file__, "once", case,
-           str(n)]
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "once",
+        case,
+        str(n),
+    ]
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
     for line in out.stderr.splitlines():
         if "Collected" in line:
