@@ -252,3 +252,23 @@ def test_flask_config_from_app_config(config: ConsentConfig) -> None:
 def test_flask_without_policy_explains() -> None:
     with pytest.raises(ConfigurationError, match="COOKIECONSENT_POLICY"):
         CookieConsent(Flask(__name__))
+
+
+def test_trusted_origin_may_post_from_a_sibling_host(policy: Any) -> None:
+    config = ConsentConfig(policy=policy, secret_keys=["k" * 32], trusted_origins=["https://www.example.com"])
+    client = TestClient(ASGIMiddleware(Starlette(), config), base_url="https://testserver")
+    headers = {"origin": "https://www.example.com", "sec-fetch-site": "same-site"}
+    assert client.post("/_consent", json={"action": "reject_all"}, headers=headers).status_code == 200
+    headers = {"origin": "https://other.example.com", "sec-fetch-site": "same-site"}
+    assert client.post("/_consent", json={"action": "reject_all"}, headers=headers).status_code == 403
+
+
+def test_public_cache_control_becomes_private_when_cookies_are_set(config: ConsentConfig) -> None:
+    def home(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok", headers={"cache-control": "public, max-age=600, s-maxage=600"})
+
+    client = TestClient(ASGIMiddleware(Starlette(routes=[Route("/", home)]), config), base_url="https://testserver")
+    client.post("/_consent", json={"action": "accept_all"})
+    r = client.get("/", headers={"sec-gpc": "1"})  # GPC withdraws marketing: the cookie is re-issued
+    assert r.headers.get_list("set-cookie")
+    assert r.headers["cache-control"] == "private, max-age=600"

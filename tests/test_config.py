@@ -59,3 +59,8 @@ def test_from_env(policy: Policy, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("COOKIECONSENT_SECRET_KEYS")
     with pytest.raises(ConfigurationError, match="COOKIECONSENT_SECRET_KEYS"):
         ConsentConfig.from_env(policy)
+
+
+def test_max_body_bounds(policy: Policy) -> None:
+    with pytest.raises(ConfigurationError, match="max_body"):
+        ConsentConfig(policy=policy, secret_keys=[SECRET], max_body=-1)

@@ -461,3 +461,25 @@ def test_malformed_cookie_headers_read_as_not_decided(client: AppClient, cookie:
     r = client.request("GET", "/_consent/state", [("cookie", cookie)])
     assert r.status == 200
     assert r.json()["decided"] is False
+
+
+def test_head_requests_give_the_length_without_a_body(client: AppClient) -> None:
+    get = client.request("GET", "/.well-known/gpc.json")
+    head = client.request("HEAD", "/.well-known/gpc.json")
+    assert head.status == 200
+    assert head.body == b""
+    assert head.header("content-length") == str(len(get.body))
+
+
+def test_withdraw_checks_its_json_body(visitor: Visitor) -> None:
+    r = visitor.post("/_consent/withdraw", body=b"{not json", content_type="application/json")
+    assert r.status == 400
+    assert r.json()["error"] == "bad_json"
+    assert visitor.post("/_consent/withdraw", json_body={}).status == 200
+
+
+def test_third_party_cookies_are_not_expired(visitor: Visitor) -> None:
+    visitor.decide("reject_all")
+    r = visitor.get("/api/news", headers={"cookie": f"{CONSENT}={visitor.jar[CONSENT]}; YSC=x; _fbp=y"})
+    assert r.set_cookie("YSC") is None  # a .youtube.com cookie cannot be expired from here
+    assert r.set_cookie("_fbp") is not None

@@ -108,17 +108,26 @@ def test_small_policy_loads(tmp_path: Path) -> None:
         ),
         (
             lambda d: d["notice"].update(purposes=["040", "999"]),
-            "'999' is not an official PDPA specific-purpose code",
+            "'999' is not in the bundled table of official PDPA specific-purpose codes",
         ),
         (
             lambda d: d["notice"].update(data_categories=["C001", "C999"]),
-            "'C999' is not an official PDPA personal-data",
+            "'C999' is not in the bundled table of official PDPA personal-data",
         ),
         (
             lambda d: d["controller"].update(name={"en": "Only English"}),
             "controller.name: missing the zh-TW text",
         ),
         (lambda d: d["cookies"][1].update(name="bad name"), "not a valid cookie name"),
+        (
+            lambda d: d.update(
+                categories=[
+                    {"id": "necessary", "required": True, "title": "a", "description": "b"},
+                    {"id": "ads", "title": "a", "description": "b", "legal_basis": "necessary"},
+                ]
+            ),
+            "legal_basis 'necessary' does not fit an optional category",
+        ),
         (lambda d: d["cookies"][1].update(path="/a;b"), "must start with '/'"),
         (lambda d: d["cookies"][1].update(pattern="lang*"), "give exactly one of 'name'"),
         (lambda d: d["cookies"].append(copy.deepcopy(d["cookies"][1])), "'lang' is declared twice"),

@@ -129,7 +129,8 @@ async def _read_body(receive: Receive, request: ASGIRequest, limit: int) -> byte
 
 async def _send_reply(send: Send, reply: Reply) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-    headers.append((b"content-length", str(len(reply.body)).encode()))
+    if not any(k == b"content-length" for k, _ in headers):
+        headers.append((b"content-length", str(len(reply.body)).encode()))
     await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     await send({"type": "http.response.body", "body": reply.body})
 
@@ -198,7 +199,7 @@ class ConsentMiddleware:
                     size = len(name)
                     if size == 10 and name.lower() == b"set-cookie":
                         has_set_cookie = True
-                    elif size == 12 and name.lower() == b"content-type":
+                    elif size == 12 and name.lower() == b"content-type" and b"htm" in value:
                         html = is_html(value)
                 if html or engine.needs_edit(state, has_set_cookie):
                     decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]

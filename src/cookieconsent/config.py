@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, SecretStr, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.policy import Policy, load_policy
@@ -70,7 +70,7 @@ class ConsentConfig(BaseModel):
     domain: str | None = None
     prefix: str = "/_consent"
     trusted_origins: tuple[str, ...] = ()
-    max_body: int = 16 * 1024
+    max_body: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     locale_selector: Callable[[RequestView], str | None] | None = None
     warn_undeclared: bool = True
 

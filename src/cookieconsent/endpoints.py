@@ -152,7 +152,8 @@ class Endpoints:
             if body is None:
                 raise BadRequest(413, "too_large", f"The request body is larger than {self.max_body} bytes.")
             reply = handler(request, state, body)
-            if method == "HEAD":
+            if method == "HEAD":  # the length the GET body would have, and no body
+                reply.headers.append(("content-length", str(len(reply.body))))
                 reply.body = b""
             return reply
         except BadRequest as exc:
@@ -228,12 +229,21 @@ class Endpoints:
 
     def _withdraw(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         self._check_origin(request)
-        media, _ = _media_type(request)
+        media, charset = _media_type(request)
         form = media == FORM
         target = None
+        if body and charset not in (None, "utf-8", "utf8"):
+            raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
         if body and form:
             target = self._form(body).get("next", [None])[0]
-        elif body and media not in (JSON, ""):
+        elif body and media == JSON:
+            try:
+                data = json.loads(body)
+            except (ValueError, RecursionError):
+                raise BadRequest(400, "bad_json", "The body is not valid JSON.") from None
+            if not isinstance(data, dict):
+                raise BadRequest(400, "bad_json", "Send a JSON object (or no body).")
+        elif body and media != "":
             raise BadRequest(415, "unsupported_media_type", f"Send no body, or use {JSON} or {FORM}.")
         new = self.engine.decide_again(state, ())
         return self._answer(new, form, target)
@@ -250,10 +260,12 @@ class Endpoints:
             raise BadRequest(403, "cross_origin", "Consent can only be changed from this site's own pages.")
 
     def _same_origin(self, request: RequestView) -> bool:
+        origin = request.header("origin")
+        if origin is not None and origin.strip().lower() in self._trusted:
+            return True  # a configured origin may post from another host
         site = request.header("sec-fetch-site")
         if site is not None and site.strip().lower() not in ("same-origin", "none"):
             return False
-        origin = request.header("origin")
         if origin is None:
             referer = request.header("referer")
             if referer is None:

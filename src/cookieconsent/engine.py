@@ -158,6 +158,28 @@ class ConsentState:
         return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
 
 
+def private(headers: list[Header], at: int = -2) -> list[Header]:
+    """Headers with a ``Cache-Control`` that keeps shared caches out (``private`` replaces ``public``).
+
+    Args:
+        headers: The response headers (changed in place, and returned).
+        at: The index of the ``Cache-Control`` header if known (``-1``: none), else it is looked up.
+    """
+    if at == -2:
+        at = next((i for i, (name, _) in enumerate(headers) if name.lower() == "cache-control"), -1)
+    if at < 0:
+        headers.append(("cache-control", "private"))
+        return headers
+    name, value = headers[at]
+    directives = [d.strip() for d in value.split(",") if d.strip()]
+    lowered = [d.lower() for d in directives]
+    if "no-store" in lowered or "private" in lowered:
+        return headers
+    kept = [d for d, low in zip(directives, lowered, strict=True) if low != "public" and not low.startswith("s-maxage")]
+    headers[at] = (name, ", ".join(["private", *kept]))
+    return headers
+
+
 class Engine:
     """Applies one :class:`~cookieconsent.config.ConsentConfig` to requests and responses."""
 
@@ -287,7 +309,13 @@ class Engine:
         out = []
         for name in cookie_names(header):
             rule = self.policy.cookie_rule(name)
-            if rule is not None and rule.category != NECESSARY and rule.category not in granted:
+            # A third party's cookie never reaches this server, and the browser would refuse the expiry.
+            if (
+                rule is not None
+                and rule.category != NECESSARY
+                and rule.category not in granted
+                and not rule.third_party
+            ):
                 out.append(expire_cookie(name, path=rule.path, domain=rule.domain))
         return tuple(out)
 
@@ -348,8 +376,8 @@ class Engine:
             added = True
         if edited or added:
             self._vary_on_consent(out, vary_at)
-        if added and cache_at < 0:
-            out.append(("cache-control", "private"))
+        if added:
+            out = private(out, cache_at)
         return out
 
     def _vary_on_consent(self, headers: list[Header], vary_at: int) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
-from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.engine import ConsentState, Engine, private
 from cookieconsent.render import Renderer
 from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
 from cookieconsent.trackers import Catalog, TrackerHost
@@ -73,7 +73,7 @@ class Pages:
             # The length changes with the injected markup; the page now varies by consent and language,
             # and no shared cache may hand one visitor's page to another (R27).
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers = _private(_add_vary(headers, "Accept-Language"))
+            headers = private(_add_vary(headers, "Accept-Language"))
             state.accessed = True
         return self.engine.response_headers(state, headers), rewriter
 
@@ -93,24 +93,6 @@ class Pages:
         if key not in self._warned:
             self._warned.add(key)
             logger.warning(message, *args)
-
-
-def _private(headers: list[Header]) -> list[Header]:
-    """``Cache-Control`` that keeps shared caches out: ``private`` instead of ``public``/``s-maxage``."""
-    for i, (name, value) in enumerate(headers):
-        if name.lower() == "cache-control":
-            directives = [d.strip() for d in value.split(",") if d.strip()]
-            lowered = [d.lower() for d in directives]
-            if "no-store" in lowered or "private" in lowered:
-                return headers
-            kept = [
-                d
-                for d, low in zip(directives, lowered, strict=True)
-                if low != "public" and not low.startswith("s-maxage")
-            ]
-            headers[i] = (name, ", ".join(["private", *kept]))
-            return headers
-    return [*headers, ("cache-control", "private")]
 
 
 def _add_vary(headers: list[Header], token: str) -> list[Header]:

@@ -27,8 +27,9 @@ def check_purpose(code: str) -> str:
     normalised = code.strip().zfill(3) if code.strip().isdigit() else code.strip()
     if normalised not in PURPOSES:
         raise ValueError(
-            f"{code!r} is not an official PDPA specific-purpose code; use a three-digit code from the "
-            "Ministry of Justice list, such as '040' (marketing) or '157' (surveys, statistics and research analysis)"
+            f"{code!r} is not in the bundled table of official PDPA specific-purpose codes; use a three-digit code "
+            "from the Ministry of Justice list, such as '040' (marketing) or '157' (surveys, statistics and "
+            "research analysis). If it is an official code the table lacks, report it so it can be added"
         )
     return normalised
 
@@ -39,8 +40,9 @@ def check_data_category(code: str) -> str:
     normalised = f"C{raw[1:].zfill(3)}" if raw.startswith("C") and raw[1:].isdigit() else raw
     if normalised not in DATA_CATEGORIES:
         raise ValueError(
-            f"{code!r} is not an official PDPA personal-data category; use a code from the Ministry of "
-            "Justice list, such as 'C001' (identifiers of individuals)"
+            f"{code!r} is not in the bundled table of official PDPA personal-data categories; use a code from the "
+            "Ministry of Justice list, such as 'C001' (identifiers of individuals). If it is an official code the "
+            "table lacks, report it so it can be added"
         )
     return normalised
 

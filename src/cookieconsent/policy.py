@@ -142,7 +142,7 @@ class Category(_Model):
     description: Text
     required: bool = False
     gpc: bool = False
-    legal_basis: str = "consent"
+    legal_basis: str | None = None
 
     @field_validator("id")
     @classmethod
@@ -156,7 +156,9 @@ class Category(_Model):
 
     @field_validator("legal_basis")
     @classmethod
-    def _basis(cls, value: str) -> str:
+    def _basis(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
         normalised = value.strip().lower().replace(" ", "_").replace("-", "_")
         if normalised in {"legitimate_interest", "legitimate_interests"}:
             raise ValueError(
@@ -167,6 +169,18 @@ class Category(_Model):
         if normalised not in {"consent", "necessary"}:
             raise ValueError(f"unknown legal basis {value!r}; use 'consent' or 'necessary'")
         return normalised
+
+    @model_validator(mode="after")
+    def _basis_fits(self) -> Category:
+        expected = "necessary" if self.required else "consent"
+        if self.legal_basis is None:
+            object.__setattr__(self, "legal_basis", expected)
+        elif self.legal_basis != expected:
+            raise ValueError(
+                f"legal_basis {self.legal_basis!r} does not fit {'a required' if self.required else 'an optional'} "
+                f"category; use {expected!r}"
+            )
+        return self
 
 
 class CookieRule(_Model):
@@ -231,6 +245,11 @@ class DataItem(_Model):
         if not _SLUG.match(value):
             raise ValueError(f"{value!r} is not a valid data item id; use lowercase letters, digits and '_'")
         return value
+
+    @field_validator("pdpa_categories")
+    @classmethod
+    def _codes(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(pdpa.check_data_category(code) for code in value)
 
 
 class Recipient(_Model):
@@ -392,11 +411,6 @@ class Policy(_Model):
                             f"data_items[{i}].pdpa_categories: {code} is not listed in notice.data_categories; "
                             "add it there so visitors are told about it"
                         )
-            for code in item.pdpa_categories:
-                try:
-                    pdpa.check_data_category(code)
-                except ValueError as exc:
-                    yield f"data_items[{i}].pdpa_categories: {exc}"
         if self.notice is not None:
             rids = [r.id for r in self.notice.recipients]
             for i, rid in enumerate(rids):
@@ -522,7 +536,11 @@ def _problems(error: ValidationError) -> list[str]:
 
 
 def parse_policy(data: Mapping[str, Any], source: str | None = None) -> Policy:
-    """Validate policy data (as read from TOML or JSON); raise :class:`PolicyError` listing every problem."""
+    """Validate policy data (as read from TOML or JSON); raise :class:`PolicyError` listing the problems.
+
+    Every field is checked at once; the checks across fields (a cookie's category exists, texts in
+    every language…) run once the fields themselves are valid, so a second round may find more.
+    """
     try:
         return Policy.model_validate(dict(data))
     except ValidationError as exc:

@@ -124,7 +124,9 @@ class ConsentMiddleware:
         path = request.path
         if path.startswith(self._own) and self.endpoints.matches(path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
-            headers = [*reply.headers, ("content-length", str(len(reply.body)))]
+            headers = reply.headers
+            if not any(k == "content-length" for k, _ in headers):
+                headers = [*headers, ("content-length", str(len(reply.body)))]
             start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
             return [reply.body]
         environ[ENVIRON_KEY] = state
@@ -139,7 +141,7 @@ class ConsentMiddleware:
                 size = len(name)
                 if size == 10 and name.lower() == "set-cookie":
                     has_set_cookie = True
-                elif size == 12 and name.lower() == "content-type":
+                elif size == 12 and name.lower() == "content-type" and "htm" in value:
                     html = is_html(value)
             if html:
                 here = request.path + (f"?{request.query_string}" if request.query_string else "")
