@@ -26,8 +26,7 @@ $(STAMP): pyproject.toml requirements.lock
 venv: $(STAMP)
 
 demo: venv
-	@echo "Serving the demo site ($(FRAMEWORK)) on http://$(HOST):$(PORT)/  (Ctrl+C stops it)"
-	$(BIN)/python -m examples.serve --framework $(FRAMEWORK) --host $(HOST) --port $(PORT)
+	$(BIN)/cookieconsent demo --framework $(FRAMEWORK) --host $(HOST) --port $(PORT)
 
 system-deps:
 	@missing=""; for pkg in $(APT_PACKAGES); do dpkg -s $$pkg >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
