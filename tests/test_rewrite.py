@@ -164,6 +164,19 @@ def test_unknown_category_fails_closed_and_necessary_passes() -> None:
     assert '<script src="/b.js" data-category="necessary">' in out
 
 
+def test_author_inert_scripts_run_when_granted_and_are_marked_when_not() -> None:
+    page = (
+        '<script type="text/plain" data-category="analytics" data-src="https://www.google-analytics.com/a.js">'
+        "</script><script type='text/plain' data-category='analytics' data-type='module'>go()</script>"
+    )
+    refused = run(page)
+    assert refused.count('type="text/plain"') == 2
+    assert refused.count('data-cc="blocked"') == 2  # the banner script can run them once granted
+    granted = run(page, frozenset({"analytics"}))
+    assert '<script data-category="analytics" src="https://www.google-analytics.com/a.js">' in granted
+    assert '<script data-category="analytics" type="module">go()</script>' in granted
+
+
 def test_original_type_is_kept_and_single_quotes_survive() -> None:
     out = run("<script type='module' data-category='analytics' data-x='say \"hi\"'>run()</script>")
     assert '<script data-type="module" data-category="analytics" data-x="say &quot;hi&quot;"' in out

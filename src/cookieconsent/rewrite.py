@@ -302,10 +302,37 @@ class HTMLRewriter:
         attr_text = buf[attrs_at : end - 1]
         attrs = self._attributes(attr_text)
         category = self._category(name, attrs)
+        if name == "script" and marked and category is not None and self._author_inert(attrs):
+            # Written inert by the page's author (``type="text/plain" data-category=…``): run it now if
+            # its category is granted, else mark it so the banner script runs it once it is.
+            return before + self._author_script(attrs, category, plan.allowed(category))
         if category is None or plan.allowed(category) or (name == "script" and not self._is_js(attr_text)):
             # Not a tracker, granted, or a data block (JSON, template) that is never executed or fetched.
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    @staticmethod
+    def _author_inert(attrs: list[tuple[str, str | None]]) -> bool:
+        return any(k.lower() == "type" and (v or "").strip().lower() == "text/plain" for k, v in attrs)
+
+    def _author_script(self, attrs: list[tuple[str, str | None]], category: str, granted: bool) -> str:
+        real_type = next((v for k, v in attrs if k.lower() == "data-type"), None)
+        parts = ["<script"]
+        for key, value in attrs:
+            low = key.lower()
+            if low == "type" or (granted and low == "data-type"):
+                continue
+            if granted and low == "data-src":
+                key = "src"
+            parts.append(f' {key}="{value}"' if value is not None else f" {key}")
+        if granted:
+            if real_type:
+                parts.append(f' type="{real_type}"')
+        else:
+            self._next_id += 1
+            parts.append(f' type="text/plain" data-cc="blocked" data-cc-id="{self._next_id}"')
+        parts.append(">")
+        return "".join(parts)
 
     @staticmethod
     def _is_js(attr_text: str) -> bool:
