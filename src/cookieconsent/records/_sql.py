@@ -1,0 +1,475 @@
+"""The store logic both SQL backends share; each backend supplies transactions and value encodings.
+
+Statements are written once, with ``?`` placeholders (the PostgreSQL backend turns them into
+``%s``), in the SQL that SQLite and PostgreSQL both accept (``ON CONFLICT … DO NOTHING``,
+``LIMIT``). Tables carry a ``cc_`` prefix so the store can share a database with the application.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import json
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, suppress
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from pydantic import BaseModel
+from typing_extensions import override
+
+from cookieconsent.records.errors import StoreError
+from cookieconsent.records.models import (
+    GENESIS_HASH,
+    ConsentRecord,
+    EventRecord,
+    RecordKind,
+    RightsRequest,
+    VisitRecord,
+    parse_record,
+    seal,
+)
+from cookieconsent.records.store import (
+    SCHEMA_VERSION,
+    ChainHead,
+    ChainProblem,
+    ChainRow,
+    DeleteCounts,
+    PurgeCounts,
+    Store,
+    check_chain,
+)
+
+if TYPE_CHECKING:
+    from cookieconsent.policy import Retention
+
+Row = tuple[Any, ...]
+
+_PAGE = 500
+_IN_CHUNK = 500
+_INSERT_RECORD = (
+    "INSERT INTO cc_records (id, kind, device_id, consent_id, at, body) VALUES (?, ?, ?, ?, ?, ?) "
+    "ON CONFLICT (id) DO NOTHING"
+)
+_HEAD = "SELECT seq, hash, record_id, purged_seq, purged_hash FROM cc_consent_head WHERE id = 1"
+_CHAIN_COLUMNS = "seq, id, consent_id, prev_hash, record_hash, body"
+
+
+class Tx(abc.ABC):
+    """One open transaction: run statements, read rows."""
+
+    @abc.abstractmethod
+    def run(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the number of rows it changed."""
+
+    @abc.abstractmethod
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
+        """Run one statement for each row of parameters; return the rows changed in all."""
+
+    @abc.abstractmethod
+    def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
+        """The first row of a query, or None."""
+
+    @abc.abstractmethod
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        """Every row of a query."""
+
+
+def _aware(value: dt.datetime, name: str) -> dt.datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError(f"{name} needs a time zone; pass datetime.now(timezone.utc)")
+    return value.astimezone(dt.UTC)
+
+
+def _subject_filter(device_id: str | None, consent_id: str | None) -> tuple[str, list[str]]:
+    clauses: list[str] = []
+    params: list[str] = []
+    if device_id is not None:
+        clauses.append("device_id = ?")
+        params.append(device_id)
+    if consent_id is not None:
+        clauses.append("consent_id = ?")
+        params.append(consent_id)
+    if not clauses:
+        raise ValueError(
+            "give device_id or consent_id (or both): a store never reads or deletes everyone's records at once"
+        )
+    return "(" + " OR ".join(clauses) + ")", params
+
+
+def _placeholders(n: int) -> str:
+    return ", ".join("?" * n)
+
+
+class SqlStore(Store):
+    """A :class:`~cookieconsent.records.store.Store` over SQL; subclasses connect and encode values."""
+
+    #: Appended to the chain-head query to lock the row until the transaction ends.
+    _for_update: ClassVar[str] = ""
+    #: DDL of each schema version, applied in order on first use.
+    _migrations: ClassVar[dict[int, tuple[str, ...]]] = {}
+    _version_table: ClassVar[str] = ""
+
+    # -- what a backend provides -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def _tx(self, *, write: bool, snapshot: bool = False) -> AbstractContextManager[Tx]:
+        """Open a transaction, committed when the block ends without an exception.
+
+        ``write`` takes the write lock up front (SQLite ``BEGIN IMMEDIATE``); ``snapshot`` makes every
+        statement read from one snapshot.
+        """
+
+    @abc.abstractmethod
+    def _time(self, value: dt.datetime) -> Any:
+        """A datetime as the database stores it."""
+
+    @abc.abstractmethod
+    def _uuid(self, value: uuid.UUID) -> Any:
+        """A UUID as the database stores it."""
+
+    @abc.abstractmethod
+    def _json(self, model: BaseModel) -> Any:
+        """A model as the database stores a JSON body."""
+
+    def _lock_schema(self, tx: Tx) -> None:
+        """Serialise schema creation between processes (SQLite's write lock already does)."""
+
+    # -- schema ----------------------------------------------------------------------------------
+
+    def _migrate(self) -> None:
+        with self._tx(write=True) as tx:
+            self._lock_schema(tx)
+            tx.run(self._version_table)
+            row = tx.one("SELECT max(version) FROM cc_schema_version")
+            version = int(row[0]) if row is not None and row[0] is not None else 0
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{self!r} has schema version {version}, written by a newer cookieconsent (this one knows up "
+                    f"to {SCHEMA_VERSION}); upgrade cookieconsent, or point it at another database"
+                )
+            for step in range(version + 1, SCHEMA_VERSION + 1):
+                for statement in self._migrations[step]:
+                    tx.run(statement)
+                if step == 1:
+                    tx.run(
+                        "INSERT INTO cc_consent_head (id, seq, hash, record_id, purged_seq, purged_hash) "
+                        "VALUES (1, 0, ?, NULL, 0, ?) ON CONFLICT (id) DO NOTHING",
+                        (GENESIS_HASH, GENESIS_HASH),
+                    )
+                tx.run(
+                    "INSERT INTO cc_schema_version (version, applied_at) VALUES (?, ?)",
+                    (step, self._time(dt.datetime.now(dt.UTC))),
+                )
+
+    @override
+    def schema_version(self) -> int:
+        with self._tx(write=False) as tx:
+            row = tx.one("SELECT max(version) FROM cc_schema_version")
+        return int(row[0]) if row is not None and row[0] is not None else 0
+
+    # -- visit and event records -----------------------------------------------------------------
+
+    @override
+    def write_batch(self, records: Iterable[VisitRecord | EventRecord]) -> int:
+        batch = list(records)
+        for record in batch:
+            if not isinstance(record, VisitRecord | EventRecord):
+                raise TypeError(
+                    f"write_batch takes VisitRecord and EventRecord objects, not {type(record).__name__}; "
+                    "consent records go to append_consent, which chains them"
+                )
+        if not batch:
+            return 0
+        subjects = {s for r in batch for s in (r.device_id, r.consent_id) if s is not None}
+        with self._tx(write=True) as tx:
+            stopped = self._stopped_among(tx, subjects)
+            rows = [
+                (self._uuid(r.id), r.kind, r.device_id, r.consent_id, self._time(r.at), self._json(r))
+                for r in batch
+                if r.device_id not in stopped and r.consent_id not in stopped
+            ]
+            return tx.many(_INSERT_RECORD, rows) if rows else 0
+
+    @override
+    def records_for(
+        self, *, device_id: str | None = None, consent_id: str | None = None
+    ) -> list[VisitRecord | EventRecord]:
+        where, params = _subject_filter(device_id, consent_id)
+        with self._tx(write=False) as tx:
+            rows = tx.all(f"SELECT body FROM cc_records WHERE {where} ORDER BY at, id", params)
+        return [parse_record(row[0]) for row in rows]
+
+    @override
+    def delete_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> DeleteCounts:
+        where, params = _subject_filter(device_id, consent_id)
+        with self._tx(write=True) as tx:
+            visits = tx.run(f"DELETE FROM cc_records WHERE kind = 'visit' AND {where}", params)
+            events = tx.run(f"DELETE FROM cc_records WHERE kind <> 'visit' AND {where}", params)
+        return DeleteCounts(visits=visits, events=events)
+
+    @override
+    def iter_records(self, kind: RecordKind | None = None) -> Iterator[VisitRecord | EventRecord]:
+        last: Any = None
+        while True:
+            clauses, params = [], []
+            if kind is not None:
+                clauses.append("kind = ?")
+                params.append(kind)
+            if last is not None:
+                clauses.append("id > ?")
+                params.append(last)
+            where = " WHERE " + " AND ".join(clauses) if clauses else ""
+            with self._tx(write=False) as tx:
+                rows = tx.all(f"SELECT id, body FROM cc_records{where} ORDER BY id LIMIT ?", [*params, _PAGE])
+            for row in rows:
+                yield parse_record(row[1])
+            if len(rows) < _PAGE:
+                return
+            last = rows[-1][0]
+
+    @override
+    def count(self, kind: RecordKind | None = None) -> int:
+        with self._tx(write=False) as tx:
+            if kind is None:
+                row = tx.one("SELECT count(*) FROM cc_records")
+            else:
+                row = tx.one("SELECT count(*) FROM cc_records WHERE kind = ?", (kind,))
+        return int(row[0]) if row is not None else 0
+
+    # -- proof of consent ------------------------------------------------------------------------
+
+    def _head(self, tx: Tx, *, lock: bool) -> ChainHead:
+        row = tx.one(_HEAD + (self._for_update if lock else ""))
+        if row is None:
+            raise StoreError(
+                "the consent chain head (table cc_consent_head, id 1) is missing: the database was changed "
+                "outside cookieconsent; restore it from a backup"
+            )
+        seq, hash_, record_id, purged_seq, purged_hash = row
+        rid = None if record_id is None else uuid.UUID(str(record_id))
+        return ChainHead(int(seq), str(hash_), rid, int(purged_seq), str(purged_hash))
+
+    @staticmethod
+    def _load_consent(body: str, record_hash: str) -> ConsentRecord:
+        return ConsentRecord.model_validate({**json.loads(body), "record_hash": record_hash})
+
+    @override
+    def append_consent(self, record: ConsentRecord) -> ConsentRecord:
+        if not isinstance(record, ConsentRecord):
+            raise TypeError(f"append_consent takes a ConsentRecord, not {type(record).__name__}")
+        with self._tx(write=True) as tx:
+            head = self._head(tx, lock=True)
+            found = tx.one("SELECT body, record_hash FROM cc_consent_records WHERE id = ?", (self._uuid(record.id),))
+            if found is not None:
+                return self._load_consent(found[0], found[1])
+            sealed = seal(record, seq=head.seq + 1, prev_id=head.record_id, prev_hash=head.hash)
+            tx.run(
+                "INSERT INTO cc_consent_records (seq, id, consent_id, prev_hash, record_hash, at, body) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    sealed.seq,
+                    self._uuid(sealed.id),
+                    sealed.consent_id,
+                    sealed.prev_hash,
+                    sealed.record_hash,
+                    self._time(sealed.at),
+                    sealed.canonical_json().decode("utf-8"),
+                ),
+            )
+            tx.run(
+                "UPDATE cc_consent_head SET seq = ?, hash = ?, record_id = ? WHERE id = 1",
+                (sealed.seq, sealed.record_hash, self._uuid(sealed.id)),
+            )
+        return sealed
+
+    @override
+    def consents_for(self, consent_id: str) -> list[ConsentRecord]:
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT body, record_hash FROM cc_consent_records WHERE consent_id = ? ORDER BY seq", (consent_id,)
+            )
+        return [self._load_consent(body, record_hash) for body, record_hash in rows]
+
+    def _chain_rows(self, tx: Tx) -> Iterator[ChainRow]:
+        last = -1
+        while True:
+            rows = tx.all(
+                f"SELECT {_CHAIN_COLUMNS} FROM cc_consent_records WHERE seq > ? ORDER BY seq LIMIT ?", (last, _PAGE)
+            )
+            for seq, rid, consent_id, prev_hash, record_hash, body in rows:
+                yield int(seq), str(rid), str(consent_id), str(prev_hash), str(record_hash), str(body)
+            if len(rows) < _PAGE:
+                return
+            last = int(rows[-1][0])
+
+    @override
+    def consent_chain(self) -> Iterator[ConsentRecord]:
+        last = -1
+        while True:
+            with self._tx(write=False) as tx:
+                rows = tx.all(
+                    "SELECT seq, body, record_hash FROM cc_consent_records WHERE seq > ? ORDER BY seq LIMIT ?",
+                    (last, _PAGE),
+                )
+            for _, body, record_hash in rows:
+                yield self._load_consent(body, record_hash)
+            if len(rows) < _PAGE:
+                return
+            last = int(rows[-1][0])
+
+    @override
+    def chain_head(self) -> ChainHead:
+        with self._tx(write=False) as tx:
+            return self._head(tx, lock=False)
+
+    @override
+    def verify_chain(self) -> list[ChainProblem]:
+        with self._tx(write=False, snapshot=True) as tx:
+            head = self._head(tx, lock=False)
+            return check_chain(self._chain_rows(tx), head)
+
+    # -- retention -------------------------------------------------------------------------------
+
+    @override
+    def purge(self, now: dt.datetime, retention: Retention) -> PurgeCounts:
+        now = _aware(now, "purge(now=…)")
+
+        def cutoff(days: int) -> Any:
+            return self._time(now - dt.timedelta(days=days))
+
+        with self._tx(write=True) as tx:
+            visits = tx.run(
+                "DELETE FROM cc_records WHERE kind = 'visit' AND at < ?", (cutoff(retention.visit_records_days),)
+            )
+            events = tx.run(
+                "DELETE FROM cc_records WHERE kind <> 'visit' AND at < ?", (cutoff(retention.event_records_days),)
+            )
+            rights = tx.run(
+                "DELETE FROM cc_rights_requests WHERE closed_at IS NOT NULL AND closed_at < ?",
+                (cutoff(retention.rights_requests_days),),
+            )
+            consents = self._purge_consents(tx, cutoff(retention.consent_records_days))
+        return PurgeCounts(visits=visits, events=events, consents=consents, rights_requests=rights)
+
+    def _purge_consents(self, tx: Tx, cutoff: Any) -> int:
+        head = self._head(tx, lock=True)
+        live = tx.one("SELECT min(seq) FROM cc_consent_records WHERE at >= ?", (cutoff,))
+        limit = head.seq if live is None or live[0] is None else int(live[0]) - 1
+        if limit <= head.purged_seq:
+            return 0
+        last = tx.one(
+            "SELECT seq, record_hash FROM cc_consent_records WHERE seq <= ? ORDER BY seq DESC LIMIT 1", (limit,)
+        )
+        if last is None:
+            return 0
+        deleted = tx.run("DELETE FROM cc_consent_records WHERE seq <= ?", (last[0],))
+        tx.run("UPDATE cc_consent_head SET purged_seq = ?, purged_hash = ? WHERE id = 1", (last[0], last[1]))
+        return deleted
+
+    # -- rights requests -------------------------------------------------------------------------
+
+    def _rights_columns(self, request: RightsRequest) -> tuple[Any, ...]:
+        return (
+            request.reference,
+            request.kind,
+            request.device_id,
+            request.consent_id,
+            self._time(request.received_at),
+            None if request.closed_at is None else self._time(request.closed_at),
+            self._json(request),
+            self._uuid(request.id),
+        )
+
+    @staticmethod
+    def _load_rights(body: Any) -> RightsRequest:
+        if isinstance(body, str | bytes):
+            return RightsRequest.model_validate_json(body)
+        return RightsRequest.model_validate(body)
+
+    @override
+    def add_rights_request(self, request: RightsRequest) -> None:
+        with self._tx(write=True) as tx:
+            tx.run(
+                "INSERT INTO cc_rights_requests (reference, kind, device_id, consent_id, received_at, closed_at, "
+                "body, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                self._rights_columns(request),
+            )
+
+    @override
+    def get_rights_request(self, key: uuid.UUID | str) -> RightsRequest | None:
+        if not isinstance(key, uuid.UUID):
+            with suppress(ValueError):
+                key = uuid.UUID(key)
+        with self._tx(write=False) as tx:
+            if isinstance(key, uuid.UUID):
+                row = tx.one("SELECT body FROM cc_rights_requests WHERE id = ?", (self._uuid(key),))
+            else:
+                row = tx.one("SELECT body FROM cc_rights_requests WHERE reference = ?", (key,))
+        return None if row is None else self._load_rights(row[0])
+
+    @override
+    def list_rights_requests(
+        self, *, device_id: str | None = None, consent_id: str | None = None, open_only: bool = False
+    ) -> list[RightsRequest]:
+        clauses: list[str] = []
+        params: list[str] = []
+        if device_id is not None or consent_id is not None:
+            where, params = _subject_filter(device_id, consent_id)
+            clauses.append(where)
+        if open_only:
+            clauses.append("closed_at IS NULL")
+        sql = "SELECT body FROM cc_rights_requests"
+        if clauses:
+            sql += " WHERE " + " AND ".join(clauses)
+        with self._tx(write=False) as tx:
+            rows = tx.all(sql + " ORDER BY received_at, id", params)
+        return [self._load_rights(row[0]) for row in rows]
+
+    @override
+    def update_rights_request(self, request: RightsRequest) -> None:
+        with self._tx(write=True) as tx:
+            changed = tx.run(
+                "UPDATE cc_rights_requests SET reference = ?, kind = ?, device_id = ?, consent_id = ?, "
+                "received_at = ?, closed_at = ?, body = ? WHERE id = ?",
+                self._rights_columns(request),
+            )
+        if changed == 0:
+            raise StoreError(
+                f"no rights request {request.reference} ({request.id}) is stored; add it with add_rights_request first"
+            )
+
+    # -- stop flags ------------------------------------------------------------------------------
+
+    def _stopped_among(self, tx: Tx, subjects: Iterable[str]) -> set[str]:
+        items = sorted(subjects)
+        found: set[str] = set()
+        for i in range(0, len(items), _IN_CHUNK):
+            chunk = items[i : i + _IN_CHUNK]
+            rows = tx.all(f"SELECT subject FROM cc_stopped WHERE subject IN ({_placeholders(len(chunk))})", chunk)
+            found.update(str(row[0]) for row in rows)
+        return found
+
+    @override
+    def set_stop(self, subject: str, now: dt.datetime | None = None) -> None:
+        if not subject:
+            raise ValueError("set_stop needs the device id or consent id to stop recording for")
+        since = _aware(now, "set_stop(now=…)") if now is not None else dt.datetime.now(dt.UTC)
+        with self._tx(write=True) as tx:
+            tx.run(
+                "INSERT INTO cc_stopped (subject, since) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
+                (subject, self._time(since)),
+            )
+
+    @override
+    def clear_stop(self, subject: str) -> bool:
+        with self._tx(write=True) as tx:
+            return tx.run("DELETE FROM cc_stopped WHERE subject = ?", (subject,)) > 0
+
+    @override
+    def is_stopped(self, *subjects: str | None) -> bool:
+        wanted = {s for s in subjects if s}
+        if not wanted:
+            return False
+        with self._tx(write=False) as tx:
+            return bool(self._stopped_among(tx, wanted))

@@ -1,0 +1,407 @@
+"""The store interface, shared by the SQLite and the PostgreSQL store, and :func:`open_store`.
+
+::
+
+    from cookieconsent.records import open_store
+
+    store = open_store("instance/records.db")            # SQLite (WAL), the default
+    store = open_store("postgresql://app@db.internal/app")  # PostgreSQL, pooled
+
+Every write is one transaction. Visit and event records are idempotent by id: writing a batch again
+after a failure whose outcome is unknown never stores a record twice. Consent records are appended
+to one hash chain under a lock, so concurrent appends (threads, processes, hosts) keep it linear;
+:meth:`Store.verify_chain` reports any edited, inserted or deleted consent record.
+"""
+
+from __future__ import annotations
+
+import abc
+import datetime as dt
+import hashlib
+import os
+import re
+import uuid
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit, urlunsplit
+
+from cookieconsent.records.errors import StoreError
+from cookieconsent.records.models import (
+    GENESIS_HASH,
+    ConsentRecord,
+    EventRecord,
+    RecordKind,
+    RightsRequest,
+    VisitRecord,
+)
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+    from cookieconsent.policy import Retention
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "ChainHead",
+    "ChainProblem",
+    "DeleteCounts",
+    "PurgeCounts",
+    "Store",
+    "check_chain",
+    "open_store",
+    "redact_url",
+]
+
+#: The version of the database schema this code writes; stored in ``cc_schema_version``.
+SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeleteCounts:
+    """How many records :meth:`Store.delete_for` deleted, by kind."""
+
+    visits: int = 0
+    events: int = 0
+
+    @property
+    def total(self) -> int:
+        """All records deleted."""
+        return self.visits + self.events
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """How many expired rows :meth:`Store.purge` deleted, by kind."""
+
+    visits: int = 0
+    events: int = 0
+    consents: int = 0
+    rights_requests: int = 0
+
+    @property
+    def total(self) -> int:
+        """All rows deleted."""
+        return self.visits + self.events + self.consents + self.rights_requests
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """Where the consent chain ends, and where it starts after purges.
+
+    Publishing ``(seq, hash)`` elsewhere (a log, an e-mail, a timestamping service) anchors the chain:
+    nobody can then rewrite it without the change showing.
+
+    Args:
+        seq: The ``seq`` of the last record appended (0 if none).
+        hash: Its ``record_hash`` (:data:`GENESIS_HASH` if none).
+        record_id: Its id.
+        purged_seq: The last ``seq`` removed by retention purges (0 if none).
+        purged_hash: The ``record_hash`` of that record, which the first remaining record links to.
+    """
+
+    seq: int = 0
+    hash: str = GENESIS_HASH
+    record_id: uuid.UUID | None = None
+    purged_seq: int = 0
+    purged_hash: str = GENESIS_HASH
+
+
+@dataclass(frozen=True, slots=True)
+class ChainProblem:
+    """One thing wrong with the consent chain.
+
+    Args:
+        kind: ``edited`` (a record does not match its hash), ``inserted`` (a record the chain does not
+            link to) or ``deleted`` (records missing from the sequence).
+        seq: The position concerned.
+        message: A sentence saying what is wrong.
+    """
+
+    kind: Literal["edited", "inserted", "deleted"]
+    seq: int
+    message: str
+
+    def __str__(self) -> str:
+        return self.message
+
+
+#: One stored consent row: ``(seq, id, consent_id, prev_hash, record_hash, body)``.
+ChainRow = tuple[int, str, str, str, str, str]
+
+
+def _row_problem(row: ChainRow) -> str | None:
+    """Why a stored consent row does not match its own hash, or None if it does."""
+    seq, rid, consent_id, prev_hash, record_hash, body = row
+    if hashlib.sha256(body.encode("utf-8")).hexdigest() != record_hash:
+        return "its content does not match its record_hash"
+    # The body is the exact text that was hashed, so a later version of the model (a new field with
+    # a default) still verifies old records: only the bytes are checked, never a re-serialisation.
+    try:
+        record = ConsentRecord.model_validate_json(body)
+    except ValueError as exc:
+        return f"its content is not a valid consent record ({str(exc).splitlines()[0]})"
+    stored = (seq, rid, consent_id, prev_hash)
+    expected = (record.seq, str(record.id), record.consent_id, record.prev_hash)
+    if stored != expected:
+        return "its indexed columns (seq, id, consent_id, prev_hash) disagree with its content"
+    return None
+
+
+def check_chain(rows: Iterable[ChainRow], head: ChainHead) -> list[ChainProblem]:
+    """Check consent rows, in ``seq`` order, against each other and the chain head.
+
+    Finds: a record whose content does not hash to its ``record_hash`` (edited); a record that does not
+    link to the one before it, or lies past the head (inserted, or replaced with a recomputed hash); a
+    gap in ``seq``, or a chain that stops before the head (deleted). Records removed by
+    :meth:`Store.purge` are not problems: the head remembers where the chain now starts.
+    """
+    problems: list[ChainProblem] = []
+    prev_seq, prev_hash = head.purged_seq, head.purged_hash
+    for row in rows:
+        seq, _, _, row_prev_hash, record_hash, _ = row
+        why = _row_problem(row)
+        if why is not None:
+            problems.append(ChainProblem("edited", seq, f"consent record #{seq} was edited: {why}"))
+        if seq > head.seq:
+            problems.append(
+                ChainProblem(
+                    "inserted",
+                    seq,
+                    f"consent record #{seq} lies past the chain head (#{head.seq}): "
+                    "it was added without append_consent",
+                )
+            )
+        if seq > prev_seq + 1:
+            gone = (
+                f"record #{prev_seq + 1} was" if seq == prev_seq + 2 else f"records #{prev_seq + 1} to #{seq - 1} were"
+            )
+            problems.append(ChainProblem("deleted", prev_seq + 1, f"consent {gone} deleted"))
+        elif row_prev_hash != prev_hash:
+            problems.append(
+                ChainProblem(
+                    "inserted",
+                    seq,
+                    f"consent record #{seq} does not link to record #{prev_seq}: a record was inserted or replaced",
+                )
+            )
+        prev_seq, prev_hash = seq, record_hash
+    if prev_seq < head.seq:
+        gone = f"record #{head.seq} was" if prev_seq + 1 == head.seq else f"records #{prev_seq + 1} to #{head.seq} were"
+        problems.append(ChainProblem("deleted", prev_seq + 1, f"consent {gone} deleted from the end of the chain"))
+    elif prev_seq == head.seq and prev_hash != head.hash and head.seq > head.purged_seq:
+        problems.append(
+            ChainProblem(
+                "inserted",
+                prev_seq,
+                f"consent record #{prev_seq} is not the one appended last: it was replaced",
+            )
+        )
+    return problems
+
+
+class Store(abc.ABC):
+    """Where records, consent proofs, rights requests and stop flags are kept.
+
+    Implementations: :class:`~cookieconsent.records.sqlite.SqliteStore` and
+    :class:`~cookieconsent.records.postgres.PostgresStore`; get one with :func:`open_store`. A store
+    is safe to use from several threads; close it with :meth:`close` (or a ``with`` block).
+
+    Methods raise :class:`~cookieconsent.records.errors.StoreUnavailableError` when the database
+    cannot be reached (retrying the same call later is safe) and
+    :class:`~cookieconsent.records.errors.StoreError` for other database failures.
+    """
+
+    # -- visit and event records -----------------------------------------------------------------
+
+    @abc.abstractmethod
+    def write_batch(self, records: Iterable[VisitRecord | EventRecord]) -> int:
+        """Store visit and event records in one transaction, each at most once.
+
+        A record whose id is already stored is skipped, so replaying a batch is harmless. Records of
+        a device or consent id with a stop flag (:meth:`set_stop`) are dropped.
+
+        Returns:
+            How many records were newly stored.
+        """
+
+    @abc.abstractmethod
+    def records_for(
+        self, *, device_id: str | None = None, consent_id: str | None = None
+    ) -> list[VisitRecord | EventRecord]:
+        """The visit and event records of a device or a consent id (either matches), oldest first.
+
+        Raises:
+            ValueError: neither ``device_id`` nor ``consent_id`` was given.
+        """
+
+    @abc.abstractmethod
+    def delete_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> DeleteCounts:
+        """Delete the visit and event records of a device or a consent id (either matches).
+
+        Consent records are never deleted here: they are the proof of consent.
+
+        Raises:
+            ValueError: neither ``device_id`` nor ``consent_id`` was given.
+        """
+
+    @abc.abstractmethod
+    def iter_records(self, kind: RecordKind | None = None) -> Iterator[VisitRecord | EventRecord]:
+        """Every visit and event record (of one ``kind`` if given), read in pages."""
+
+    @abc.abstractmethod
+    def count(self, kind: RecordKind | None = None) -> int:
+        """How many visit and event records are stored (of one ``kind`` if given)."""
+
+    # -- proof of consent ------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def append_consent(self, record: ConsentRecord) -> ConsentRecord:
+        """Append a consent record to the hash chain, atomically, and return it as stored.
+
+        The chain fields (``seq``, ``prev_id``, ``prev_hash``, ``record_hash``) are filled under a lock
+        held until the record is committed. Appending a record whose id is already stored returns the
+        stored one and appends nothing.
+        """
+
+    @abc.abstractmethod
+    def consents_for(self, consent_id: str) -> list[ConsentRecord]:
+        """The consent records of one consent id, in chain order."""
+
+    @abc.abstractmethod
+    def consent_chain(self) -> Iterator[ConsentRecord]:
+        """Every consent record in chain order, read in pages."""
+
+    @abc.abstractmethod
+    def chain_head(self) -> ChainHead:
+        """Where the chain ends (and where it starts after purges)."""
+
+    @abc.abstractmethod
+    def verify_chain(self) -> list[ChainProblem]:
+        """Check the whole consent chain in one consistent read; an empty list means it is intact."""
+
+    # -- retention -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def purge(self, now: dt.datetime, retention: Retention) -> PurgeCounts:
+        """Delete what is older than its retention period at ``now``.
+
+        Visit and event records by their time; closed rights requests by their closing time; consent
+        records by their time, but only as the oldest stretch of the chain (a record is kept while
+        an older one is kept), and the chain head remembers where the chain now starts so
+        :meth:`verify_chain` still passes. Stop flags are never purged.
+        """
+
+    # -- rights requests -------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def add_rights_request(self, request: RightsRequest) -> None:
+        """Store a new rights request (adding the same id again changes nothing)."""
+
+    @abc.abstractmethod
+    def get_rights_request(self, key: uuid.UUID | str) -> RightsRequest | None:
+        """A rights request by id or by reference (``RR-…``), or None."""
+
+    @abc.abstractmethod
+    def list_rights_requests(
+        self, *, device_id: str | None = None, consent_id: str | None = None, open_only: bool = False
+    ) -> list[RightsRequest]:
+        """Rights requests, oldest first: all of them, or those of a device or consent id."""
+
+    @abc.abstractmethod
+    def update_rights_request(self, request: RightsRequest) -> None:
+        """Replace a stored rights request with ``request`` (same id), e.g. after :func:`extend`.
+
+        Raises:
+            StoreError: no request with that id is stored.
+        """
+
+    # -- stop flags ------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def set_stop(self, subject: str, now: dt.datetime | None = None) -> None:
+        """Stop all recording for a device id or consent id (R53); it lasts until :meth:`clear_stop`."""
+
+    @abc.abstractmethod
+    def clear_stop(self, subject: str) -> bool:
+        """Allow recording again for ``subject``; returns whether a flag was removed."""
+
+    @abc.abstractmethod
+    def is_stopped(self, *subjects: str | None) -> bool:
+        """Whether recording is stopped for any of the given device or consent ids (None is ignored)."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    @abc.abstractmethod
+    def schema_version(self) -> int:
+        """The version of the database schema (:data:`SCHEMA_VERSION` once opened by this code)."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release the connections; the store cannot be used afterwards. Closing twice is harmless."""
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+_PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``, for messages and reprs."""
+    if "://" not in url:
+        return _PASSWORD_KV.sub(r"\1***", url)
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if parts.password is not None:
+        userinfo, _, hostinfo = netloc.rpartition("@")
+        user = userinfo.split(":", 1)[0]
+        netloc = f"{user}:***@{hostinfo}"
+    query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
+    """Open the store ``target`` names, creating its schema on first use.
+
+    Args:
+        target: A file path (``instance/records.db``) or ``sqlite:///path/to/records.db`` for SQLite;
+            ``postgresql://user:password@host:5432/dbname`` for PostgreSQL (needs
+            ``pip install "cookieconsent[postgres]"``).
+        **options: Passed to :class:`~cookieconsent.records.sqlite.SqliteStore` or
+            :class:`~cookieconsent.records.postgres.PostgresStore` (e.g. ``timeout``, ``max_size``).
+
+    Raises:
+        StoreError: the URL scheme is not supported.
+        StoreUnavailableError: the database cannot be reached.
+    """
+    if isinstance(target, os.PathLike):
+        from cookieconsent.records.sqlite import SqliteStore
+
+        return SqliteStore(target, **options)
+    scheme = target.split("://", 1)[0].lower() if "://" in target else ""
+    if scheme in ("postgresql", "postgres"):
+        from cookieconsent.records.postgres import PostgresStore
+
+        return PostgresStore(target, **options)
+    if scheme in ("", "sqlite"):
+        from cookieconsent.records.sqlite import SqliteStore
+
+        path = target
+        if scheme == "sqlite":
+            if not target.startswith("sqlite:///") or target == "sqlite:///":
+                raise StoreError(
+                    f"cannot read a file path from {target!r}; write sqlite:///relative/path.db or "
+                    "sqlite:////absolute/path.db"
+                )
+            path = target[len("sqlite:///") :]
+        return SqliteStore(path, **options)
+    raise StoreError(
+        f"unsupported store URL {redact_url(target)!r}: use a file path ('instance/records.db'), "
+        "'sqlite:///path/to/records.db' or 'postgresql://user@host/dbname'"
+    )
