@@ -9,8 +9,8 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 FRAMEWORK ?= fastapi
 # Debian packages the test suite drives (installed by `make test` when run as root): the browser for
-# the banner tests, CJK fonts so the zh-TW screenshots are readable.
-APT_PACKAGES ?= chromium fonts-noto-cjk
+# the banner tests, CJK fonts so the zh-TW screenshots are readable, PostgreSQL for the store tests.
+APT_PACKAGES ?= chromium fonts-noto-cjk postgresql
 NODE_STAMP := node_modules/.installed
 
 .PHONY: venv demo test lint typecheck pytest system-deps node-deps lock clean

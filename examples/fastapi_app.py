@@ -26,7 +26,8 @@ app = FastAPI(
     openapi_url=None,
     redirect_slashes=False,
 )
-app.add_middleware(ConsentMiddleware, config=config)
+recorder = demosite.make_recorder(config)
+app.add_middleware(ConsentMiddleware, config=config, recorder=recorder)
 app.mount("/static", StaticFiles(directory=demosite.STATIC_DIR), name="static")
 
 # Flask answers HEAD wherever it answers GET; FastAPI's @app.get does not, so pages list both.

@@ -18,7 +18,7 @@ config = demosite.make_config()
 
 app = Flask(__name__, static_folder=demosite.STATIC_DIR, static_url_path="/static")
 app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False  # FastAPI answers OPTIONS with 405; so does this app
-CookieConsent(app, config=config)
+consent = CookieConsent(app, config=config, recorder=demosite.make_recorder(config))
 
 
 def page_lang() -> str:

@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import shutil
+import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,6 +18,8 @@ from cookieconsent import ConsentConfig
 from cookieconsent.policy import Policy, parse_policy
 
 SECRET = "test-secret-key-0123456789abcdef"
+# The demo apps record into SQLite; in tests, into a file of their own.
+os.environ.setdefault("COOKIECONSENT_STORE", os.path.join(tempfile.mkdtemp(prefix="cc-test-"), "records.db"))
 STRICT_TOOLS = os.environ.get("COOKIECONSENT_REQUIRE_TOOLS") == "1"
 
 
@@ -147,6 +150,11 @@ class Response:
     @property
     def set_cookie_names(self) -> list[str]:
         return [v.split("=", 1)[0].strip() for v in self.set_cookies]
+
+    @property
+    def stored_cookie_names(self) -> list[str]:
+        """The cookies this response stores (expiries, which delete one, left out)."""
+        return [v.split("=", 1)[0].strip() for v in self.set_cookies if "max-age=0" not in v.lower()]
 
     def json(self) -> Any:
         return json.loads(self.body)

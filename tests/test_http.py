@@ -50,7 +50,9 @@ def test_undecided_response_sets_only_necessary_cookies(visitor: Visitor) -> Non
 
 
 def test_accept_all_lets_declared_cookies_through_but_never_undeclared(visitor: Visitor) -> None:
-    assert visitor.decide("accept_all").status == 200
+    decided = visitor.decide("accept_all")
+    assert decided.status == 200
+    assert decided.set_cookie("ccdid") is not None  # the recorder's device id (the device_id item is analytics)
     r = visitor.get("/")
     assert set(r.set_cookie_names) == {"session", "lang", "_ga", "_fbp"}  # R2: x_unknown stays blocked
 
@@ -114,7 +116,8 @@ def test_tampered_cookie_reads_as_not_decided(visitor: Visitor, mangle: object) 
     visitor.jar[CONSENT] = mangle(visitor.jar[CONSENT])
     r = visitor.get("/")
     assert r.status == 200  # R21: never a 500
-    assert r.set_cookie_names == ["session"]  # and never a grant
+    assert r.stored_cookie_names == ["session"]  # and never a grant
+    assert r.set_cookie("ccdid") is not None  # the device id of the lost decision is expired
     assert state(visitor)["decided"] is False
 
 

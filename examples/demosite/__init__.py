@@ -29,6 +29,7 @@ from cookieconsent import ConsentConfig, ConsentState, Policy, load_policy
 from cookieconsent.cookie import cookie_value, format_cookie
 from cookieconsent.i18n import negotiate
 from cookieconsent.pdpa import data_category_name, purpose_name
+from cookieconsent.recorder import Recorder
 from cookieconsent.request import RequestView
 
 __all__ = [
@@ -98,6 +99,23 @@ def make_config(**overrides: Any) -> ConsentConfig:
     options.setdefault("secure", os.environ.get("COOKIECONSENT_SECURE", "1").strip().lower() not in _OFF)
     options.setdefault("locale_selector", _banner_locale)
     return ConsentConfig(**options)
+
+
+def store_path() -> Path:
+    """Where the demo records: ``COOKIECONSENT_STORE``, else ``examples/instance/cookieconsent.db``."""
+    configured = os.environ.get("COOKIECONSENT_STORE")
+    path = Path(configured) if configured else Path(__file__).resolve().parents[1] / "instance" / "cookieconsent.db"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def make_recorder(config: ConsentConfig) -> Recorder:
+    """The demo's recorder: SQLite in :func:`store_path`, with no setup.
+
+    Args:
+        config: The configuration from :func:`make_config`.
+    """
+    return Recorder(config, store_path())
 
 
 def _secret_keys() -> list[str]:

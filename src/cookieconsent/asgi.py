@@ -16,6 +16,7 @@ middleware so it sees the response as the app wrote it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -23,6 +24,7 @@ from cookieconsent.config import ConsentConfig
 from cookieconsent.endpoints import Endpoints, Reply
 from cookieconsent.engine import Engine
 from cookieconsent.pages import Pages, is_html
+from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
@@ -141,9 +143,11 @@ class ConsentMiddleware:
     Args:
         app: The ASGI application to wrap.
         config: The configuration (policy, keys, cookie options).
+        recorder: Records device and log data for the granted categories (see
+            :class:`~cookieconsent.recorder.Recorder`); flushed at the end of the ASGI lifespan.
     """
 
-    def __init__(self, app: ASGIApp, config: ConsentConfig) -> None:
+    def __init__(self, app: ASGIApp, config: ConsentConfig, recorder: Recorder | None = None) -> None:
         if not isinstance(config, ConsentConfig):
             raise TypeError(
                 "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
@@ -153,10 +157,16 @@ class ConsentMiddleware:
         self.pages = Pages(self.engine)
         self.endpoints = Endpoints(self.engine, self.pages.renderer)
         self._own = self.endpoints.path_prefixes
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.attach(self.engine, self.endpoints)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce."""
         if scope["type"] != "http":
+            if scope["type"] == "lifespan" and self.recorder is not None:
+                await self.app(scope, receive, self._lifespan_send(send))
+                return
             await self.app(scope, receive, send)
             return
         raw = scope["headers"]
@@ -182,6 +192,10 @@ class ConsentMiddleware:
                 return
             await _send_reply(send, self.endpoints.handle(request, state, body))
             return
+        recorder = self.recorder
+        if recorder is not None:
+            started = time.perf_counter()
+            recorder.prepare(state, request)
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
@@ -201,6 +215,8 @@ class ConsentMiddleware:
                         has_set_cookie = True
                     elif size == 12 and name.lower() == b"content-type" and b"htm" in value:
                         html = is_html(value)
+                if recorder is not None:
+                    recorder.visit(state, request, message["status"], started)
                 if html or engine.needs_edit(state, has_set_cookie):
                     decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
                     if html:
@@ -217,6 +233,16 @@ class ConsentMiddleware:
             await send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def _lifespan_send(self, send: Send) -> Send:
+        recorder = self.recorder
+
+        async def lifespan_send(message: Message) -> None:
+            if message["type"] == "lifespan.shutdown.complete" and recorder is not None:
+                recorder.close()  # write what is pending before the server exits
+            await send(message)
+
+        return lifespan_send
 
 
 def _here(scope: Scope) -> str:

@@ -107,7 +107,7 @@ class Endpoints:
         self.engine = engine
         self.renderer = renderer or Renderer(engine)
         #: Called with each valid beacon event whose category the visitor granted.
-        self.event_hooks: list[Callable[[ConsentState, Event], None]] = []
+        self.event_hooks: list[Callable[[RequestView, ConsentState, Event], None]] = []
         config = engine.config
         self.prefix = prefix = config.prefix
         self.max_body = config.max_body
@@ -201,10 +201,10 @@ class Endpoints:
             raise BadRequest(413, "too_large", f"An event may be at most {EVENT_LIMIT} bytes.")
         event = parse_event(body)
         category = self.renderer.beacon_category
-        if category is not None and state.allows(category):
+        if category is not None and (category == "necessary" or category in state.granted):
             for hook in self.event_hooks:
                 try:
-                    hook(state, event)
+                    hook(request, state, event)
                 except Exception:
                     logger.exception("cookieconsent: an event hook raised; the event was not passed on")
         return Reply(204, list(_NO_STORE))
@@ -225,6 +225,7 @@ class Endpoints:
         else:
             granted = frozenset(choice.categories) & optional
         new = self.engine.decide_again(state, granted, override_gpc=choice.override_gpc)
+        new.mechanism = choice.action
         return self._answer(new, choice.form, choice.next)
 
     def _withdraw(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
@@ -246,6 +247,7 @@ class Endpoints:
         elif body and media != "":
             raise BadRequest(415, "unsupported_media_type", f"Send no body, or use {JSON} or {FORM}.")
         new = self.engine.decide_again(state, ())
+        new.mechanism = "withdraw"
         return self._answer(new, form, target)
 
     def _answer(self, state: ConsentState, form: bool, target: str | None) -> Reply:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import lru_cache
 from typing import Any
@@ -79,8 +79,10 @@ class ConsentState:
         "accessed",
         "decision",
         "expire",
+        "extra_cookies",
         "gpc",
         "granted",
+        "mechanism",
         "pending",
     )
 
@@ -104,8 +106,17 @@ class ConsentState:
         self.pending = pending
         #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
         self.expire = expire
+        #: ``Set-Cookie`` values the library itself adds (the recorder's device identifier).
+        self.extra_cookies: list[str] = []
+        #: How :attr:`pending` was decided (``accept_all``, ``withdraw``, ``gpc_opt_out``…).
+        self.mechanism: str | None = None
         #: Whether the application asked about consent (its response then varies by consent).
         self.accessed = False
+
+    @property
+    def request(self) -> RequestView:
+        """The request this state belongs to."""
+        return self._request
 
     @property
     def decided(self) -> bool:
@@ -191,6 +202,8 @@ class Engine:
         self._gpc_categories = policy.gpc_categories if policy.gpc.honour else frozenset()
         self._vary = "Cookie, Sec-GPC" if policy.gpc.honour else "Cookie"
         self._warned: set[str] = set()
+        #: Called with (state, mechanism) when a response stores a new decision (proof of consent).
+        self.decision_hooks: list[Callable[[ConsentState, str], None]] = []
         self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
         self._read_header = lru_cache(maxsize=4096)(self._read_header_uncached)
@@ -341,7 +354,13 @@ class Engine:
 
     def needs_edit(self, state: ConsentState, has_set_cookie: bool) -> bool:
         """Whether :meth:`response_headers` would change anything (the fast path skips it)."""
-        return has_set_cookie or state.accessed or state.pending is not None or bool(state.expire)
+        return (
+            has_set_cookie
+            or state.accessed
+            or state.pending is not None
+            or bool(state.expire)
+            or bool(state.extra_cookies)
+        )
 
     def response_headers(self, state: ConsentState, headers: Sequence[Header]) -> list[Header]:
         """The response headers after enforcement.
@@ -371,6 +390,12 @@ class Engine:
             if set_cookie_name(expiry) not in app_sets:
                 out.append(("set-cookie", expiry))
                 added = True
+        if state.pending is not None:
+            for hook in self.decision_hooks:  # before the extra cookies: a hook may add one
+                hook(state, state.mechanism or "gpc_opt_out")
+        for cookie in state.extra_cookies:
+            out.append(("set-cookie", cookie))
+            added = True
         if state.pending is not None:
             out.append(("set-cookie", self.consent_cookie(state.pending)))
             added = True

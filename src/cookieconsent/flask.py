@@ -24,6 +24,7 @@ then ``SECRET_KEY``) and any other ``COOKIECONSENT_<OPTION>`` for the options of
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import Flask, g, request
@@ -33,11 +34,13 @@ from cookieconsent.config import ConsentConfig
 from cookieconsent.engine import ConsentState
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.policy import Policy, load_policy
+from cookieconsent.recorder import Recorder
 from cookieconsent.wsgi import ENVIRON_KEY, ConsentMiddleware
 
 __all__ = ["CookieConsent", "current_consent"]
 
 EXTENSION_KEY = "cookieconsent"
+_OWN_KEYS = {"COOKIECONSENT_POLICY", "COOKIECONSENT_SECRET_KEYS", "COOKIECONSENT_STORE"}
 
 
 def _current() -> ConsentState:
@@ -62,8 +65,12 @@ class CookieConsent:
         config: A ready config; if omitted it is built from ``app.config`` (see the module docs).
     """
 
-    def __init__(self, app: Flask | None = None, *, config: ConsentConfig | None = None) -> None:
+    def __init__(
+        self, app: Flask | None = None, *, config: ConsentConfig | None = None, recorder: Recorder | None = None
+    ) -> None:
         self._config = config
+        #: The recorder of the app initialised last (register hooks with ``@consent.recorder.on_visit``).
+        self.recorder = recorder
         if app is not None:
             self.init_app(app)
 
@@ -72,7 +79,9 @@ class CookieConsent:
         if EXTENSION_KEY in app.extensions:
             raise ConfigurationError("CookieConsent is already initialised on this app; initialise it once")
         config = self._config or config_from_flask(app)
-        middleware = ConsentMiddleware(app.wsgi_app, config)
+        recorder = self.recorder or recorder_from_flask(app, config)
+        self.recorder = recorder
+        middleware = ConsentMiddleware(app.wsgi_app, config, recorder=recorder)
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = middleware
         app.before_request(_expose_state)
@@ -86,6 +95,22 @@ class CookieConsent:
 
 def _expose_state() -> None:
     g.consent = request.environ.get(ENVIRON_KEY)
+
+
+def recorder_from_flask(app: Flask, config: ConsentConfig) -> Recorder | None:
+    """The recorder ``COOKIECONSENT_STORE`` asks for.
+
+    By default, when the policy declares data items, records go to SQLite in the app's instance
+    folder (``instance/cookieconsent.db``); a path or a ``postgresql://`` URL chooses another store,
+    and ``False`` turns recording off.
+    """
+    target = app.config.get("COOKIECONSENT_STORE")
+    if target is False or (target is None and not config.policy.data_items):
+        return None
+    if target is None:
+        Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+        target = Path(app.instance_path) / "cookieconsent.db"
+    return Recorder(config, target)
 
 
 def config_from_flask(app: Flask) -> ConsentConfig:

@@ -13,6 +13,8 @@ The application's iterable is returned as it is, so it streams and its ``close()
 
 from __future__ import annotations
 
+import atexit
+import time
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -21,6 +23,7 @@ from cookieconsent.config import ConsentConfig
 from cookieconsent.endpoints import Endpoints
 from cookieconsent.engine import Engine
 from cookieconsent.pages import Pages, is_html
+from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
 if TYPE_CHECKING:
@@ -102,9 +105,11 @@ class ConsentMiddleware:
     Args:
         app: The WSGI application to wrap.
         config: The configuration (policy, keys, cookie options).
+        recorder: Records device and log data for the granted categories (see
+            :class:`~cookieconsent.recorder.Recorder`); flushed when the process exits.
     """
 
-    def __init__(self, app: WSGIApplication, config: ConsentConfig) -> None:
+    def __init__(self, app: WSGIApplication, config: ConsentConfig, recorder: Recorder | None = None) -> None:
         if not isinstance(config, ConsentConfig):
             raise TypeError(
                 "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
@@ -114,6 +119,10 @@ class ConsentMiddleware:
         self.pages = Pages(self.engine)
         self.endpoints = Endpoints(self.engine, self.pages.renderer)
         self._own = self.endpoints.path_prefixes
+        self.recorder = recorder
+        if recorder is not None:
+            recorder.attach(self.engine, self.endpoints)
+            atexit.register(recorder.close)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request: answer the library's endpoints, else call the app and enforce."""
@@ -130,6 +139,10 @@ class ConsentMiddleware:
             start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
             return [reply.body]
         environ[ENVIRON_KEY] = state
+        recorder = self.recorder
+        if recorder is not None:
+            started = time.perf_counter()
+            recorder.prepare(state, request)
         pages = self.pages
         response = _Response()
 
@@ -143,6 +156,8 @@ class ConsentMiddleware:
                     has_set_cookie = True
                 elif size == 12 and name.lower() == "content-type" and "htm" in value:
                     html = is_html(value)
+            if recorder is not None:
+                recorder.visit(state, request, int(status[:3]), started)
             if html:
                 here = request.path + (f"?{request.query_string}" if request.query_string else "")
                 headers, response.rewriter = pages.start(state, int(status[:3]), headers, request.method, here)

@@ -1,0 +1,509 @@
+"""The recorder: the device and log data the policy describes, only for the categories granted.
+
+Each data item of the policy (``ip_address``, ``software_hardware``, ``browsing_clicks``…) is gated by
+the category the policy assigns it: a visitor who granted none of them leaves no record at all (R3).
+Records are captured on the request path (a few attribute reads and one append to a bounded buffer)
+and built, passed to hooks and written by a background thread in batches. If the store is down,
+batches go to a local spool file (JSON lines) and are replayed, in order, when it is back: records
+carry their own ids, so a replay never stores one twice. A hook that raises is logged and skipped; a
+hook that hangs only delays other hooks, never a page or the store.
+
+::
+
+    recorder = Recorder(config, "instance/records.db")
+    app = ConsentMiddleware(app, config, recorder=recorder)
+
+    @recorder.on_visit
+    def log_visit(record: VisitRecord) -> None:
+        print(record.page, record.ip)
+"""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.cookie import cookie_names, cookie_value, format_cookie
+from cookieconsent.endpoints import Endpoints, Event
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.policy import NECESSARY
+from cookieconsent.records.models import (
+    ConsentRecord,
+    EventRecord,
+    Location,
+    Mechanism,
+    UserAgent,
+    VisitRecord,
+    hash_notice,
+    ip_minimise,
+)
+from cookieconsent.records.store import Store, open_store
+from cookieconsent.request import RequestView
+
+__all__ = ["DEVICE_COOKIE", "Recorder"]
+
+logger = logging.getLogger("cookieconsent")
+
+#: The cookie holding the random device identifier (declare it in the policy, in the category of the
+#: ``device_id`` data item).
+DEVICE_COOKIE = "ccdid"
+DEVICE_COOKIE_AGE = 365 * 24 * 3600
+_Hook = TypeVar("_Hook", bound=Callable[..., Any])
+Kind = Literal["visit", "event", "consent"]
+
+
+@dataclass(slots=True)
+class _Visit:
+    """What the request path captures; the background thread turns it into a :class:`VisitRecord`."""
+
+    at: float
+    items: frozenset[str]
+    consent_id: str | None
+    device_id: str | None
+    path: str
+    method: str
+    status: int
+    duration_ms: float
+    client: str | None
+    user_agent: str | None
+    cookies: tuple[str, ...]
+    country: str | None
+    region: str | None
+
+
+class Recorder:
+    """Records visits, beacon events and proof of consent under one :class:`~cookieconsent.config.ConsentConfig`.
+
+    Args:
+        config: The configuration whose policy gates what is recorded.
+        store: A :class:`~cookieconsent.records.Store`, or a path / URL for :func:`open_store`
+            (``instance/records.db``, ``postgresql://…``); ``None`` keeps nothing but still calls hooks.
+        spool: The spool file for batches written while the store is down (default: next to a SQLite
+            file, else ``cookieconsent-spool.jsonl`` in the working directory).
+        ip_mode: ``truncate`` (/24 and /48, the default) or ``hash`` (keyed with ``ip_key``).
+        ip_key: The key for ``hash`` mode (at least 16 bytes).
+        country_header: A request header a trusted proxy or CDN sets to the visitor's country
+            (``cf-ipcountry``); never read it from a client you do not control.
+        region_header: Likewise for the ISO 3166-2 region.
+        keep_raw_user_agent: Keep the raw User-Agent string besides the parsed fields.
+        max_pending: Records waiting for the background thread before the request path writes to the
+            spool itself.
+        batch_size: Records per write.
+        interval: Seconds between batches when the buffer is not full.
+        retry_after: Seconds before trying a store that failed again.
+    """
+
+    def __init__(
+        self,
+        config: ConsentConfig,
+        store: Store | str | Path | None = None,
+        *,
+        spool: str | Path | None = None,
+        ip_mode: Literal["truncate", "hash"] = "truncate",
+        ip_key: bytes | None = None,
+        country_header: str | None = None,
+        region_header: str | None = None,
+        keep_raw_user_agent: bool = False,
+        max_pending: int = 10_000,
+        batch_size: int = 500,
+        interval: float = 0.2,
+        retry_after: float = 1.0,
+    ) -> None:
+        self.engine = Engine(config)
+        self.policy = policy = config.policy
+        if isinstance(store, str | Path):
+            default_spool = Path(store).with_suffix(".spool.jsonl") if "://" not in str(store) else None
+            store = open_store(store if isinstance(store, str) else Path(store))
+        else:
+            default_spool = None
+        self.store = store
+        self.spool = Path(spool) if spool is not None else default_spool or Path("cookieconsent-spool.jsonl")
+        self.ip_mode = ip_mode
+        self.ip_key = ip_key
+        self.country_header = country_header.lower() if country_header else None
+        self.region_header = region_header.lower() if region_header else None
+        self.keep_raw_user_agent = keep_raw_user_agent
+        self.max_pending = max_pending
+        self.batch_size = batch_size
+        self.interval = interval
+        self.retry_after = retry_after
+        self._items = {item.id: item.category for item in policy.data_items}
+        self._items_for: dict[frozenset[str], frozenset[str]] = {}
+        self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
+        self._pending: collections.deque[tuple[Kind, Any]] = collections.deque()
+        self._hook_queue: collections.deque[tuple[Kind, Any]] = collections.deque(maxlen=max_pending)
+        self._spool_lock = threading.Lock()
+        self._write_lock = threading.Lock()
+        self._store_down_until = 0.0
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._hook_thread: threading.Thread | None = None
+        self._notice_hashes: dict[str, str] = {}
+        self._parse_ua: Callable[[str], UserAgent] | None = None
+
+    # -- hooks -----------------------------------------------------------------------------------
+
+    def on_visit(self, hook: _Hook) -> _Hook:
+        """Register ``hook(record: VisitRecord)``; returns it, so it can be used as a decorator."""
+        self._hooks["visit"].append(hook)
+        return hook
+
+    def on_event(self, hook: _Hook) -> _Hook:
+        """Register ``hook(record: EventRecord)`` for page views and clicks from the banner script."""
+        self._hooks["event"].append(hook)
+        return hook
+
+    def on_consent(self, hook: _Hook) -> _Hook:
+        """Register ``hook(record: ConsentRecord)`` for every decision (the proof of consent)."""
+        self._hooks["consent"].append(hook)
+        return hook
+
+    def attach(self, engine: Engine, endpoints: Endpoints) -> None:
+        """Receive the decisions and beacon events of a middleware (the middlewares call this)."""
+        engine.decision_hooks.append(lambda state, mechanism: self.consent(state, mechanism))  # type: ignore[arg-type]
+        endpoints.event_hooks.append(lambda request, state, event: self.event(state, event, request))
+
+    # -- the request path ------------------------------------------------------------------------
+
+    def items_for(self, state: ConsentState) -> frozenset[str]:
+        """The data items the state allows recording (never marks the state as read by the app)."""
+        granted = state.granted
+        items = self._items_for.get(granted)
+        if items is None:
+            items = frozenset(i for i, cat in self._items.items() if cat == NECESSARY or cat in granted)
+            if len(self._items_for) < 256:
+                self._items_for[granted] = items
+        return items
+
+    def prepare(self, state: ConsentState, request: RequestView) -> None:
+        """Before the app runs: give the device its identifier cookie if the ``device_id`` item is allowed."""
+        if "device_id" not in self.items_for(state) or any(
+            c.startswith(DEVICE_COOKIE + "=") for c in state.extra_cookies
+        ):
+            return
+        header = request.header("cookie") or ""
+        if cookie_value(header, DEVICE_COOKIE):
+            return
+        from secrets import token_urlsafe
+
+        config = self.engine.config
+        state.extra_cookies.append(
+            format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=config.secure)
+        )
+
+    def visit(self, state: ConsentState, request: RequestView, status: int, started: float) -> None:
+        """Capture one request, if any data item is allowed (called when the response starts)."""
+        items = self.items_for(state)
+        if not items:
+            return  # R3: no decision, or nothing granted that gates a data item
+        header = request.header("cookie") or ""
+        device = cookie_value(header, DEVICE_COOKIE) if "device_id" in items else None
+        if device is None and "device_id" in items:
+            device = next(
+                (c.split("=", 1)[1].split(";")[0] for c in state.extra_cookies if c.startswith(DEVICE_COOKIE + "=")),
+                None,
+            )
+        self._push(
+            "visit",
+            _Visit(
+                at=time.time(),
+                items=items,
+                consent_id=state.consent_id,
+                device_id=device,
+                path=request.path,
+                method=request.method,
+                status=status,
+                duration_ms=(time.perf_counter() - started) * 1000,
+                client=request.client if "ip_address" in items else None,
+                user_agent=request.header("user-agent")
+                if items & {"software_hardware", "device_type_version"}
+                else None,
+                cookies=cookie_names(header) if "cookie_data" in items and header else (),
+                country=request.header(self.country_header) if self.country_header and "location" in items else None,
+                region=request.header(self.region_header) if self.region_header and "location" in items else None,
+            ),
+        )
+
+    def event(self, state: ConsentState, event: Event, request: RequestView) -> None:
+        """Capture a beacon event (the endpoint already checked its category)."""
+        header = request.header("cookie") or ""
+        items = self.items_for(state)
+        device = cookie_value(header, DEVICE_COOKIE) if "device_id" in items else None
+        self._push(
+            "event",
+            EventRecord(
+                kind=event.type,
+                page=event.path.split("?", 1)[0],
+                target=event.target,
+                consent_id=state.consent_id,
+                device_id=device,
+            ),
+        )
+
+    def consent(self, state: ConsentState, mechanism: Mechanism) -> None:
+        """Capture the proof of a decision (R28): always recorded, whatever was decided."""
+        decision = state.pending or state.decision
+        if decision is None:
+            return
+        self.prepare(state, state.request)  # a decision that allows the device id gives it at once
+        optional = self.policy.optional_categories
+        locale = state.locale
+        self._push(
+            "consent",
+            ConsentRecord(
+                consent_id=decision.consent_id,
+                policy_version=self.policy.version[:64],
+                policy_fingerprint=self.policy.fingerprint,
+                notice_hash=self.notice_hash(locale),
+                locale=locale,
+                granted=tuple(sorted(decision.granted)),
+                refused=tuple(sorted(optional - decision.granted)),
+                mechanism=mechanism,
+                gpc=state.gpc,
+            ),
+        )
+
+    def notice_hash(self, locale: str) -> str:
+        """SHA-256 of the notice shown in ``locale``: the banner's texts and the policy's notice (R31)."""
+        cached = self._notice_hashes.get(locale)
+        if cached is None:
+            from cookieconsent.i18n import messages
+            from cookieconsent.render import Renderer
+
+            notice = Renderer(self.engine).notice(locale)
+            categories = [(c.id, c.title.get(locale), c.description.get(locale)) for c in self.policy.categories]
+            cookies = [
+                (r.label, r.category, r.purpose.get(locale), r.lifetime.get(locale)) for r in self.policy.cookies
+            ]
+            payload = {"texts": messages(locale), "notice": notice, "categories": categories, "cookies": cookies}
+            cached = self._notice_hashes[locale] = hash_notice(json.dumps(payload, sort_keys=True, default=str))
+        return cached
+
+    def _push(self, kind: Kind, item: Any) -> None:
+        if len(self._pending) >= self.max_pending:
+            # The writer is far behind: keep the record on disk rather than in memory.
+            self._spool([(kind, self._build(kind, item))])
+            return
+        self._pending.append((kind, item))
+        if self._thread is None:
+            self.start()
+
+    # -- the background writer -------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Start the background threads (done on the first record; explicit calls are harmless)."""
+        with self._write_lock:
+            if self._thread is None:
+                self._stopping.clear()
+                self._thread = threading.Thread(target=self._run, name="cookieconsent-recorder", daemon=True)
+                self._thread.start()
+                self._hook_thread = threading.Thread(target=self._run_hooks, name="cookieconsent-hooks", daemon=True)
+                self._hook_thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._stopping.wait(self.interval)
+            self.flush()
+        self.flush()
+
+    def flush(self) -> bool:
+        """Write everything captured so far (to the store, else to the spool). Returns whether the store took it."""
+        with self._write_lock:
+            ok = self._replay()
+            while self._pending:
+                batch: list[tuple[Kind, Any]] = []
+                while self._pending and len(batch) < self.batch_size:
+                    kind, item = self._pending.popleft()
+                    try:
+                        batch.append((kind, self._build(kind, item)))
+                    except Exception:
+                        logger.exception("cookieconsent: a record could not be built and was dropped")
+                batch = self._not_stopped(batch) if ok else batch
+                if ok:
+                    ok = self._write(batch)
+                if not ok:
+                    self._spool(batch)
+                    continue
+                self._hook_queue.extend(batch)
+            return ok
+
+    def _build(self, kind: Kind, item: Any) -> Any:
+        if kind != "visit":
+            return item
+        visit: _Visit = item
+        items = visit.items
+        agent = self._user_agent(visit.user_agent, items) if visit.user_agent else None
+        location = None
+        if visit.country and len(visit.country) == 2 and visit.country.isalpha():
+            region = visit.region if visit.region and visit.region.upper().startswith(visit.country.upper()) else None
+            location = Location(country=visit.country.upper(), region=region.upper() if region else None)
+        try:
+            ip = ip_minimise(visit.client, self.ip_mode, self.ip_key) if visit.client else None
+        except ValueError:
+            ip = None  # not an IP address (a Unix socket, a test client): nothing to keep
+        at = dt.datetime.fromtimestamp(visit.at, dt.UTC)
+        return VisitRecord(
+            at=at,
+            consent_id=visit.consent_id,
+            device_id=visit.device_id,
+            page=visit.path if "browsing_clicks" in items or "system_log" in items else "/",
+            method=visit.method,
+            status=visit.status if "system_log" in items else None,
+            duration_ms=round(visit.duration_ms, 3) if "usage_time" in items else None,
+            ip=ip,
+            user_agent=agent,
+            cookies=visit.cookies,
+            location=location,
+            log_line=(f'{ip or "-"} "{visit.method} {visit.path}" {visit.status}' if "system_log" in items else None),
+        )
+
+    def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
+        if self._parse_ua is None:
+            self._parse_ua = _ua_parser()
+        parsed = self._parse_ua(raw[:1024])
+        fields = parsed.model_dump()
+        if "software_hardware" not in items:
+            fields.update(browser=None, browser_version=None, os=None, os_version=None)
+        if "device_type_version" not in items:
+            fields.update(device_family=None, device_brand=None, device_model=None, device_type=None)
+        fields["raw"] = raw[:1024] if self.keep_raw_user_agent and "software_hardware" in items else None
+        return UserAgent(**fields)
+
+    def _not_stopped(self, batch: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:
+        """Drop visits and events of devices or consent ids whose owner asked to stop (R53)."""
+        if self.store is None:
+            return batch
+        subjects = {s for k, r in batch if k != "consent" for s in (r.device_id, r.consent_id) if s}
+        try:
+            stopped = {s for s in subjects if self.store.is_stopped(s)}
+        except Exception:
+            return batch  # the write below fails too and the batch is spooled; checked again on replay
+        return [(k, r) for k, r in batch if k == "consent" or not ({r.device_id, r.consent_id} & stopped)]
+
+    def _write(self, batch: list[tuple[Kind, Any]]) -> bool:
+        store = self.store
+        if store is None or not batch:
+            return True
+        if time.monotonic() < self._store_down_until:
+            return False
+        try:
+            plain = [r for k, r in batch if k != "consent"]
+            if plain:
+                store.write_batch(plain)
+            for kind, record in batch:
+                if kind == "consent":
+                    store.append_consent(record)
+            return True
+        except Exception as exc:
+            self._store_down_until = time.monotonic() + self.retry_after
+            logger.warning("cookieconsent: the record store is unavailable (%s); spooling to %s", exc, self.spool)
+            return False
+
+    def _spool(self, batch: list[tuple[Kind, Any]]) -> None:
+        if not batch:
+            return
+        lines = "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in batch)
+        with self._spool_lock:
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            with self.spool.open("a", encoding="utf-8") as fh:
+                fh.write(lines)
+                fh.flush()
+
+    def _replay(self) -> bool:
+        """Move spooled batches into the store; True if the store is usable (and the spool empty)."""
+        if self.store is None:
+            return True
+        with self._spool_lock:
+            if not self.spool.exists() or self.spool.stat().st_size == 0:
+                return time.monotonic() >= self._store_down_until
+            if time.monotonic() < self._store_down_until:
+                return False
+            batch = [_load(line) for line in self.spool.read_text(encoding="utf-8").splitlines() if line.strip()]
+            for start in range(0, len(batch), self.batch_size):
+                part = self._not_stopped(batch[start : start + self.batch_size])
+                if not self._write(part):
+                    # Keep what was not written (writes are idempotent: re-writing the rest is safe).
+                    rest = batch[start:]
+                    self.spool.write_text(
+                        "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in rest),
+                        encoding="utf-8",
+                    )
+                    return False
+                self._hook_queue.extend(part)
+            self.spool.unlink()
+            return True
+
+    def _run_hooks(self) -> None:
+        while not self._stopping.is_set() or self._hook_queue:
+            if not self._hook_queue:
+                self._stopping.wait(self.interval)
+                continue
+            kind, record = self._hook_queue.popleft()
+            for hook in self._hooks[kind]:
+                try:
+                    hook(record)
+                except Exception:
+                    logger.exception("cookieconsent: the %s hook %r raised; the record is kept", kind, hook)
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Write what is pending and stop the threads (called at shutdown: ASGI lifespan, WSGI atexit)."""
+        self._stopping.set()
+        for thread in (self._thread, self._hook_thread):
+            if thread is not None:
+                thread.join(timeout)
+        self.flush()
+        self._thread = self._hook_thread = None
+
+
+def _load(line: str) -> tuple[Kind, Any]:
+    data = json.loads(line)
+    kind: Kind = data["kind"]
+    if kind == "consent":
+        return kind, ConsentRecord.model_validate(data["record"])
+    if kind == "event":
+        return kind, EventRecord.model_validate(data["record"])
+    return kind, VisitRecord.model_validate(data["record"])
+
+
+def _ua_parser() -> Callable[[str], UserAgent]:
+    """A User-Agent parser built on ``ua-parser`` (loaded on first use, off the request path)."""
+    import ua_parser
+
+    def parse(raw: str) -> UserAgent:
+        result = ua_parser.parse(raw)
+        agent, os_, device = result.user_agent, result.os, result.device
+        kind = None
+        if device is not None:
+            family = (device.family or "").lower()
+            kind = (
+                "tablet"
+                if "ipad" in family or "tablet" in family
+                else "mobile"
+                if family not in ("", "other")
+                else None
+            )
+        if kind is None and os_ is not None:
+            kind = (
+                "desktop" if os_.family in ("Windows", "Mac OS X", "Linux", "Ubuntu", "Chrome OS", "Fedora") else None
+            )
+        return UserAgent(
+            browser=agent.family if agent else None,
+            browser_version=".".join(p for p in (agent.major, agent.minor) if p) if agent else None,
+            os=os_.family if os_ else None,
+            os_version=".".join(p for p in (os_.major, os_.minor) if p) if os_ else None,
+            device_family=device.family if device and device.family != "Other" else None,
+            device_brand=device.brand if device else None,
+            device_model=device.model if device else None,
+            device_type=kind,
+        )
+
+    return parse

@@ -1,0 +1,283 @@
+"""The recorder: nothing before consent, each data item only under its category, faults lose nothing."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+from starlette.testclient import TestClient
+
+from cookieconsent import ConsentConfig
+from cookieconsent.asgi import ConsentMiddleware
+from cookieconsent.policy import parse_policy
+from cookieconsent.recorder import DEVICE_COOKIE, Recorder
+from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store
+from cookieconsent.records.sqlite import SqliteStore
+from tests.conftest import SECRET, small_policy_data
+
+UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
+
+
+def item(item_id: str, category: str) -> dict[str, Any]:
+    return {"id": item_id, "category": category, "description": item_id}
+
+
+def config() -> ConsentConfig:
+    data = small_policy_data(
+        data_items=[
+            item("ip_address", "analytics"),
+            item("usage_time", "analytics"),
+            item("browsing_clicks", "analytics"),
+            item("system_log", "analytics"),
+            item("software_hardware", "functional"),
+            item("device_type_version", "functional"),
+            item("cookie_data", "functional"),
+            item("device_id", "functional"),
+            item("location", "marketing"),
+        ]
+    )
+    data["cookies"].append(
+        {
+            "name": DEVICE_COOKIE,
+            "category": "functional",
+            "purpose": "Device id",
+            "provider": "Example",
+            "lifetime": "1 year",
+        }
+    )
+    return ConsentConfig(policy=parse_policy(data), secret_keys=[SECRET])
+
+
+class FlakyStore(SqliteStore):
+    """A real SQLite store that can be switched off, as a database server can."""
+
+    down = False
+
+    def write_batch(self, records: Any) -> int:
+        if self.down:
+            raise StoreUnavailableError("switched off by the test")
+        return super().write_batch(records)
+
+    def append_consent(self, record: Any) -> Any:
+        if self.down:
+            raise StoreUnavailableError("switched off by the test")
+        return super().append_consent(record)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[FlakyStore]:
+    s = FlakyStore(tmp_path / "records.db")
+    yield s
+    s.close()
+
+
+def app_with(recorder: Recorder) -> TestClient:
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = ConsentMiddleware(Starlette(routes=[Route("/{path:path}", page)]), recorder.engine.config, recorder=recorder)
+    return TestClient(
+        app,
+        base_url="https://testserver",
+        headers={"user-agent": UA, "cf-ipcountry": "TW"},
+        client=("203.0.113.7", 50000),
+    )
+
+
+def make_recorder(store: FlakyStore, tmp_path: Path, **options: Any) -> Recorder:
+    return Recorder(
+        config(),
+        store,
+        spool=tmp_path / "spool.jsonl",
+        country_header="cf-ipcountry",
+        interval=0.05,
+        retry_after=0.05,
+        **options,
+    )
+
+
+def test_nothing_is_recorded_before_a_decision(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    seen: list[Any] = []
+    recorder.on_visit(seen.append)
+    client = app_with(recorder)
+    for i in range(20):
+        assert client.get(f"/page/{i}").status_code == 200
+    client.post("/_consent", json={"action": "reject_all"})
+    for i in range(5):
+        client.get(f"/after/{i}")
+    recorder.close()
+    assert store.count() == 0  # R3
+    assert seen == []
+    assert [c.mechanism for c in store.consent_chain()] == ["reject_all"]  # only the proof of the refusal
+
+
+@pytest.mark.parametrize(
+    ("granted", "present", "absent"),
+    [
+        (
+            ["analytics"],
+            {"ip", "duration_ms", "log_line", "status"},
+            {"user_agent", "cookies", "device_id", "location"},
+        ),
+        (["functional"], {"user_agent", "cookies", "device_id"}, {"ip", "duration_ms", "log_line", "location"}),
+        (["marketing"], {"location"}, {"ip", "user_agent", "cookies", "device_id", "duration_ms"}),
+    ],
+)
+def test_each_item_only_under_its_category(
+    store: FlakyStore, tmp_path: Path, granted: list[str], present: set[str], absent: set[str]
+) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "custom", "categories": granted})
+    client.get("/a")
+    recorder.close()
+    records = list(store.iter_records("visit"))
+    assert len(records) == 1
+    record = records[0]
+    assert isinstance(record, VisitRecord)
+    for name in present:
+        assert getattr(record, name) not in (None, ()), name
+    for name in absent:
+        assert getattr(record, name) in (None, ()), name
+    if "ip" in present:
+        assert record.ip == "203.0.113.0/24"  # R29: never the full address
+    if "user_agent" in present:
+        assert record.user_agent is not None
+        assert record.user_agent.os == "iOS"
+        assert record.user_agent.raw is None  # kept only if configured
+    if "location" in present:
+        assert record.location is not None
+        assert record.location.country == "TW"
+
+
+def test_device_id_cookie_only_when_granted(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    r = client.post("/_consent", json={"action": "custom", "categories": ["analytics"]})
+    assert not any(c.startswith(DEVICE_COOKIE + "=") for c in r.headers.get_list("set-cookie"))
+    r = client.post("/_consent", json={"action": "custom", "categories": ["functional"]})
+    assert any(c.startswith(DEVICE_COOKIE + "=") for c in r.headers.get_list("set-cookie"))
+    recorder.close()
+
+
+def test_gpc_suppresses_the_marketing_items(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    client.get("/with-gpc", headers={"sec-gpc": "1"})
+    recorder.close()
+    record = next(r for r in store.iter_records("visit") if r.page == "/with-gpc")
+    assert isinstance(record, VisitRecord)
+    assert record.location is None  # marketing refused by GPC (R35)
+    assert record.ip is not None
+    assert [c.mechanism for c in store.consent_chain()] == ["accept_all", "gpc_opt_out"]
+
+
+def test_stop_request_halts_recording_and_survives_a_new_cookie(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    decided = client.post("/_consent", json={"action": "accept_all"}).json()
+    client.get("/before")
+    recorder.flush()
+    store.set_stop(decided["consent_id"])
+    device = client.cookies.get(DEVICE_COOKIE)
+    assert device
+    store.set_stop(device)
+    for i in range(5):
+        client.get(f"/after/{i}")
+    client.cookies.delete("__Host-consent")
+    client.post("/_consent", json={"action": "accept_all"})  # a new consent id; the same device
+    client.get("/new-cookie")
+    recorder.close()
+    pages = [r.page for r in store.iter_records("visit")]
+    assert pages == ["/before"]  # R53
+
+
+def test_store_outage_loses_and_duplicates_nothing(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    client.get("/up/0")
+    recorder.flush()
+    store.down = True
+    for i in range(30):
+        client.get(f"/down/{i}")
+    client.post("/_consent", json={"action": "custom", "categories": ["analytics", "functional"]})
+    recorder.flush()
+    assert (tmp_path / "spool.jsonl").exists()  # kept on disk while the store is away
+    store.down = False
+    time.sleep(0.1)
+    for i in range(3):
+        client.get(f"/back/{i}")
+    recorder.close()
+    pages = sorted(r.page for r in store.iter_records("visit"))
+    assert len(pages) == len(set(r.id for r in store.iter_records("visit")))
+    assert pages == sorted(["/up/0", *(f"/down/{i}" for i in range(30)), *(f"/back/{i}" for i in range(3))])
+    assert [c.mechanism for c in store.consent_chain()] == ["accept_all", "custom"]
+    assert store.verify_chain() == []
+    assert not (tmp_path / "spool.jsonl").exists()
+
+
+def test_hooks_that_raise_or_hang_never_break_pages_or_storage(
+    store: FlakyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    recorder = make_recorder(store, tmp_path)
+    release = threading.Event()
+
+    @recorder.on_visit
+    def broken(record: VisitRecord) -> None:
+        raise RuntimeError("hook failure")
+
+    @recorder.on_consent
+    def hanging(record: Any) -> None:
+        release.wait(5)
+
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    started = time.monotonic()
+    for i in range(10):
+        assert client.get(f"/p/{i}").status_code == 200
+    assert time.monotonic() - started < 5  # pages do not wait for hooks
+    recorder.flush()
+    assert store.count("visit") == 10  # the store does not wait for hooks either
+    release.set()
+    recorder.close()
+    assert any("hook failure" in (r.exc_text or "") or "raised" in r.getMessage() for r in caplog.records)
+
+
+def test_proof_of_consent_for_every_decision(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    for action in ("accept_all", "reject_all"):
+        client.post("/_consent", json={"action": action}, headers={"accept-language": "zh-TW"})
+    client.post("/_consent/withdraw")  # no change after reject_all: nothing new to prove
+    client.post("/_consent", json={"action": "custom", "categories": ["analytics"]})
+    client.post("/_consent/withdraw")
+    recorder.close()
+    chain = list(store.consent_chain())
+    assert [c.mechanism for c in chain] == ["accept_all", "reject_all", "custom", "withdraw"]
+    first = chain[0]
+    assert first.locale == "zh-TW"
+    assert first.notice_hash == recorder.notice_hash("zh-TW") != recorder.notice_hash("en")
+    assert first.policy_fingerprint == recorder.policy.fingerprint
+    assert first.refused == ()
+    assert chain[-1].granted == ()
+    assert store.verify_chain() == []
+
+
+def test_open_store_default_is_sqlite(tmp_path: Path) -> None:
+    recorder = Recorder(config(), str(tmp_path / "instance" / "records.db"))
+    assert recorder.store is not None
+    assert recorder.spool == tmp_path / "instance" / "records.spool.jsonl"
+    recorder.close()
+    with open_store(str(tmp_path / "instance" / "records.db")) as store:
+        assert store.count() == 0
