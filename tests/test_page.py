@@ -346,7 +346,7 @@ def test_events_are_validated(client: AppClient, content_type: str, body: bytes,
 def test_events_reach_hooks_only_when_their_category_is_granted(config: ConsentConfig) -> None:
     middleware = ConsentMiddleware(Starlette(), config)
     seen: list[tuple[bool, Event]] = []
-    middleware.endpoints.event_hooks.append(lambda state, event: seen.append((state.decided, event)))
+    middleware.endpoints.event_hooks.append(lambda request, state, event: seen.append((state.decided, event)))
     client = TestClient(middleware, base_url="https://testserver")
     event = {"type": "page_view", "path": "/x"}
     assert client.post("/_consent/events", json=event).status_code == 204
