@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html.parser import HTMLParser
 
 import pytest
@@ -51,8 +52,8 @@ def placeholder(category: str, host: str | None) -> str:
     return f'<div class="cc-placeholder" data-cc-for="__CCID__">{category} {host}</div>'
 
 
-def plan(granted: frozenset[str] = frozenset(), charset: str = "utf-8") -> RewritePlan:
-    return RewritePlan(granted, HEAD, BANNER, placeholder, CATALOG, charset)
+def plan(granted: frozenset[str] = frozenset(), charset: str = "utf-8", id_prefix: str | None = "t") -> RewritePlan:
+    return RewritePlan(granted, HEAD, BANNER, placeholder, CATALOG, charset, id_prefix)
 
 
 def run(page: str, granted: frozenset[str] = frozenset(), chunks: list[int] | None = None) -> str:
@@ -265,6 +266,7 @@ def test_feed_emits_as_it_goes() -> None:
         ("script-src 'self' 'nonce-abc123=='", "abc123=="),
         ("default-src 'self'; script-src 'nonce-XyZ_-9' 'strict-dynamic'", "XyZ_-9"),
         ("default-src 'nonce-dflt'", "dflt"),
+        ("default-src 'nonce-dflt'; script-src 'nonce-scr'", "scr"),
         ("img-src 'nonce-nope'; script-src 'self'", None),
         ("", None),
         (None, None),
@@ -287,3 +289,16 @@ def test_nonce_from_csp(header: str | None, nonce: str | None) -> None:
 )
 def test_html_charset(content_type: str, charset: str | None) -> None:
     assert html_charset(content_type) == charset
+
+
+def test_empty_category_fails_closed() -> None:
+    out = run('<script src="https://www.google-analytics.com/a.js" data-category=""></script>')
+    assert 'data-src="https://www.google-analytics.com/a.js"' in out
+
+
+def test_ids_differ_between_responses() -> None:
+    first, second = (rewrite(plan(id_prefix=None), [YOUTUBE.encode()]).decode() for _ in range(2))
+    ids = [re.search(r'data-cc-id="([^"]+)"', page).group(1) for page in (first, second)]  # type: ignore[union-attr]
+    assert ids[0] != ids[1]
+    for page, ident in zip((first, second), ids, strict=True):
+        assert f'data-cc-for="{ident}"' in page  # the placeholder points at its embed

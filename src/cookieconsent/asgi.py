@@ -10,8 +10,9 @@
 The middleware answers its own endpoints, puts the request's
 :class:`~cookieconsent.engine.ConsentState` at ``scope["state"]["consent"]`` (so
 ``request.state.consent`` in Starlette and FastAPI; also under ``"cookieconsent"``) and enforces the
-decision on the response headers. Bodies stream through untouched. Place it outside any compression
-middleware so it sees the response as the app wrote it.
+decision on the response headers. HTML bodies are rewritten as they stream, others pass untouched.
+Place it inside any compression middleware (closer to the app) so it sees the response as the app
+wrote it.
 """
 
 from __future__ import annotations

@@ -259,7 +259,7 @@ class Endpoints:
 
     def _check_origin(self, request: RequestView) -> None:
         if not self._same_origin(request):
-            raise BadRequest(403, "cross_origin", "Consent can only be changed from this site's own pages.")
+            raise BadRequest(403, "cross_origin", "This endpoint only accepts requests from this site's own pages.")
 
     def _same_origin(self, request: RequestView) -> bool:
         origin = request.header("origin")

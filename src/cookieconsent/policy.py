@@ -400,7 +400,8 @@ class Policy(_Model):
             seen.add(rule.label)
         for i, tracker in enumerate(self.trackers):
             if tracker.category not in ids or tracker.category == NECESSARY:
-                yield f"trackers[{i}].category: {tracker.category!r} must be an optional category: one of {valid}"
+                optional = ", ".join(c for c in ids if c != NECESSARY)
+                yield f"trackers[{i}].category: {tracker.category!r} must be an optional category: one of {optional}"
         for i, item in enumerate(self.data_items):
             if item.category not in ids:
                 yield f"data_items[{i}].category: {item.category!r} is not a category; use one of: {valid}"

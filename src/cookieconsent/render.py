@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-from functools import cached_property
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
@@ -22,6 +23,10 @@ from cookieconsent.i18n import messages
 from cookieconsent.policy import NECESSARY, Text
 
 __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
+
+# Stand-ins for the return path in a cached banner (plain letters: escaping leaves them as they are).
+_NEXT = "ccnext0return0path"
+_NEXT_Q = "ccnext0return0query"
 
 PACKAGE = Path(__file__).parent
 STATIC = PACKAGE / "static"
@@ -60,6 +65,9 @@ class Renderer:
             lstrip_blocks=True,
             auto_reload=False,
         )
+        self._banners: dict[tuple[str, bool, frozenset[str], frozenset[str], bool], str] = {}
+        #: The privacy centre's address, once a recorder serves one (``None``: no link is shown).
+        self.my_data_url: str | None = None
 
     # -- assets --------------------------------------------------------------------------------
 
@@ -129,7 +137,7 @@ class Renderer:
     def _text(self, text: Text | None, locale: str) -> str | None:
         return text.get(locale) if text is not None else None
 
-    def context(self, state: ConsentState, next_path: str = "/") -> dict[str, Any]:
+    def context(self, state: ConsentState, next_path: str = "/", next_q: str | None = None) -> dict[str, Any]:
         """The template context shared by the banner and the preference page."""
         locale = state.locale
         policy = self.policy
@@ -167,23 +175,38 @@ class Renderer:
             "decided": state.decided,
             "show_banner": not state.decided,
             "gpc_honoured": bool(gpc_refused),
+            "gpc_signal": state.gpc,
             "categories": categories,
             "controller_name": policy.controller.name.get(locale),
             "privacy_url": policy.privacy_policy_url,
             "action_url": self.prefix,
             "withdraw_url": f"{self.prefix}/withdraw",
             "preferences_url": f"{self.prefix}/preferences",
-            "my_data_url": f"{self.prefix}/my-data",
+            "my_data_url": self.my_data_url,
             "next": next_path,
+            "next_q": quote(next_path, safe="/") if next_q is None else next_q,
         }
 
     def banner(self, state: ConsentState, next_path: str = "/") -> str:
-        """The banner, the settings layer and the persistent "Cookie settings" button."""
-        return self.env.get_template("banner.html").render(self.context(state, next_path))
+        """The banner, the settings layer and the persistent "Cookie settings" button.
+
+        Rendered once per (language, decision, GPC status) and kept; only the return path differs
+        between pages, and it is filled in afterwards.
+        """
+        key = (state.locale, state.decided, state.granted, self.engine.gpc_refused(state), state.gpc)
+        template = self._banners.get(key)
+        if template is None:
+            template = self.env.get_template("banner.html").render(self.context(state, _NEXT, _NEXT_Q))
+            if len(self._banners) < 512:
+                self._banners[key] = template
+        return template.replace(_NEXT_Q, str(escape(quote(next_path, safe="/")))).replace(_NEXT, str(escape(next_path)))
 
     def placeholder(self, state: ConsentState, category: str, host: str | None) -> str:
         """The stand-in shown next to an embed of a refused category (contextual consent)."""
-        locale = state.locale
+        return self._placeholder(state.locale, category, host)
+
+    @lru_cache(maxsize=256)  # noqa: B019 - one renderer per middleware, kept for the app's life
+    def _placeholder(self, locale: str, category: str, host: str | None) -> str:
         try:
             title = self.policy.category(category).title.get(locale)
         except KeyError:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import codecs
 import logging
 import re
+import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -82,13 +83,14 @@ def nonce_from_csp(header: str | None) -> str | None:
     """The nonce a ``Content-Security-Policy`` header allows for scripts, if it names one."""
     if not header:
         return None
+    found: dict[str, str] = {}
     for directive in header.split(";"):
         name = directive.strip().split(" ", 1)[0].lower()
-        if name in ("script-src", "script-src-elem", "default-src"):
-            match = _NONCE.search(directive)
-            if match:
-                return match.group(1)
-    return None
+        match = _NONCE.search(directive)
+        if match and name in ("script-src-elem", "script-src", "default-src"):
+            found.setdefault(name, match.group(1))
+    # The most specific directive governs script elements.
+    return found.get("script-src-elem") or found.get("script-src") or found.get("default-src")
 
 
 def html_charset(content_type: str) -> str | None:
@@ -126,6 +128,8 @@ class RewritePlan:
     placeholder: Callable[[str, str | None], str]
     catalog: Catalog
     charset: str = "utf-8"
+    #: The start of the ``data-cc-id`` values (random per response unless given).
+    id_prefix: str | None = None
 
     def allowed(self, category: str) -> bool:
         """Whether elements of ``category`` stay active."""
@@ -146,6 +150,8 @@ class HTMLRewriter:
         self._head_done = False
         self._body_done = False
         self._next_id = 0
+        # Ids unique across responses, so an htmx fragment never reuses those already on the page.
+        self._id_prefix = plan.id_prefix or secrets.token_hex(3)
         self._placeholders: dict[tuple[str, str | None], str] = {}
 
     # -- the public interface ------------------------------------------------------------------
@@ -330,7 +336,7 @@ class HTMLRewriter:
                 parts.append(f' type="{real_type}"')
         else:
             self._next_id += 1
-            parts.append(f' type="text/plain" data-cc="blocked" data-cc-id="{self._next_id}"')
+            parts.append(f' type="text/plain" data-cc="blocked" data-cc-id="{self._id_prefix}-{self._next_id}"')
         parts.append(">")
         return "".join(parts)
 
@@ -361,9 +367,8 @@ class HTMLRewriter:
         for key, value in attrs:
             key = key.lower()
             if key == "data-category":
-                category = (value or "").strip()
-                # An unknown category name is never granted: a typo fails closed.
-                return category or None
+                # An unknown category name is never granted: a typo, or an empty value, fails closed.
+                return (value or "").strip()
             if found is None and key in _FETCHING.get(name, ()) and value:
                 url = value.split(",")[0].strip().split(" ")[0] if key == "srcset" else value
                 found = self.plan.catalog.category_of_url(url)
@@ -375,7 +380,7 @@ class HTMLRewriter:
         host = None
         has_category = False
         self._next_id += 1
-        ident = str(self._next_id)
+        ident = f"{self._id_prefix}-{self._next_id}"
         for key, value in attrs:
             low = key.lower()
             if low in fetching:
