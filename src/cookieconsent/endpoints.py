@@ -26,7 +26,7 @@ from cookieconsent.engine import ConsentState, Engine
 from cookieconsent.render import STATIC, Renderer
 from cookieconsent.request import RequestView
 
-__all__ = ["Endpoints", "Event", "Reply", "parse_event"]
+__all__ = ["BadRequest", "Endpoints", "Event", "Reply", "json_reply", "media_type", "parse_event", "safe_next"]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -72,9 +72,19 @@ class _Choice:
     form: bool
 
 
+def json_reply(status: int, data: Any, headers: list[Header] | None = None) -> Reply:
+    """A JSON reply that no cache keeps."""
+    return _json_reply(status, data, headers)
+
+
 def _json_reply(status: int, data: Any, headers: list[Header] | None = None) -> Reply:
     body = json.dumps(data, separators=(",", ":")).encode()
     return Reply(status, [("content-type", JSON), *_NO_STORE, *(headers or [])], body)
+
+
+def media_type(request: RequestView) -> tuple[str, str | None]:
+    """The request's media type (lowercase) and charset."""
+    return _media_type(request)
 
 
 def _media_type(request: RequestView) -> tuple[str, str | None]:
@@ -123,6 +133,16 @@ class Endpoints:
         self._trusted = set(config.trusted_origins)
         #: A cheap first test for :meth:`matches` (``str.startswith`` takes a tuple).
         self.path_prefixes = (prefix, GPC_PATH)
+
+    def add_route(
+        self, name: str, methods: tuple[str, ...], handler: Callable[[RequestView, ConsentState, bytes], Reply]
+    ) -> None:
+        """Serve ``handler`` at ``{prefix}/{name}`` (how the privacy centre adds its pages)."""
+        self._routes[f"{self.prefix}/{name}"] = (methods, handler)
+
+    def check_origin(self, request: RequestView) -> None:
+        """Refuse (403) a state-changing request that does not come from the site's own pages."""
+        self._check_origin(request)
 
     def matches(self, path: str) -> bool:
         """Whether ``path`` belongs to the library (the app never sees these requests)."""
@@ -291,6 +311,10 @@ class Endpoints:
             return False
         # Behind a TLS-terminating proxy the app may see http while the page was https.
         return scheme == own_scheme or (scheme == "https" and own_scheme == "http")
+
+    def parse_form(self, body: bytes) -> dict[str, list[str]]:
+        """A UTF-8 form body as lists of values (400 for bad encoding or too many fields)."""
+        return self._form(body)
 
     def _form(self, body: bytes) -> dict[str, list[str]]:
         try:
