@@ -157,6 +157,7 @@ def flask_app(wrap: str) -> Any:
         return response
 
     if wrap == "consent":
+        app.config["COOKIECONSENT_STORE"] = False  # the middleware alone; benchmarks/records.py measures recording
         CookieConsent(app, config=CONFIG)
     return app
 

@@ -27,6 +27,7 @@ __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 # Stand-ins for the return path in a cached banner (plain letters: escaping leaves them as they are).
 _NEXT = "ccnext0return0path"
 _NEXT_Q = "ccnext0return0query"
+_NONCE = "\x00nonce\x00"
 
 PACKAGE = Path(__file__).parent
 STATIC = PACKAGE / "static"
@@ -66,6 +67,7 @@ class Renderer:
             auto_reload=False,
         )
         self._banners: dict[tuple[str, bool, frozenset[str], frozenset[str], bool], str] = {}
+        self._heads: dict[tuple[str, bool, frozenset[str], bool], str] = {}
         #: The privacy centre's address, once a recorder serves one (``None``: no link is shown).
         self.my_data_url: str | None = None
 
@@ -122,15 +124,23 @@ class Renderer:
         return None
 
     def head(self, state: ConsentState, nonce: str | None) -> str:
-        """The markup injected first in ``<head>``: bootstrap, state, stylesheet, deferred script."""
-        n = f' nonce="{escape(nonce)}"' if nonce else ""
-        return (
-            f"<script{n}>{self.bootstrap_script(state)}</script>"
-            f'<script type="application/json" id="cookieconsent-state"{n}>'
-            f"{_json_for_script(self.state_json(state))}</script>"
-            f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{n}>'
-            f'<script src="{self.asset_url("cookieconsent.js")}" defer{n}></script>'
-        )
+        """The markup injected first in ``<head>``: bootstrap, state, stylesheet, deferred script.
+
+        Built once per (language, decision, GPC status) and kept; the page's nonce is filled in.
+        """
+        key = (state.locale, state.decided, state.granted, state.gpc)
+        template = self._heads.get(key)
+        if template is None:
+            template = (
+                f"<script{_NONCE}>{self.bootstrap_script(state)}</script>"
+                f'<script type="application/json" id="cookieconsent-state"{_NONCE}>'
+                f"{_json_for_script(self.state_json(state))}</script>"
+                f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{_NONCE}>'
+                f'<script src="{self.asset_url("cookieconsent.js")}" defer{_NONCE}></script>'
+            )
+            if len(self._heads) < 512:
+                self._heads[key] = template
+        return template.replace(_NONCE, f' nonce="{escape(nonce)}"' if nonce else "")
 
     # -- the banner and the pages --------------------------------------------------------------
 

@@ -24,6 +24,7 @@ import re
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from markupsafe import escape
 
@@ -93,6 +94,7 @@ def nonce_from_csp(header: str | None) -> str | None:
     return found.get("script-src-elem") or found.get("script-src") or found.get("default-src")
 
 
+@lru_cache(maxsize=64)
 def html_charset(content_type: str) -> str | None:
     """The charset of an HTML response, or None if it is not ASCII-compatible (it is then left alone)."""
     charset = "utf-8"

@@ -1,0 +1,213 @@
+"""What recording costs: on the request path, in the stores, and in memory while the store is down.
+
+- ``callgrind``: instructions per request of the ASGI middleware for a visitor who granted every
+  category (so each request is captured), with and without a recorder (its writer idle, so only the
+  capture on the request path is counted); deterministic.
+- ``writes``: sustained batched writes per second of visit records into SQLite (a file) and into
+  PostgreSQL (a throwaway cluster started here, as the tests do; needs the Debian package
+  ``postgresql``).
+- ``memory``: 100,000 captured visits while the store is down: peak Python memory above the start,
+  and the size of the spool file they went to.
+
+Run: ``python benchmarks/records.py callgrind|writes|memory``. Prints Markdown.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+import overhead  # noqa: E402
+
+from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store  # noqa: E402
+from cookieconsent.records.sqlite import SqliteStore  # noqa: E402
+from cookieconsent.recorder import Recorder  # noqa: E402
+
+UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
+
+
+def recorder_app() -> Callable[[int], None]:
+    """The ``decided`` Starlette case of overhead.py, with an idle recorder attached."""
+    recorder = Recorder(overhead.CONFIG, None, interval=3600, max_pending=1_000_000)
+    original = overhead.starlette_app
+
+    def app(wrap: str) -> Any:
+        from starlette.middleware import Middleware
+
+        from cookieconsent.asgi import ConsentMiddleware
+
+        built = original("bare")
+        built.user_middleware = [Middleware(ConsentMiddleware, config=overhead.CONFIG, recorder=recorder)]  # type: ignore[arg-type]
+        return built
+
+    overhead.starlette_app = app  # type: ignore[assignment]
+    try:
+        return overhead.asgi_runner("consent", "decided")
+    finally:
+        overhead.starlette_app = original  # type: ignore[assignment]
+
+
+CASES: dict[str, Callable[[], Callable[[int], None]]] = {
+    "without": lambda: overhead.asgi_runner("consent", "decided"),
+    "with": recorder_app,
+}
+
+
+def once(case: str, n: int) -> None:
+    run = CASES[case]()
+    run(50)
+    run(n)
+
+
+def instructions(case: str, n: int) -> int:
+    env = {**os.environ, "PYTHONHASHSEED": "0"}
+    cmd = [
+        "valgrind",
+        "--tool=callgrind",
+        "--callgrind-out-file=/dev/null",
+        sys.executable,
+        __file__,
+        "once",
+        case,
+        str(n),
+    ]
+    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return int(next(line.split()[-1] for line in out.stderr.splitlines() if "Collected" in line))
+
+
+def callgrind(n: int) -> None:
+    per = {case: (instructions(case, n) - instructions(case, 0)) / n for case in CASES}
+    print(f"Instructions per request, Starlette, a visitor who granted everything ({n} requests)\n")
+    print("| middleware | instructions/request | |")
+    print("|---|---:|---:|")
+    print(f"| cookieconsent | {per['without']:,.0f} | |")
+    print(f"| cookieconsent + recorder (capture only) | {per['with']:,.0f} | **×{per['with'] / per['without']:.3f}** |")
+
+
+def visits(count: int) -> list[VisitRecord]:
+    return [
+        VisitRecord(
+            page=f"/articles/{i % 500}",
+            method="GET",
+            status=200,
+            duration_ms=3.2,
+            ip="203.0.113.0/24",
+            cookies=("session", "_ga"),
+            consent_id="abcdefghijklmnop",
+            device_id="device-0123456789",
+        )
+        for i in range(count)
+    ]
+
+
+def rate(store: Any, records: list[VisitRecord], batch: int) -> float:
+    start = time.perf_counter()
+    for i in range(0, len(records), batch):
+        store.write_batch(records[i : i + batch])
+    return len(records) / (time.perf_counter() - start)
+
+
+def writes(count: int, batch: int) -> None:
+    print(f"Sustained writes of visit records, batches of {batch} ({count:,} records per store)\n")
+    print("| store | records/s |")
+    print("|---|---:|")
+    with tempfile.TemporaryDirectory() as tmp:
+        sqlite = open_store(str(Path(tmp) / "records.db"))
+        print(f"| SQLite (WAL, one file) | {rate(sqlite, visits(count), batch):,.0f} |", flush=True)
+        sqlite.close()
+    from tests.records.conftest import _new_cluster
+
+    cluster = _new_cluster()
+    try:
+        postgres = open_store(cluster.url())
+        print(f"| PostgreSQL 15 (psycopg 3, pool, fsync off) | {rate(postgres, visits(count), batch):,.0f} |")
+        postgres.close()
+    finally:
+        cluster.remove()
+
+
+class DownStore(SqliteStore):
+    def write_batch(self, records: Any) -> int:
+        raise StoreUnavailableError("down for the benchmark")
+
+
+def memory(count: int) -> None:
+    from cookieconsent.recorder import _Visit
+
+    with tempfile.TemporaryDirectory() as tmp:
+        store = DownStore(Path(tmp) / "records.db")
+        recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=0.05, retry_after=3600)
+        items = frozenset(i.id for i in overhead.POLICY.data_items)
+        tracemalloc.start()
+        base = tracemalloc.get_traced_memory()[0]
+        for i in range(count):
+            recorder._push(
+                "visit",
+                _Visit(
+                    time.time(),
+                    items,
+                    "abcdefghijklmnop",
+                    "device-0123456789",
+                    f"/articles/{i}",
+                    "GET",
+                    200,
+                    3.2,
+                    "203.0.113.7",
+                    UA,
+                    ("session",),
+                    "TW",
+                    None,
+                ),
+            )
+            if i % 1000 == 0:
+                time.sleep(0.001)  # let the writer run, as pages would
+        recorder.close()
+        peak = tracemalloc.get_traced_memory()[1] - base
+        tracemalloc.stop()
+        size = (Path(tmp) / "spool.jsonl").stat().st_size
+        lines = sum(1 for _ in (Path(tmp) / "spool.jsonl").open())
+        store.close()
+    print(
+        f"{count:,} visits captured while the store was down: peak Python memory above the start "
+        f"**{peak / 1024 / 1024:.1f} MiB**; all {lines:,} went to the spool ({size / 1024 / 1024:.1f} MiB on disk)."
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    sub = parser.add_subparsers(dest="mode", required=True)
+    c = sub.add_parser("callgrind")
+    c.add_argument("--requests", type=int, default=1000)
+    w = sub.add_parser("writes")
+    w.add_argument("--records", type=int, default=20_000)
+    w.add_argument("--batch", type=int, default=500)
+    m = sub.add_parser("memory")
+    m.add_argument("--records", type=int, default=100_000)
+    o = sub.add_parser("once")
+    o.add_argument("case", choices=sorted(CASES))
+    o.add_argument("n", type=int)
+    args = parser.parse_args()
+    if args.mode == "callgrind":
+        callgrind(args.requests)
+    elif args.mode == "writes":
+        writes(args.records, args.batch)
+    elif args.mode == "memory":
+        memory(args.records)
+    else:
+        once(args.case, args.n)
+
+
+if __name__ == "__main__":
+    main()
