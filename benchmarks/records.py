@@ -31,9 +31,9 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import overhead  # noqa: E402
 
+from cookieconsent.recorder import Recorder  # noqa: E402
 from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store  # noqa: E402
 from cookieconsent.records.sqlite import SqliteStore  # noqa: E402
-from cookieconsent.recorder import Recorder  # noqa: E402
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
 
@@ -139,6 +139,8 @@ def writes(count: int, batch: int) -> None:
 
 
 class DownStore(SqliteStore):
+    """A store that is always down."""
+
     def write_batch(self, records: Any) -> int:
         raise StoreUnavailableError("down for the benchmark")
 

@@ -1,23 +1,47 @@
 """The ``cookieconsent`` command.
 
-Exit codes: 0 success, 1 the check found problems, 2 wrong usage (argparse).
+Exit codes: 0 success, 1 problems found (an invalid policy, a broken consent chain, a refused
+change to a rights request, a store that cannot be read), 2 wrong usage (argparse).
 
 - ``cookieconsent check POLICY``: validate a policy file; print every problem with its location and fix.
 - ``cookieconsent demo [--framework fastapi|flask] [--host H] [--port P]``: serve the demo site of a
   clone of the repository (it lives in ``examples/``).
+- ``cookieconsent verify --store URL``: check the hash chain of the consent records; print each problem.
+- ``cookieconsent purge --store URL --policy FILE [--now ISO]``: delete what is older than the
+  policy's ``[retention]`` periods; print how much was deleted.
+- ``cookieconsent rights list|show REF|extend REF --reason TEXT|close REF --resolution TEXT --store URL``:
+  the data-subject requests filed in the privacy centre, their due dates, their one extension.
+- ``cookieconsent export --deidentified --store URL [--k 10] [--output FILE] [--format csv|json]``:
+  aggregate counts only (no consent or device ids, no IP addresses), groups of fewer than ``k``
+  visitors left out.
+
+``--store`` takes a SQLite path, ``sqlite:///path`` or a ``postgresql://`` URL, and defaults to the
+``COOKIECONSENT_STORE`` environment variable.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import datetime as dt
+import io
+import json
+import os
 import sys
-from collections.abc import Sequence
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from cookieconsent.errors import PolicyError
 from cookieconsent.policy import load_policy
+from cookieconsent.records.errors import RecordsError, RightsRequestError
+from cookieconsent.records.models import EventRecord, RightsRequest, VisitRecord, close_request, extend
+from cookieconsent.records.store import Store, open_store, redact_url
 
-__all__ = ["main"]
+__all__ = ["deidentified_rows", "main"]
+
+STORE_ENV = "COOKIECONSENT_STORE"
+_FIELDS = ("measure", "day", "key", "count")
 
 
 def _check(args: argparse.Namespace) -> int:
@@ -46,9 +70,212 @@ def _demo(args: argparse.Namespace) -> int:
     sys.path.insert(0, str(root))
     from examples.serve import main as serve  # type: ignore[import-not-found,unused-ignore]
 
-    print(f"Serving the demo site ({args.framework}) on http://{args.host}:{args.port}/ — Ctrl+C stops it.")
+    base = f"http://{args.host}:{args.port}"
+    print(f"Serving the demo site ({args.framework}) on {base}/ — Ctrl+C stops it.")
+    print(f"  cookie settings: {base}/_consent/preferences")
+    print(f"  privacy centre:  {base}/_consent/my-data (records go to SQLite: examples/instance/cookieconsent.db)")
     serve(["--framework", args.framework, "--host", args.host, "--port", str(args.port)])
     return 0
+
+
+# -- records ---------------------------------------------------------------------------------------
+
+
+def _with_store(run: Callable[[argparse.Namespace, Store], int]) -> Callable[[argparse.Namespace], int]:
+    """Open ``--store`` around ``run``; a store that cannot be opened or read gives exit code 1."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        target: str = args.store
+        if "://" not in target and not Path(target).is_file():
+            print(
+                f"no record store at {target!r}: give the path of the SQLite file the recorder writes "
+                f"(or a postgresql:// URL) with --store or ${STORE_ENV}",
+                file=sys.stderr,
+            )
+            return 1
+        try:
+            with open_store(args.store) as store:
+                return run(args, store)
+        except RecordsError as exc:
+            print(f"{redact_url(args.store)}: {exc}", file=sys.stderr)
+            return 1
+
+    return wrapped
+
+
+def _verify(args: argparse.Namespace, store: Store) -> int:
+    problems = store.verify_chain()
+    head = store.chain_head()
+    for problem in problems:
+        print(f"problem: {problem}")
+    if problems:
+        print(
+            f"{len(problems)} problem(s) in the consent chain (head #{head.seq}): restore the records from a "
+            "backup, or keep this output as the record of the tampering",
+            file=sys.stderr,
+        )
+        return 1
+    kept = head.seq - head.purged_seq
+    print(f"OK — {kept} consent record(s) intact; chain head #{head.seq} {head.hash}")
+    return 0
+
+
+def _iso_time(text: str) -> dt.datetime:
+    try:
+        value = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not an ISO 8601 time such as 2025-01-31T00:00:00Z") from None
+    if value.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"{text!r} has no time zone; add one, e.g. {text}Z or {text}+08:00")
+    return value.astimezone(dt.UTC)
+
+
+def _purge(args: argparse.Namespace, store: Store) -> int:
+    try:
+        retention = load_policy(args.policy).retention
+    except PolicyError as exc:
+        print(f"{args.policy}: {exc}", file=sys.stderr)
+        return 1
+    now = args.now or dt.datetime.now(dt.UTC)
+    counts = store.purge(now, retention)
+    print(
+        f"purged {counts.total} row(s) older than the retention periods at {now:%Y-%m-%dT%H:%M:%SZ}: "
+        f"{counts.visits} visit(s), {counts.events} event(s), {counts.consents} consent record(s), "
+        f"{counts.rights_requests} closed rights request(s)"
+    )
+    return 0
+
+
+def _day(value: dt.datetime | None) -> str:
+    return "" if value is None else value.strftime("%Y-%m-%d")
+
+
+def _status(request: RightsRequest) -> str:
+    if request.closed_at is not None:
+        return f"closed {_day(request.closed_at)}"
+    return "open, extended" if request.extended_due_at is not None else "open"
+
+
+def _find(store: Store, reference: str) -> RightsRequest:
+    found = store.get_rights_request(reference)
+    if found is None:
+        raise RightsRequestError(
+            f"no rights request {reference!r} is stored; `cookieconsent rights list` shows the references"
+        )
+    return found
+
+
+def _rights(args: argparse.Namespace, store: Store) -> int:
+    action: str = args.action
+    try:
+        if action == "list":
+            requests = store.list_rights_requests(open_only=args.open)
+            for r in requests:
+                print(f"{r.reference}\t{r.kind}\treceived {_day(r.received_at)}\tdue {_day(r.deadline)}\t{_status(r)}")
+            print(f"{len(requests)} request(s)", file=sys.stderr)
+            return 0
+        request = _find(store, args.reference)
+        if action == "show":
+            print(json.dumps(request.model_dump(mode="json"), ensure_ascii=False, indent=2))
+            return 0
+        if action == "extend":
+            changed = extend(request, args.reason, args.now)
+            store.update_rights_request(changed)
+            print(f"{changed.reference} extended: now due {_day(changed.deadline)}; tell the requester the reason")
+            return 0
+        changed = close_request(request, args.resolution, args.now)
+        store.update_rights_request(changed)
+        print(f"{changed.reference} closed on {_day(changed.closed_at)}")
+        return 0
+    except RightsRequestError as exc:
+        print(f"refused: {exc}", file=sys.stderr)
+        return 1
+
+
+def deidentified_rows(records: Iterable[VisitRecord | EventRecord], k: int = 10) -> list[dict[str, str | int]]:
+    """Aggregate records into counts that identify nobody (R58).
+
+    Measures: ``visits_per_page_day`` and ``<event kind>_per_page_day`` (keyed by day and page),
+    ``visits_per_country``, ``visits_per_browser``, ``visits_per_os`` and ``visits_per_device_type``.
+    A group is kept only when at least ``k`` distinct visitors (device or consent ids; a record with
+    neither counts as one visitor) are in it, so no row has a count below ``k``. No id and no IP
+    address is ever part of a row.
+
+    Args:
+        records: The visit and event records, e.g. ``store.iter_records()``.
+        k: The smallest group size shown.
+
+    Returns:
+        Rows with ``measure``, ``day``, ``key`` and ``count``, sorted.
+    """
+    if k < 1:
+        raise ValueError(f"k must be at least 1, not {k}")
+    groups: dict[tuple[str, str, str], tuple[int, set[str]]] = defaultdict(lambda: (0, set()))
+
+    def add(measure: str, day: str, key: str | None, who: str) -> None:
+        if not key:
+            return
+        count, people = groups[(measure, day, key)]
+        people.add(who)
+        groups[(measure, day, key)] = (count + 1, people)
+
+    for record in records:
+        who = record.device_id or record.consent_id or str(record.id)
+        day = _day(record.at)
+        if isinstance(record, EventRecord):
+            add(f"{record.kind}s_per_page_day", day, record.page, who)
+            continue
+        add("visits_per_page_day", day, record.page, who)
+        add("visits_per_country", "", record.location.country if record.location else None, who)
+        agent = record.user_agent
+        if agent is not None:
+            add("visits_per_browser", "", agent.browser, who)
+            add("visits_per_os", "", agent.os, who)
+            add("visits_per_device_type", "", agent.device_type, who)
+    return [
+        {"measure": measure, "day": day, "key": key, "count": count}
+        for (measure, day, key), (count, people) in sorted(groups.items())
+        if len(people) >= k
+    ]
+
+
+def _export(args: argparse.Namespace, store: Store) -> int:
+    rows = deidentified_rows(store.iter_records(), args.k)
+    fmt = args.format or ("json" if args.output and args.output.endswith(".json") else "csv")
+    if fmt == "json":
+        text = json.dumps({"k": args.k, "rows": rows}, ensure_ascii=False, indent=2) + "\n"
+    else:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=_FIELDS, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        text = buffer.getvalue()
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+        print(f"wrote {len(rows)} row(s) to {args.output} (groups of fewer than {args.k} visitors left out)")
+    else:
+        sys.stdout.write(text)
+    return 0
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 2:
+        raise argparse.ArgumentTypeError(f"k must be 2 or more (10 is the default), not {value}")
+    return value
+
+
+def _add_store(parser: argparse.ArgumentParser) -> None:
+    default = os.environ.get(STORE_ENV)
+    parser.add_argument(
+        "--store",
+        default=default,
+        required=default is None,
+        help=f"the record store: a SQLite path, sqlite:///path or postgresql://… (default: ${STORE_ENV})",
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -63,6 +290,69 @@ def main(argv: Sequence[str] | None = None) -> int:
     demo.add_argument("--host", default="127.0.0.1")
     demo.add_argument("--port", type=int, default=8000)
     demo.set_defaults(run=_demo)
+
+    verify = commands.add_parser(
+        "verify",
+        help="check the consent records' hash chain",
+        description="Check the hash chain of the consent records: exit 1 and print each record edited, "
+        "inserted or deleted.",
+    )
+    _add_store(verify)
+    verify.set_defaults(run=_with_store(_verify))
+
+    purge = commands.add_parser(
+        "purge",
+        help="delete records past their retention period",
+        description="Delete the records older than the policy's [retention] periods and print how many.",
+    )
+    _add_store(purge)
+    purge.add_argument("--policy", required=True, help="the policy file whose [retention] applies")
+    purge.add_argument("--now", type=_iso_time, help="the time to purge at (ISO 8601 with a zone; default: now)")
+    purge.set_defaults(run=_with_store(_purge))
+
+    rights = commands.add_parser(
+        "rights",
+        help="list, show, extend or close rights requests",
+        description="The data-subject requests filed in the privacy centre (PDPA Art. 3), with their due dates.",
+    )
+    actions = rights.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="list the requests", description="List the rights requests.")
+    listing.add_argument("--open", action="store_true", help="only the requests not yet answered")
+    show = actions.add_parser("show", help="show one request", description="Show one rights request as JSON.")
+    show.add_argument("reference", help="the request's reference (RR-…)")
+    ext = actions.add_parser(
+        "extend",
+        help="extend a request's due date, once",
+        description="Extend a request's due date once, by its original period, with a written reason for the "
+        "requester (PDPA Arts. 10, 11). A second extension is refused.",
+    )
+    ext.add_argument("reference", help="the request's reference (RR-…)")
+    ext.add_argument("--reason", required=True, help="why more time is needed (told to the requester)")
+    close = actions.add_parser("close", help="mark a request answered", description="Mark a rights request answered.")
+    close.add_argument("reference", help="the request's reference (RR-…)")
+    close.add_argument("--resolution", required=True, help="how it was answered, e.g. 'completed'")
+    for sub in (listing, show, ext, close):
+        _add_store(sub)
+    for sub in (ext, close):
+        sub.add_argument("--now", type=_iso_time, help=argparse.SUPPRESS)
+    rights.set_defaults(run=_with_store(_rights))
+
+    export = commands.add_parser(
+        "export",
+        help="export de-identified aggregate counts",
+        description="Export aggregate counts only: page views per page per day, visits per country, browser, "
+        "operating system and device type. No consent or device ids and no IP addresses; groups of fewer than "
+        "k visitors are left out.",
+    )
+    _add_store(export)
+    export.add_argument(
+        "--deidentified", action="store_true", required=True, help="confirm: aggregates only (the only mode)"
+    )
+    export.add_argument("--k", type=_positive, default=10, help="the smallest group shown (default: 10)")
+    export.add_argument("--output", help="write to this file instead of standard output")
+    export.add_argument("--format", choices=["csv", "json"], help="default: json for a .json output, else csv")
+    export.set_defaults(run=_with_store(_export))
+
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code

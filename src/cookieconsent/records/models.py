@@ -490,8 +490,6 @@ class RightsRequest(_Frozen):
 
     @model_validator(mode="after")
     def _consistent(self) -> RightsRequest:
-        if self.device_id is None and self.consent_id is None:
-            raise ValueError("a rights request needs the device_id or the consent_id it is about")
         if self.due_at > due_date(self.kind, self.received_at):
             raise ValueError(f"due_at is later than the legal period allows; use due_date({self.kind!r}, received_at)")
         if (self.extended_due_at is None) != (self.extension_reason is None):

@@ -1,0 +1,414 @@
+"""The privacy centre: visitors see, download and delete what is recorded about their device, and file rights requests.
+
+:class:`PrivacyCentre` adds four endpoints under the prefix (``/_consent`` by default):
+
+- ``GET my-data``: an HTML page, in the visitor's language, with what is recorded for this device
+  (by the ``ccdid`` device cookie and the consent id), the consent history, the requests filed,
+  the rights forms, "Download my data" and "Delete my data". It works without JavaScript.
+- ``GET my-data.json``: a JSON copy of this device's records and consent records (R59).
+- ``POST my-data/delete``: deletes this device's records at once, withdraws consent and expires
+  the cookies; the request is kept as a closed ``delete`` rights request (R59).
+- ``POST rights``: files a rights request (``view``, ``copy``, ``correct``, ``stop``, ``delete``)
+  and answers with its reference and due date (R52); ``stop`` halts recording at once (R53).
+
+A :class:`~cookieconsent.recorder.Recorder` with a store creates one when a middleware attaches it,
+so applications rarely build one themselves::
+
+    recorder = Recorder(config, "instance/records.db")
+    app = ConsentMiddleware(app, config, recorder=recorder)  # serves /_consent/my-data
+
+Only the device id and consent id the request itself carries are ever used to find records, so a
+visitor can only ever see or delete their own.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections import Counter
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Final, cast, get_args
+from urllib.parse import parse_qsl, quote
+
+from markupsafe import Markup
+
+from cookieconsent.cookie import cookie_value, expire_cookie
+from cookieconsent.endpoints import BadRequest, Reply, json_reply, media_type, safe_next
+from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.errors import ConfigurationError
+from cookieconsent.recorder import DEVICE_COOKIE
+from cookieconsent.records.errors import StoreError
+from cookieconsent.records.models import (
+    RIGHTS_PERIOD_DAYS,
+    ConsentRecord,
+    EventRecord,
+    RightKind,
+    RightsRequest,
+    VisitRecord,
+    close_request,
+)
+from cookieconsent.request import RequestView
+
+if TYPE_CHECKING:
+    from cookieconsent.endpoints import Endpoints
+    from cookieconsent.recorder import Recorder
+    from cookieconsent.records.store import Store
+    from cookieconsent.render import Renderer
+
+__all__ = ["KINDS", "PrivacyCentre"]
+
+#: The rights a visitor can exercise (PDPA Art. 3), in the order the forms show them.
+KINDS: Final[tuple[str, ...]] = get_args(RightKind)
+#: How many of the latest records the page lists (the JSON copy has them all).
+LATEST: Final = 50
+_FORM = "application/x-www-form-urlencoded"
+_JSON = "application/json"
+_NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+_HTML = "text/html; charset=utf-8"
+_DETAILS_LIMIT = 4000
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def _time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def _date(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).strftime("%Y-%m-%d")
+
+
+class PrivacyCentre:
+    """Serves the privacy centre's pages and forms for one middleware.
+
+    Args:
+        recorder: The recorder whose store holds the records; it must have a store.
+        engine: The middleware's engine (decides the withdrawal and sets its cookies).
+        endpoints: The middleware's endpoints; the centre adds its routes to them.
+        renderer: Renders the page; its ``my_data_url`` is set so the banner and preference page
+            link to the centre.
+        clock: Returns the current time (aware); the time a request is received at. Tests pass a
+            frozen clock.
+
+    Raises:
+        ConfigurationError: the recorder has no store (there is nothing to show or delete).
+    """
+
+    def __init__(
+        self,
+        recorder: Recorder,
+        engine: Engine,
+        endpoints: Endpoints,
+        renderer: Renderer,
+        *,
+        clock: Callable[[], dt.datetime] | None = None,
+    ) -> None:
+        if recorder.store is None:
+            raise ConfigurationError(
+                "the privacy centre needs a recorder with a store: pass Recorder(config, 'instance/records.db') "
+                "(or a postgresql:// URL)"
+            )
+        self.recorder = recorder
+        self.store: Store = recorder.store
+        self.engine = engine
+        self.endpoints = endpoints
+        self.renderer = renderer
+        self.clock = clock or _utc_now
+        self.url = f"{endpoints.prefix}/my-data"
+        endpoints.add_route("my-data", ("GET", "HEAD"), self.page)
+        endpoints.add_route("my-data.json", ("GET", "HEAD"), self.export)
+        endpoints.add_route("my-data/delete", ("POST",), self.delete)
+        endpoints.add_route("rights", ("POST",), self.rights)
+        renderer.my_data_url = self.url
+
+    # -- who is asking ---------------------------------------------------------------------------
+
+    @staticmethod
+    def subject(request: RequestView, state: ConsentState) -> tuple[str | None, str | None]:
+        """The device id (from the ``ccdid`` cookie) and consent id of the request; either may be None."""
+        device = cookie_value(request.header("cookie") or "", DEVICE_COOKIE)
+        if not device or len(device) > 128:
+            device = None
+        return device, state.consent_id
+
+    def _now(self) -> dt.datetime:
+        now = self.clock()
+        if now.tzinfo is None or now.utcoffset() is None:
+            raise ConfigurationError("the privacy centre's clock must return an aware datetime, in UTC")
+        return now.astimezone(dt.UTC)
+
+    def _collect(
+        self, device: str | None, consent_id: str | None
+    ) -> tuple[list[VisitRecord | EventRecord], list[ConsentRecord], list[RightsRequest]]:
+        if device is None and consent_id is None:
+            return [], [], []
+        self.recorder.flush()  # what this visitor did a moment ago is shown too
+        try:
+            records = self.store.records_for(device_id=device, consent_id=consent_id)
+            consents = self.store.consents_for(consent_id) if consent_id else []
+            requests = self.store.list_rights_requests(device_id=device, consent_id=consent_id)
+        except StoreError:
+            raise _unavailable() from None
+        return records, consents, requests
+
+    # -- GET my-data -----------------------------------------------------------------------------
+
+    def page(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``GET my-data``: the privacy centre page."""
+        query = _query(request)
+        device, consent_id = self.subject(request, state)
+        records, consents, requests = self._collect(device, consent_id)
+        confirmed = None
+        ref = query.get("ref")
+        if ref and ref.startswith("RR-") and len(ref) <= 64:
+            try:
+                confirmed = self.store.get_rights_request(ref)
+            except StoreError:
+                raise _unavailable() from None
+        next_path = safe_next(query.get("next"))
+        context = self.renderer.context(state, next_path)
+        context.update(
+            head=Markup(self.renderer.head(state, None)),  # built from escaped parts
+            device_id=device,
+            consent_id=consent_id,
+            counts=sorted(Counter(r.kind for r in records).items()),
+            total=len(records),
+            latest=[_row(r) for r in reversed(records[-LATEST:])],
+            history=[_consent_row(c) for c in reversed(consents)],
+            requests=[_request_row(r) for r in reversed(requests)],
+            confirmed=None if confirmed is None else _request_row(confirmed),
+            kinds=KINDS,
+            rights_url=f"{self.endpoints.prefix}/rights",
+            delete_url=f"{self.url}/delete",
+            json_url=f"{self.url}.json",
+            periods=RIGHTS_PERIOD_DAYS,
+        )
+        html = self.renderer.env.get_template("my_data.html").render(context)
+        reply = Reply(200, [("content-type", _HTML), *_NO_STORE], html.encode())
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    # -- GET my-data.json ------------------------------------------------------------------------
+
+    def export(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``GET my-data.json``: a copy of this device's records; recorded as a completed ``copy`` request."""
+        device, consent_id = self.subject(request, state)
+        records, consents, requests = self._collect(device, consent_id)
+        now = self._now()
+        reference = None
+        if (device or consent_id) and request.method.upper() == "GET":
+            done = self._file("copy", device, consent_id, now, None, resolution="completed: self-service download")
+            reference = done.reference
+        data: dict[str, Any] = {
+            "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "device_id": device,
+            "consent_id": consent_id,
+            "reference": reference,
+            "records": [r.model_dump(mode="json") for r in records],
+            "consent_records": [c.model_dump(mode="json") for c in consents],
+            "rights_requests": [r.model_dump(mode="json", exclude={"id"}) for r in requests],
+        }
+        body_out = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        headers = [
+            ("content-type", "application/json; charset=utf-8"),
+            ("content-disposition", 'attachment; filename="my-data.json"'),
+            *_NO_STORE,
+        ]
+        return Reply(200, headers, body_out)
+
+    # -- POST my-data/delete ---------------------------------------------------------------------
+
+    def delete(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``POST my-data/delete``: delete this device's records, withdraw consent, expire the cookies."""
+        self.endpoints.check_origin(request)
+        _, form = self._fields(request, body)
+        device, consent_id = self.subject(request, state)
+        now = self._now()
+        visits = events = 0
+        if device or consent_id:
+            self.recorder.flush()  # records still waiting to be written are deleted too
+            try:
+                counts = self.store.delete_for(device_id=device, consent_id=consent_id)
+            except StoreError:
+                raise _unavailable() from None
+            visits, events = counts.visits, counts.events
+        done = self._file(
+            "delete",
+            device,
+            consent_id,
+            now,
+            None,
+            resolution=f"completed: self-service deletion of {visits + events} records; consent withdrawn",
+        )
+        new = state
+        if state.decided:
+            new = self.engine.decide_again(state, ())
+            new.mechanism = "withdraw"
+        if device and not any(e.startswith(DEVICE_COOKIE + "=") for e in new.expire):
+            new.expire = (*new.expire, expire_cookie(DEVICE_COOKIE, secure=self.engine.config.secure))
+        if form:
+            reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *_NO_STORE])
+        else:
+            reply = json_reply(
+                200,
+                {
+                    "reference": done.reference,
+                    "deleted": {"visits": visits, "events": events, "total": visits + events},
+                    "withdrawn": state.decided,
+                },
+            )
+        reply.headers = self.engine.response_headers(new, reply.headers)
+        return reply
+
+    # -- POST rights -----------------------------------------------------------------------------
+
+    def rights(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``POST rights``: file a rights request; ``stop`` also halts recording at once (R53)."""
+        self.endpoints.check_origin(request)
+        fields, form = self._fields(request, body)
+        kind = fields.get("kind")
+        if kind not in KINDS:
+            shown = "nothing" if kind is None else repr(kind[:40])
+            raise BadRequest(400, "unknown_kind", f"Unknown right {shown}; use kind = one of: {', '.join(KINDS)}.")
+        details = (fields.get("details") or "").strip() or None
+        if details is not None and len(details) > _DETAILS_LIMIT:
+            raise BadRequest(400, "details_too_long", f"Keep the details under {_DETAILS_LIMIT} characters.")
+        device, consent_id = self.subject(request, state)
+        if kind == "stop":
+            self.recorder.flush()  # what was recorded before the request is kept, like any record; nothing after
+            try:
+                for subject in (device, consent_id):
+                    if subject:
+                        self.store.set_stop(subject, self._now())
+            except StoreError:
+                raise _unavailable() from None
+        filed = self._file(cast("RightKind", kind), device, consent_id, self._now(), details)
+        if form:
+            reply = Reply(303, [("location", f"{self.url}?ref={quote(filed.reference)}"), *_NO_STORE])
+        else:
+            reply = json_reply(
+                201,
+                {
+                    "reference": filed.reference,
+                    "kind": filed.kind,
+                    "received_at": filed.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "due_at": filed.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "stopped": kind == "stop" and bool(device or consent_id),
+                },
+            )
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    # -- helpers ---------------------------------------------------------------------------------
+
+    def _file(
+        self,
+        kind: RightKind,
+        device: str | None,
+        consent_id: str | None,
+        now: dt.datetime,
+        details: str | None,
+        *,
+        resolution: str | None = None,
+    ) -> RightsRequest:
+        """Store a rights request (closed at once when ``resolution`` is given) and return it."""
+        filed = RightsRequest.new(
+            kind,
+            device_id=device,  # may be None, as the consent id may: the reference identifies the request
+            consent_id=consent_id,
+            received_at=now,
+            details=details,
+        )
+        if resolution is not None:
+            filed = close_request(filed, resolution, now)
+        try:
+            self.store.add_rights_request(filed)
+        except StoreError:
+            raise _unavailable() from None
+        return filed
+
+    def _fields(self, request: RequestView, body: bytes) -> tuple[dict[str, str], bool]:
+        """The posted fields and whether they came from an HTML form (then the answer is a redirect)."""
+        media, charset = media_type(request)
+        if body and charset not in (None, "utf-8", "utf8"):
+            raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
+        if media == _FORM:
+            form = self.endpoints.parse_form(body)
+            for key in ("kind", "details"):
+                if len(form.get(key, ())) > 1:
+                    raise BadRequest(400, "duplicate_field", f"The form gives {key!r} more than once; give it once.")
+            return {key: values[0] for key, values in form.items()}, True
+        if media == _JSON:
+            try:
+                data = json.loads(body) if body else {}
+            except (ValueError, RecursionError):
+                raise BadRequest(400, "bad_json", "The body is not valid JSON.") from None
+            if not isinstance(data, dict):
+                raise BadRequest(400, "bad_json", 'Send a JSON object such as {"kind": "view"}.')
+            for key in ("kind", "details"):
+                if key in data and data[key] is not None and not isinstance(data[key], str):
+                    raise BadRequest(400, "bad_field", f'"{key}" must be a string.')
+            return {k: v for k, v in data.items() if isinstance(v, str)}, False
+        if not body:
+            return {}, False
+        raise BadRequest(415, "unsupported_media_type", f"Send {_JSON} or {_FORM}.")
+
+
+def _unavailable() -> BadRequest:
+    return BadRequest(503, "store_unavailable", "The records are unavailable right now; try again in a few minutes.")
+
+
+def _query(request: RequestView) -> dict[str, str]:
+    try:
+        return dict(parse_qsl(request.query_string, max_num_fields=20))
+    except ValueError:
+        return {}
+
+
+def _join(parts: Sequence[str | None]) -> str:
+    return " ".join(p for p in parts if p)
+
+
+def _row(record: VisitRecord | EventRecord) -> dict[str, str]:
+    """One line of the latest-records table."""
+    row = {"time": _time(record.at), "kind": record.kind, "page": record.page, "ip": "", "agent": "", "location": ""}
+    if isinstance(record, VisitRecord):
+        agent = record.user_agent
+        if agent is not None:
+            row["agent"] = " · ".join(
+                p
+                for p in (
+                    _join((agent.browser, agent.browser_version)),
+                    _join((agent.os, agent.os_version)),
+                    _join((agent.device_type, agent.device_brand, agent.device_model)),
+                )
+                if p
+            )
+        row["ip"] = record.ip or ""
+        if record.location is not None:
+            row["location"] = record.location.region or record.location.country
+    elif record.target:
+        row["page"] = f"{record.page} → {record.target}"
+    return row
+
+
+def _consent_row(record: ConsentRecord) -> dict[str, Any]:
+    return {
+        "time": _time(record.at),
+        "mechanism": record.mechanism,
+        "granted": list(record.granted),
+        "refused": list(record.refused),
+    }
+
+
+def _request_row(request: RightsRequest) -> dict[str, Any]:
+    return {
+        "reference": request.reference,
+        "kind": request.kind,
+        "received": _date(request.received_at),
+        "due": _date(request.deadline),
+        "extended": request.extended_due_at is not None,
+        "closed": None if request.closed_at is None else _date(request.closed_at),
+    }
