@@ -209,14 +209,15 @@ def once(case: str, n: int) -> None:
     run(n)
 
 
-def instructions(case: str, n: int) -> int:
+def instructions(case: str, n: int, script: str = __file__) -> int:
+    """Instructions ``script once case n`` executes under callgrind (all threads, deterministic)."""
     env = {**os.environ, "PYTHONHASHSEED": "0"}
     cmd = [
         "valgrind",
         "--tool=callgrind",
         "--callgrind-out-file=/dev/null",
         sys.executable,
-        __file__,
+        script,
         "once",
         case,
         str(n),

@@ -15,8 +15,6 @@ Run: ``python benchmarks/records.py callgrind|writes|memory``. Prints Markdown.
 from __future__ import annotations
 
 import argparse
-import os
-import subprocess
 import sys
 import tempfile
 import time
@@ -71,24 +69,11 @@ def once(case: str, n: int) -> None:
     run(n)
 
 
-def instructions(case: str, n: int) -> int:
-    env = {**os.environ, "PYTHONHASHSEED": "0"}
-    cmd = [
-        "valgrind",
-        "--tool=callgrind",
-        "--callgrind-out-file=/dev/null",
-        sys.executable,
-        __file__,
-        "once",
-        case,
-        str(n),
-    ]
-    out = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return int(next(line.split()[-1] for line in out.stderr.splitlines() if "Collected" in line))
-
-
 def callgrind(n: int) -> None:
-    per = {case: (instructions(case, n) - instructions(case, 0)) / n for case in CASES}
+    per = {
+        case: (overhead.instructions(case, n, __file__) - overhead.instructions(case, 0, __file__)) / n
+        for case in CASES
+    }
     print(f"Instructions per request, Starlette, a visitor who granted everything ({n} requests)\n")
     print("| middleware | instructions/request | |")
     print("|---|---:|---:|")
