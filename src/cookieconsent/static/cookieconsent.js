@@ -95,7 +95,8 @@
     const inside = root && root.contains(d.activeElement);
     if (banner) { banner.hidden = true; pad(); }
     close();
-    if (inside && !root.contains(d.activeElement) && fab) fab.focus();
+    // A hidden button keeps being the active element: move focus on to "Cookie settings".
+    if (inside && fab && !shown(d.activeElement)) fab.focus();
     say(root && root.dataset.saved);
     if (window.gtag) {
       const u = {};
