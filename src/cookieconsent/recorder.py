@@ -211,36 +211,44 @@ class Recorder:
         )
 
     def visit(self, state: ConsentState, request: RequestView, status: int, started: float) -> None:
-        """Capture one request, if any data item is allowed (called when the response starts)."""
+        """Capture one request, if any data item is allowed (called when the response starts).
+
+        Only a few values are taken here; the request's headers are read by the background thread.
+        """
         items = self.items_for(state)
         if not items:
             return  # R3: no decision, or nothing granted that gates a data item
-        header = request.header("cookie") or ""
-        device = cookie_value(header, DEVICE_COOKIE) if "device_id" in items else None
-        if device is None and "device_id" in items:
-            device = next(
+        new_device = None
+        if state.extra_cookies:  # a device id given with this very response
+            new_device = next(
                 (c.split("=", 1)[1].split(";")[0] for c in state.extra_cookies if c.startswith(DEVICE_COOKIE + "=")),
                 None,
             )
         self._push(
             "visit",
-            _Visit(
-                at=time.time(),
-                items=items,
-                consent_id=state.consent_id,
-                device_id=device,
-                path=request.path,
-                method=request.method,
-                status=status,
-                duration_ms=(time.perf_counter() - started) * 1000,
-                client=request.client if "ip_address" in items else None,
-                user_agent=request.header("user-agent")
-                if items & {"software_hardware", "device_type_version"}
-                else None,
-                cookies=cookie_names(header) if "cookie_data" in items and header else (),
-                country=request.header(self.country_header) if self.country_header and "location" in items else None,
-                region=request.header(self.region_header) if self.region_header and "location" in items else None,
-            ),
+            (time.time(), items, state.consent_id, request, status, (time.perf_counter() - started) * 1000, new_device),
+        )
+
+    def _capture(self, raw: tuple[Any, ...]) -> _Visit:
+        """Read what a visit needs from its request (in the background thread)."""
+        at, items, consent_id, request, status, duration_ms, new_device = raw
+        header = request.header("cookie") or ""
+        device = (cookie_value(header, DEVICE_COOKIE) or new_device) if "device_id" in items else None
+        location = "location" in items
+        return _Visit(
+            at=at,
+            items=items,
+            consent_id=consent_id,
+            device_id=device,
+            path=request.path,
+            method=request.method,
+            status=status,
+            duration_ms=duration_ms,
+            client=request.client if "ip_address" in items else None,
+            user_agent=request.header("user-agent") if items & {"software_hardware", "device_type_version"} else None,
+            cookies=cookie_names(header) if "cookie_data" in items and header else (),
+            country=request.header(self.country_header) if self.country_header and location else None,
+            region=request.header(self.region_header) if self.region_header and location else None,
         )
 
     def event(self, state: ConsentState, event: Event, request: RequestView) -> None:
@@ -349,7 +357,7 @@ class Recorder:
     def _build(self, kind: Kind, item: Any) -> Any:
         if kind != "visit":
             return item
-        visit: _Visit = item
+        visit: _Visit = self._capture(item) if isinstance(item, tuple) else item
         items = visit.items
         agent = self._user_agent(visit.user_agent, items) if visit.user_agent else None
         location = None
