@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import anyio
 import pytest
 from fastapi import FastAPI
 from flask import Flask, g, render_template_string
@@ -21,6 +23,15 @@ from cookieconsent.errors import ConfigurationError
 from cookieconsent.fastapi import Consent, require_consent
 from cookieconsent.flask import CookieConsent
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+
+def run_in_thread(app: Any, *args: Any) -> None:
+    """Run an ASGI call to completion on an event loop of its own thread.
+
+    The browser tests keep Playwright's loop running in the main thread for the whole session.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, app, *args).result(timeout=30)
 
 
 def consent_cookie(client: TestClient, action: str = "accept_all") -> None:
@@ -64,8 +75,6 @@ def test_asgi_streams_the_body_untouched(config: ConsentConfig) -> None:
     async def send(message: dict[str, Any]) -> None:
         received.append(message)
 
-    import anyio
-
     requested = False
 
     async def receive() -> dict[str, Any]:
@@ -89,7 +98,7 @@ def test_asgi_streams_the_body_untouched(config: ConsentConfig) -> None:
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 443),
     }
-    anyio.run(inner, scope, receive, send)  # type: ignore[arg-type]
+    run_in_thread(inner, scope, receive, send)
     bodies = [m["body"] for m in received if m["type"] == "http.response.body"]
     assert b"".join(bodies) == b"".join(chunks)
     assert len(bodies) >= 2  # not buffered into one message
@@ -104,15 +113,13 @@ def test_asgi_passes_other_scopes_through(config: ConsentConfig) -> None:
     async def app(scope: Any, receive: Any, send: Any) -> None:
         calls.append(scope["type"])
 
-    import anyio
-
     middleware = ASGIMiddleware(app, config)
 
     async def noop(*_: Any) -> Any:
         return {}
 
-    anyio.run(middleware, {"type": "websocket", "path": "/_consent"}, noop, noop)
-    anyio.run(middleware, {"type": "lifespan"}, noop, noop)
+    run_in_thread(middleware, {"type": "websocket", "path": "/_consent"}, noop, noop)
+    run_in_thread(middleware, {"type": "lifespan"}, noop, noop)
     assert calls == ["websocket", "lifespan"]
 
 
