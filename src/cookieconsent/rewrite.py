@@ -235,11 +235,17 @@ class HTMLRewriter:
             pos = tag_end
             attrs_at = match.end()
             if (
-                name in _PLAIN_CANDIDATES
+                (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
                 and buf.find("//", attrs_at, tag_end) < 0
                 and low.find("data-category", attrs_at, tag_end) < 0
             ):
-                continue  # the common case: a first-party, unmarked image or link
+                # The common case: a first-party, unmarked element. An inline script still goes to
+                # _start_tag (its content decides); one with a src only needs its end found.
+                if name != "script":
+                    continue
+                if low.find("src", attrs_at, tag_end) >= 0:
+                    self._raw = "script"
+                    continue
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
             if replacement is not None:
                 out.append(buf[flushed:start])
