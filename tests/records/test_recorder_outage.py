@@ -12,8 +12,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.records import open_store
 from cookieconsent.recorder import Recorder
+from cookieconsent.records import open_store
 from tests.records.conftest import PgCluster
 from tests.test_recorder import config
 
