@@ -17,7 +17,6 @@ wrote it.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -194,9 +193,7 @@ class ConsentMiddleware:
             await _send_reply(send, self.endpoints.handle(request, state, body))
             return
         recorder = self.recorder
-        if recorder is not None:
-            started = time.perf_counter()
-            recorder.prepare(state, request)
+        noted = recorder.prepare(state, request) if recorder is not None else None
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
@@ -216,8 +213,8 @@ class ConsentMiddleware:
                         has_set_cookie = True
                     elif size == 12 and name.lower() == b"content-type" and b"htm" in value:
                         html = is_html(value)
-                if recorder is not None:
-                    recorder.visit(state, request, message["status"], started)
+                if noted is not None and recorder is not None:
+                    recorder.visit(noted, message["status"])
                 if html or engine.needs_edit(state, has_set_cookie):
                     decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
                     if html:

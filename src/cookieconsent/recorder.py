@@ -28,6 +28,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -49,7 +50,7 @@ from cookieconsent.records.models import (
 from cookieconsent.records.store import Store, open_store
 from cookieconsent.request import RequestView
 
-__all__ = ["DEVICE_COOKIE", "Recorder"]
+__all__ = ["DEVICE_COOKIE", "Recorder", "Visit"]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -59,6 +60,8 @@ DEVICE_COOKIE = "ccdid"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
+#: What :meth:`Recorder.prepare` notes of a request: (data items allowed, state, request, start time).
+Visit = tuple[frozenset[str], ConsentState, RequestView, float]
 
 
 @dataclass(slots=True)
@@ -138,6 +141,8 @@ class Recorder:
         self.retry_after = retry_after
         self._items = {item.id: item.category for item in policy.data_items}
         self._items_for: dict[frozenset[str], frozenset[str]] = {}
+        # A visitor sends the same Cookie header again and again: look for the device id once per header.
+        self._has_device = lru_cache(maxsize=4096)(lambda header: bool(cookie_value(header, DEVICE_COOKIE)))
         self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
         self._pending: collections.deque[tuple[Kind, Any]] = collections.deque()
         self._hook_queue: collections.deque[tuple[Kind, Any]] = collections.deque(maxlen=max_pending)
@@ -194,40 +199,45 @@ class Recorder:
                 self._items_for[granted] = items
         return items
 
-    def prepare(self, state: ConsentState, request: RequestView) -> None:
-        """Before the app runs: give the device its identifier cookie if the ``device_id`` item is allowed."""
-        if "device_id" not in self.items_for(state) or any(
-            c.startswith(DEVICE_COOKIE + "=") for c in state.extra_cookies
-        ):
-            return
-        header = request.header("cookie") or ""
-        if cookie_value(header, DEVICE_COOKIE):
-            return
-        from secrets import token_urlsafe
+    def prepare(self, state: ConsentState, request: RequestView) -> Visit | None:
+        """Before the app runs: note the request if any data item is allowed, else return None (R3).
 
-        config = self.engine.config
-        state.extra_cookies.append(
-            format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=config.secure)
-        )
-
-    def visit(self, state: ConsentState, request: RequestView, status: int, started: float) -> None:
-        """Capture one request, if any data item is allowed (called when the response starts).
-
-        Only a few values are taken here; the request's headers are read by the background thread.
+        Gives the device its identifier cookie when the ``device_id`` item is allowed. Pass what it
+        returns to :meth:`visit` when the response starts.
         """
         items = self.items_for(state)
         if not items:
-            return  # R3: no decision, or nothing granted that gates a data item
-        new_device = None
-        if state.extra_cookies:  # a device id given with this very response
-            new_device = next(
-                (c.split("=", 1)[1].split(";")[0] for c in state.extra_cookies if c.startswith(DEVICE_COOKIE + "=")),
-                None,
-            )
+            return None  # no decision, or nothing granted that gates a data item
+        if "device_id" in items and not (state.extra_cookies and self._new_device(state)):
+            header = request.header("cookie")
+            if not (header and self._has_device(header)):
+                from secrets import token_urlsafe
+
+                config = self.engine.config
+                state.extra_cookies.append(
+                    format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=config.secure)
+                )
+        return (items, state, request, time.perf_counter())
+
+    def visit(self, visit: Visit, status: int) -> None:
+        """Capture the request :meth:`prepare` noted, now that its status is known.
+
+        Only a few values are taken here; the request's headers are read by the background thread.
+        """
+        items, state, request, started = visit
+        new_device = self._new_device(state) if state.extra_cookies else None
         self._push(
             "visit",
             (time.time(), items, state.consent_id, request, status, (time.perf_counter() - started) * 1000, new_device),
         )
+
+    @staticmethod
+    def _new_device(state: ConsentState) -> str | None:
+        """The device id given with this very response, if any."""
+        for cookie in state.extra_cookies:
+            if cookie.startswith(DEVICE_COOKIE + "="):
+                return cookie.split("=", 1)[1].split(";", 1)[0]
+        return None
 
     def _capture(self, raw: tuple[Any, ...]) -> _Visit:
         """Read what a visit needs from its request (in the background thread)."""

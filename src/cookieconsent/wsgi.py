@@ -14,7 +14,6 @@ The application's iterable is returned as it is, so it streams and its ``close()
 from __future__ import annotations
 
 import atexit
-import time
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -140,9 +139,7 @@ class ConsentMiddleware:
             return [reply.body]
         environ[ENVIRON_KEY] = state
         recorder = self.recorder
-        if recorder is not None:
-            started = time.perf_counter()
-            recorder.prepare(state, request)
+        noted = recorder.prepare(state, request) if recorder is not None else None
         pages = self.pages
         response = _Response()
 
@@ -156,8 +153,8 @@ class ConsentMiddleware:
                     has_set_cookie = True
                 elif size == 12 and name.lower() == "content-type" and "htm" in value:
                     html = is_html(value)
-            if recorder is not None:
-                recorder.visit(state, request, int(status[:3]), started)
+            if noted is not None and recorder is not None:
+                recorder.visit(noted, int(status[:3]))
             if html:
                 here = request.path + (f"?{request.query_string}" if request.query_string else "")
                 headers, response.rewriter = pages.start(state, int(status[:3]), headers, request.method, here)
