@@ -20,10 +20,10 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
-from cookieconsent.endpoints import Endpoints, Reply
-from cookieconsent.engine import Engine
-from cookieconsent.pages import Pages, is_html
+from cookieconsent.endpoints import Reply
+from cookieconsent.pages import is_html
 from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
@@ -148,18 +148,10 @@ class ConsentMiddleware:
     """
 
     def __init__(self, app: ASGIApp, config: ConsentConfig, recorder: Recorder | None = None) -> None:
-        if not isinstance(config, ConsentConfig):
-            raise TypeError(
-                "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
-            )
         self.app = app
-        self.engine = Engine(config)
-        self.pages = Pages(self.engine)
-        self.endpoints = Endpoints(self.engine, self.pages.renderer)
+        self.engine, self.pages, self.endpoints = build(config, recorder)
         self._own = self.endpoints.path_prefixes
         self.recorder = recorder
-        if recorder is not None:
-            recorder.attach(self.engine, self.endpoints)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce."""

@@ -1,4 +1,4 @@
-"""The WSGI middleware (Flask, any WSGI app): wraps ``start_response``, never the body.
+"""The WSGI middleware (Flask, any WSGI app): wraps ``start_response``, and the body of HTML pages only.
 
 ::
 
@@ -8,7 +8,8 @@
     application = ConsentMiddleware(application, config=config)      # any WSGI app
 
 The request's :class:`~cookieconsent.engine.ConsentState` is at ``environ["cookieconsent.state"]``.
-The application's iterable is returned as it is, so it streams and its ``close()`` is still called.
+A non-HTML response's iterable is returned as it is; an HTML page's is wrapped to be rewritten
+chunk by chunk. Either way it streams, and the application's ``close()`` is still called.
 """
 
 from __future__ import annotations
@@ -18,10 +19,9 @@ from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
-from cookieconsent.endpoints import Endpoints
-from cookieconsent.engine import Engine
-from cookieconsent.pages import Pages, is_html
+from cookieconsent.pages import is_html
 from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
@@ -109,18 +109,11 @@ class ConsentMiddleware:
     """
 
     def __init__(self, app: WSGIApplication, config: ConsentConfig, recorder: Recorder | None = None) -> None:
-        if not isinstance(config, ConsentConfig):
-            raise TypeError(
-                "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
-            )
         self.app = app
-        self.engine = Engine(config)
-        self.pages = Pages(self.engine)
-        self.endpoints = Endpoints(self.engine, self.pages.renderer)
+        self.engine, self.pages, self.endpoints = build(config, recorder)
         self._own = self.endpoints.path_prefixes
         self.recorder = recorder
         if recorder is not None:
-            recorder.attach(self.engine, self.endpoints)
             atexit.register(recorder.close)
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:

@@ -1,0 +1,23 @@
+"""What both middlewares build from a configuration: the engine, the page rewriting and the endpoints."""
+
+from __future__ import annotations
+
+from cookieconsent.config import ConsentConfig
+from cookieconsent.endpoints import Endpoints
+from cookieconsent.engine import Engine
+from cookieconsent.pages import Pages
+from cookieconsent.recorder import Recorder
+
+
+def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pages, Endpoints]:
+    """Check ``config`` and build the parts a middleware runs, with ``recorder`` attached."""
+    if not isinstance(config, ConsentConfig):
+        raise TypeError(
+            "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
+        )
+    engine = Engine(config)
+    pages = Pages(engine)
+    endpoints = Endpoints(engine, pages.renderer)
+    if recorder is not None:
+        recorder.attach(engine, endpoints)
+    return engine, pages, endpoints
