@@ -106,6 +106,9 @@ class ASGIRequest:
         return [v.decode("latin-1") for k, v in self.scope["headers"] if k == key]
 
 
+_new = object.__new__
+
+
 class _Disconnected(Exception):
     pass
 
@@ -150,7 +153,10 @@ class ConsentMiddleware:
     def __init__(self, app: ASGIApp, config: ConsentConfig, recorder: Recorder | None = None) -> None:
         self.app = app
         self.engine, self.pages, self.endpoints = build(config, recorder)
-        self._own = self.endpoints.path_prefixes
+        # The second character of each of the library's path prefixes: one set lookup rules out
+        # almost every application path before the full match.
+        self._own_first = frozenset(p[1:2] for p in self.endpoints.path_prefixes)
+        self._html_types: dict[bytes, bool] = {}  # Content-Type value → is it HTML (a few distinct ones)
         self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -163,56 +169,75 @@ class ConsentMiddleware:
             return
         raw = scope["headers"]
         table = dict(raw)
-        request = ASGIRequest(scope, table, len(table) != len(raw))
+        # The request view, without a Python __init__ frame (this runs once per request).
+        request: ASGIRequest = _new(ASGIRequest)
+        # The view keeps a copy of the scope without its "state", where the ConsentState goes: a
+        # reference back to the scope would make a cycle (scope → state → request → scope) that
+        # only the garbage collector could free, at a cost to every request.
+        request.scope = view = dict(scope)
+        view.pop("state", None)
+        request._headers = table
         engine = self.engine
-        if request._repeated:
+        if len(table) != len(raw):
+            request._repeated = True
             state = engine.decide(request)  # joins repeated headers; rare
         else:
             # The two headers every request needs, straight from the table (names are lowercase in ASGI).
-            cookie = table.get(b"cookie")
+            request._repeated = False
             gpc = table.get(b"sec-gpc")
-            state = engine.decide_from(
-                request,
-                None if cookie is None else cookie.decode("latin-1"),
-                None if gpc is None else [gpc.decode("latin-1")],
-            )
+            state = engine.decide_from(request, table.get(b"cookie"), None if gpc is None else [gpc.decode("latin-1")])
         path = scope["path"]
-        if path.startswith(self._own) and self.endpoints.matches(path):
+        if path[1:2] in self._own_first and self.endpoints.matches(path):
             try:
                 body = await _read_body(receive, request, self.endpoints.max_body)
             except _Disconnected:
                 return
             await _send_reply(send, self.endpoints.handle(request, state, body))
             return
-        recorder = self.recorder
-        noted = recorder.prepare(state, request) if recorder is not None else None
+        noted = self.recorder.prepare(state, request) if self.recorder is not None else None
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
 
-        pages = self.pages
+        html_types = self._html_types
         rewriter: HTMLRewriter | None = None
 
-        async def send_wrapper(message: Message) -> None:
+        # A plain function returning ``send``'s awaitable: the app awaits it exactly as it would an
+        # ``async def``, without a coroutine of our own per message.
+        def send_wrapper(message: Message) -> Awaitable[None]:
             nonlocal rewriter
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
                 has_set_cookie = html = False
                 for name, value in headers:
                     size = len(name)
-                    if size == 10 and name.lower() == b"set-cookie":
-                        has_set_cookie = True
-                    elif size == 12 and name.lower() == b"content-type" and b"htm" in value:
-                        html = is_html(value)
-                if noted is not None and recorder is not None:
-                    recorder.visit(noted, message["status"])
-                if html or engine.needs_edit(state, has_set_cookie):
+                    if size == 10:
+                        has_set_cookie = has_set_cookie or name == b"set-cookie" or name.lower() == b"set-cookie"
+                    elif size == 12 and (name == b"content-type" or name.lower() == b"content-type"):
+                        known = html_types.get(value)
+                        if known is None:
+                            known = is_html(value)
+                            if len(html_types) < 64:
+                                html_types[value] = known
+                        html = known
+                if noted is not None:
+                    self.recorder.visit(noted, message["status"])  # type: ignore[union-attr]
+                if (
+                    html
+                    or has_set_cookie
+                    or state.accessed
+                    or state.pending is not None
+                    or state.expire
+                    or state.extra_cookies
+                ):  # what Engine.needs_edit asks, inline: this runs for every response
                     decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
                     if html:
-                        edited, rewriter = pages.start(state, message["status"], decoded, request.method, _here(scope))
+                        edited, rewriter = self.pages.start(
+                            state, message["status"], decoded, request.method, _here(scope)
+                        )
                     else:
-                        edited = engine.response_headers(state, decoded)
+                        edited = self.engine.response_headers(state, decoded)
                     message = {**message, "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]}
             elif rewriter is not None and message["type"] == "http.response.body":
                 body = rewriter.feed(message.get("body", b""))
@@ -220,7 +245,7 @@ class ConsentMiddleware:
                     body += rewriter.close()
                     rewriter = None
                 message = {**message, "body": body}
-            await send(message)
+            return send(message)
 
         await self.app(scope, receive, send_wrapper)
 

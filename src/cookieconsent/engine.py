@@ -38,7 +38,12 @@ logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
 _NOTHING: frozenset[str] = frozenset()
-_CACHED_HEADER = 4096
+_CACHED_HEADER = 4096  # longest Cookie header whose reading is remembered
+_CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
+
+
+def _text(header: str | bytes) -> str:
+    return header if isinstance(header, str) else header.decode("latin-1")
 
 
 def gpc_enabled(values: Iterable[str]) -> bool:
@@ -107,7 +112,7 @@ class ConsentState:
         #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
         self.expire = expire
         #: ``Set-Cookie`` values the library itself adds (the recorder's device identifier).
-        self.extra_cookies: list[str] = []
+        self.extra_cookies: tuple[str, ...] = ()
         #: How :attr:`pending` was decided (``accept_all``, ``withdraw``, ``gpc_opt_out``…).
         self.mechanism: str | None = None
         #: Whether the application asked about consent (its response then varies by consent).
@@ -169,6 +174,34 @@ class ConsentState:
         return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
 
 
+_new = object.__new__
+
+
+def _state(
+    engine: Engine,
+    request: RequestView,
+    decision: Decision | None,
+    granted: frozenset[str],
+    gpc: bool,
+    pending: Decision | None = None,
+    expire: tuple[str, ...] = (),
+) -> ConsentState:
+    """``ConsentState(...)`` without the cost of a Python ``__init__`` frame (once per request)."""
+    state: ConsentState = _new(ConsentState)
+    state._engine = engine
+    state._request = request
+    state._locale = None
+    state.decision = decision
+    state.granted = granted
+    state.gpc = gpc
+    state.pending = pending
+    state.expire = expire
+    state.extra_cookies = ()
+    state.mechanism = None
+    state.accessed = False
+    return state
+
+
 def private(headers: list[Header], at: int = -2) -> list[Header]:
     """Headers with a ``Cache-Control`` that keeps shared caches out (``private`` replaces ``public``).
 
@@ -206,7 +239,7 @@ class Engine:
         self.decision_hooks: list[Callable[[ConsentState, str], None]] = []
         self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
-        self._read_header = lru_cache(maxsize=4096)(self._read_header_uncached)
+        self._headers: dict[str | bytes, tuple[Decision | None, tuple[str, ...], tuple[str, ...]]] = {}
         self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
 
     # -- requests ------------------------------------------------------------------------------
@@ -216,24 +249,29 @@ class Engine:
         return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
 
     def decide_from(
-        self, request: RequestView, header: str | None, sec_gpc: Sequence[str] | None, now: float | None = None
+        self,
+        request: RequestView,
+        header: str | bytes | None,
+        sec_gpc: Sequence[str] | None,
+        now: float | None = None,
     ) -> ConsentState:
         """:meth:`decide`, given the ``Cookie`` header and the ``Sec-GPC`` values the adapter already read.
 
         The adapters read these two headers in the same pass over the request's headers, since every
-        request needs them.
+        request needs them. ``header`` may be the raw bytes of an ASGI header (read as latin-1).
         """
         gpc = bool(sec_gpc and self._gpc_categories and gpc_enabled(sec_gpc))
         if not header:
-            return ConsentState(self, request, None, _NOTHING, gpc)
-        # A visitor sends the same Cookie header again and again: read each distinct one once
-        # (huge headers are read every time rather than kept).
-        read = self._read_header if len(header) <= _CACHED_HEADER else self._read_header_uncached
-        decision, expire_if_valid, expire_if_not = read(header)
+            return _state(self, request, None, _NOTHING, gpc)
+        # A visitor sends the same Cookie header again and again: read each distinct one once.
+        try:
+            decision, expire_if_valid, expire_if_not = self._headers[header]
+        except KeyError:
+            decision, expire_if_valid, expire_if_not = self._read_header(header)
         if decision is not None and (time.time() if now is None else now) - decision.decided_at > self._max_age:
             decision = None
         if decision is None:
-            return ConsentState(self, request, None, _NOTHING, gpc, None, expire_if_not)
+            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not)
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
             # The signal refuses what was granted: store that, so a later request without the signal
             # does not grant it again.
@@ -241,16 +279,24 @@ class Engine:
             pending = replace(
                 decision, granted=granted, gpc=GpcFlag.OPTED_OUT, decided_at=time.time() if now is None else now
             )
-            return ConsentState(self, request, decision, granted, gpc, pending, self._expiries(header, granted))
-        return ConsentState(self, request, decision, decision.granted, gpc, None, expire_if_valid)
+            return _state(self, request, decision, granted, gpc, pending, self._expiries(_text(header), granted))
+        return _state(self, request, decision, decision.granted, gpc, None, expire_if_valid)
 
-    def _read_header_uncached(self, header: str) -> tuple[Decision | None, tuple[str, ...], tuple[str, ...]]:
-        value = cookie_value(header, self.cookie_name)
+    def _read_header(self, header: str | bytes) -> tuple[Decision | None, tuple[str, ...], tuple[str, ...]]:
+        """Read a ``Cookie`` header, and remember the result unless the header is huge."""
+        text = _text(header)
+        value = cookie_value(text, self.cookie_name)
         decision = self.codec.verify(value) if value else None
-        expire_if_not = self._expiries(header, _NOTHING)
-        if decision is None:
-            return None, expire_if_not, expire_if_not
-        return decision, self._expiries(header, decision.granted), expire_if_not
+        expire_if_not = self._expiries(text, _NOTHING)
+        read: tuple[Decision | None, tuple[str, ...], tuple[str, ...]] = (None, expire_if_not, expire_if_not)
+        if decision is not None:
+            read = (decision, self._expiries(text, decision.granted), expire_if_not)
+        if len(header) <= _CACHED_HEADER:
+            headers = self._headers
+            if len(headers) >= _CACHED_HEADERS:
+                headers.clear()  # bounded: a flood of distinct headers only costs re-reading them
+            headers[header] = read
+        return read
 
     def gpc_refused(self, state: ConsentState) -> frozenset[str]:
         """The categories refused for ``state`` because of a Global Privacy Control signal (R40)."""
@@ -300,7 +346,7 @@ class Engine:
         )
         header = state._request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
-        new = ConsentState(self, state._request, decision, chosen, state.gpc, None if unchanged else decision, expire)
+        new = _state(self, state._request, decision, chosen, state.gpc, None if unchanged else decision, expire)
         new._locale = state._locale
         return new
 

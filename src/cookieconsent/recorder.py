@@ -213,10 +213,9 @@ class Recorder:
             if not (header and self._has_device(header)):
                 from secrets import token_urlsafe
 
-                config = self.engine.config
-                state.extra_cookies.append(
-                    format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=config.secure)
-                )
+                secure = self.engine.config.secure
+                device = format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
+                state.extra_cookies = (*state.extra_cookies, device)
         return (items, state, request, time.perf_counter())
 
     def visit(self, visit: Visit, status: int) -> None:
