@@ -4,6 +4,7 @@
 - ``POST /_consent``: records a decision (JSON → 200 + state; HTML form → 303 to ``next``).
 - ``POST /_consent/withdraw``: withdraws every optional category and expires their cookies.
 - ``GET /_consent/preferences``: the preference page, with the full notice; works without JavaScript.
+- ``GET /_consent/policy.json``: the policy's categories and cookie declarations, for tools such as the audit.
 - ``GET /_consent/static/<file>``: the banner's script and stylesheet.
 - ``POST /_consent/events``: page views and clicks from the banner script (204).
 - ``GET /.well-known/gpc.json``: the Global Privacy Control support resource.
@@ -126,6 +127,7 @@ class Endpoints:
             prefix: (("POST",), self._decide),
             f"{prefix}/withdraw": (("POST",), self._withdraw),
             f"{prefix}/preferences": (("GET", "HEAD"), self._preferences),
+            f"{prefix}/policy.json": (("GET", "HEAD"), self._policy_json),
             f"{prefix}/events": (("POST",), self._events),
             GPC_PATH: (("GET", "HEAD"), self._gpc_json),
         }
@@ -192,6 +194,26 @@ class Endpoints:
         reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], page.encode())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
+
+    def _policy_json(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        policy = self.engine.policy
+        data = {
+            "revision": policy.fingerprint,
+            "consent_cookie": self.engine.config.cookie_name,
+            "categories": [{"id": c.id, "required": c.required, "gpc": c.gpc} for c in policy.categories],
+            "cookies": [
+                {
+                    "name": r.name,
+                    "pattern": r.pattern,
+                    "category": r.category,
+                    "third_party": r.third_party,
+                    "path": r.path,
+                    "domain": r.domain,
+                }
+                for r in policy.cookies
+            ],
+        }
+        return _json_reply(200, data)
 
     def _static(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         name = request.path[len(self._static_prefix) :]
