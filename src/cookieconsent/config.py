@@ -40,7 +40,7 @@ _PREFIX = re.compile(r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$")
 class ConsentConfig(BaseModel):
     """Everything the middleware needs, fixed when the app starts.
 
-    Args:
+    Attributes:
         policy: The policy to enforce (see :func:`cookieconsent.load_policy`).
         secret_keys: Keys that sign the consent cookie, oldest first; the last one signs, all of them
             verify. Rotate by appending a new key, then drop the oldest once its cookies have expired.

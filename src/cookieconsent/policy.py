@@ -129,7 +129,7 @@ class Controller(_Model):
 class Category(_Model):
     """A consent category such as ``analytics``.
 
-    Args:
+    Attributes:
         id: A short lowercase name, used in markup (``data-category="analytics"``) and the API.
         required: Only ``necessary`` is required: it is always on and cannot be refused.
         gpc: Whether a Global Privacy Control signal refuses this category (sale, sharing and

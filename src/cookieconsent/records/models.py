@@ -207,7 +207,7 @@ def hash_notice(rendered: str | bytes) -> str:
 class Location(_Frozen):
     """A coarse location derived from the IP address: a country, optionally a region; never finer (R57).
 
-    Args:
+    Attributes:
         country: ISO 3166-1 alpha-2 code, e.g. ``TW``.
         region: ISO 3166-2 subdivision code of that country, e.g. ``TW-TPE``.
     """
@@ -261,7 +261,7 @@ class _Record(_Frozen):
 class VisitRecord(_Record):
     """The device and log data of one request.
 
-    Args:
+    Attributes:
         id: Random id; a store keeps one record per id, so replays never duplicate.
         at: Server time of the request (the "usage time").
         device_id: The device identifier, if the policy allows one to be kept.
@@ -300,7 +300,7 @@ class VisitRecord(_Record):
 class EventRecord(_Record):
     """A page view or a click, reported by the banner script.
 
-    Args:
+    Attributes:
         kind: ``page_view`` or ``click``.
         page: The path of the page.
         target: For a click, what was clicked (a link's path, an element id).
@@ -333,7 +333,7 @@ class ConsentRecord(_Frozen):
     :meth:`~cookieconsent.records.Store.append_consent`, which fills the chain fields (``seq``,
     ``prev_id``, ``prev_hash``, ``record_hash``) atomically and returns the stored record.
 
-    Args:
+    Attributes:
         id: Random id; appending the same id twice stores it once.
         consent_id: The visitor's consent id.
         at: Server time of the decision (UTC).
@@ -458,7 +458,7 @@ class RightsRequest(_Frozen):
     Create one with :meth:`new`, which computes the due date; change it with :func:`extend` and
     :func:`close_request`, which return a new request (the model is frozen).
 
-    Args:
+    Attributes:
         id: Random id.
         reference: Short reference given to the requester (``RR-…``).
         kind: ``view``, ``copy``, ``correct``, ``stop`` or ``delete``.
