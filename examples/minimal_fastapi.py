@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 from fastapi.responses import HTMLResponse
 
 from cookieconsent import ConsentConfig, load_policy
@@ -12,15 +12,13 @@ from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.fastapi import Consent
 
 policy = load_policy(Path(__file__).with_name("minimal_policy.toml"))
+config = ConsentConfig(policy=policy, secret_keys=["change-me-0123456789abcdef"])  # keep real keys in secrets
 app = FastAPI()
-# Read the key from your secrets in production: it signs the consent cookie.
-app.add_middleware(ConsentMiddleware, config=ConsentConfig(policy=policy, secret_keys=["change-me-0123456789abcdef"]))
+app.add_middleware(ConsentMiddleware, config=config)
 
 
-@app.get("/")
-def index(consent: Consent) -> HTMLResponse:
-    page = f"<!doctype html><title>Minimal</title><p>Analytics allowed: {consent.allows('analytics')}</p>"
-    response = HTMLResponse(page)
+@app.get("/", response_class=HTMLResponse)
+def index(consent: Consent, response: Response) -> str:
     response.set_cookie("session", "s3cr3t", httponly=True, secure=True)  # necessary: always passes
     response.set_cookie("_ga", "GA1.1.1.1", secure=True)  # analytics: stripped until the visitor grants it
-    return response
+    return f"<!doctype html><title>Minimal</title><body><p>Analytics allowed: {consent.allows('analytics')}</p>"

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -223,3 +224,47 @@ def test_injected_assets_are_same_origin(csp_visitor: Visitor) -> None:
         if url is not None:
             assert url.startswith("/"), url
             assert csp_visitor.get(url).status == 200
+
+
+# -- the README's quickstarts ------------------------------------------------------------------
+
+README = EXAMPLES.parent / "README.md"
+_PYTHON_BLOCK = re.compile(r"^```python\n(.*?)^```$", re.MULTILINE | re.DOTALL)
+
+
+def readme_snippets() -> list[str]:
+    return _PYTHON_BLOCK.findall(README.read_text(encoding="utf-8"))
+
+
+def test_readme_has_a_quickstart_per_framework() -> None:
+    snippets = readme_snippets()
+    assert len(snippets) == 2
+    assert "from fastapi import" in snippets[0]
+    assert "from flask import" in snippets[1]
+
+
+@pytest.mark.parametrize(("index", "kind"), [(0, "fastapi"), (1, "flask")])
+def test_readme_quickstart_enforces_consent(
+    index: int, kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each quickstart, saved as a module next to the minimal policy and template, blocks then passes ``_ga``."""
+    (tmp_path / "policy.toml").write_text((EXAMPLES / "minimal_policy.toml").read_text(encoding="utf-8"))
+    (tmp_path / "templates").mkdir()
+    (tmp_path / "templates" / "index.html").write_text((EXAMPLES / "templates" / "index.html").read_text())
+    name = f"readme_quickstart_{kind}"
+    (tmp_path / f"{name}.py").write_text(readme_snippets()[index], encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    try:
+        visitor = AppClient(kind, importlib.import_module(name).app).visitor()
+        page = visitor.get("/")
+        assert page.status == 200
+        assert "_ga" not in page.stored_cookie_names
+        assert not analytics_allowed(page)
+        assert 'class="cc-banner"' in page.text
+        assert visitor.post("/_consent", form=[("action", "accept_all")], headers=SAME_ORIGIN).status == 303
+        page = visitor.get("/")
+        assert "_ga" in page.stored_cookie_names
+        assert analytics_allowed(page)
+    finally:
+        sys.modules.pop(name, None)
