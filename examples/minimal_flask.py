@@ -8,9 +8,9 @@ from flask import Flask, Response, render_template
 
 from cookieconsent.flask import CookieConsent
 
-app = Flask(__name__)  # templates from examples/templates/
+app = Flask(__name__)  # templates come from examples/templates/
 app.config.update(
-    SECRET_KEY="change-me-0123456789abcdef",  # read it from your secrets in production; it signs the cookie
+    SECRET_KEY="change-me-0123456789abcdef",  # keep real keys in secrets: it also signs the consent cookie
     COOKIECONSENT_POLICY=Path(__file__).with_name("minimal_policy.toml"),
 )
 CookieConsent(app)
