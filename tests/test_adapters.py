@@ -256,6 +256,17 @@ def test_flask_config_from_app_config(config: ConsentConfig) -> None:
     assert middleware.engine.config.signing_keys == ["flask-secret-key-0123456789"]
 
 
+def test_flask_store_key_is_not_a_config_option(config: ConsentConfig, tmp_path: Any) -> None:
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY="flask-secret-key-0123456789",
+        COOKIECONSENT_POLICY=config.policy,
+        COOKIECONSENT_STORE=str(tmp_path / "records.db"),
+    )
+    CookieConsent(app)  # the store is the extension's own setting, not the middleware's
+    assert CookieConsent.middleware(app).engine.config.max_age == config.max_age
+
+
 def test_flask_without_policy_explains() -> None:
     with pytest.raises(ConfigurationError, match="COOKIECONSENT_POLICY"):
         CookieConsent(Flask(__name__))

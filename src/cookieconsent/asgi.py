@@ -209,18 +209,20 @@ class ConsentMiddleware:
             nonlocal rewriter
             if message["type"] == "http.response.start":
                 headers = message.get("headers", ())
-                has_set_cookie = html = False
-                for name, value in headers:
-                    size = len(name)
-                    if size == 10:
-                        has_set_cookie = has_set_cookie or name == b"set-cookie" or name.lower() == b"set-cookie"
-                    elif size == 12 and (name == b"content-type" or name.lower() == b"content-type"):
-                        known = html_types.get(value)
-                        if known is None:
-                            known = is_html(value)
-                            if len(html_types) < 64:
-                                html_types[value] = known
-                        html = known
+                # One C-level pass for the two headers that matter; names are lowercase in ASGI, and
+                # a server or app that sends them otherwise is still read right.
+                names = dict(headers)
+                if not b"".join(names).islower():
+                    names = {name.lower(): value for name, value in headers}
+                has_set_cookie = b"set-cookie" in names
+                html = False
+                content_type = names.get(b"content-type")
+                if content_type is not None:
+                    html = html_types.get(content_type)  # type: ignore[assignment]
+                    if html is None:
+                        html = is_html(content_type)
+                        if len(html_types) < 64:
+                            html_types[content_type] = html
                 if noted is not None:
                     self.recorder.visit(noted, message["status"])  # type: ignore[union-attr]
                 if (

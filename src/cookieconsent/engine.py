@@ -42,6 +42,11 @@ _CACHED_HEADER = 4096  # longest Cookie header whose reading is remembered
 _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
 
+_time = time.time
+#: What a Cookie header says: the decision, when it expires, and the expiries if it holds or not.
+_HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...]]
+
+
 def _text(header: str | bytes) -> str:
     return header if isinstance(header, str) else header.decode("latin-1")
 
@@ -239,7 +244,7 @@ class Engine:
         self.decision_hooks: list[Callable[[ConsentState, str], None]] = []
         self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
-        self._headers: dict[str | bytes, tuple[Decision | None, tuple[str, ...], tuple[str, ...]]] = {}
+        self._headers: dict[str | bytes, _HeaderRead] = {}
         self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
 
     # -- requests ------------------------------------------------------------------------------
@@ -265,12 +270,10 @@ class Engine:
             return _state(self, request, None, _NOTHING, gpc)
         # A visitor sends the same Cookie header again and again: read each distinct one once.
         try:
-            decision, expire_if_valid, expire_if_not = self._headers[header]
+            decision, expires_at, expire_if_valid, expire_if_not = self._headers[header]
         except KeyError:
-            decision, expire_if_valid, expire_if_not = self._read_header(header)
-        if decision is not None and (time.time() if now is None else now) - decision.decided_at > self._max_age:
-            decision = None
-        if decision is None:
+            decision, expires_at, expire_if_valid, expire_if_not = self._read_header(header)
+        if decision is None or (_time() if now is None else now) > expires_at:
             return _state(self, request, None, _NOTHING, gpc, None, expire_if_not)
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
             # The signal refuses what was granted: store that, so a later request without the signal
@@ -282,15 +285,16 @@ class Engine:
             return _state(self, request, decision, granted, gpc, pending, self._expiries(_text(header), granted))
         return _state(self, request, decision, decision.granted, gpc, None, expire_if_valid)
 
-    def _read_header(self, header: str | bytes) -> tuple[Decision | None, tuple[str, ...], tuple[str, ...]]:
+    def _read_header(self, header: str | bytes) -> _HeaderRead:
         """Read a ``Cookie`` header, and remember the result unless the header is huge."""
         text = _text(header)
         value = cookie_value(text, self.cookie_name)
         decision = self.codec.verify(value) if value else None
         expire_if_not = self._expiries(text, _NOTHING)
-        read: tuple[Decision | None, tuple[str, ...], tuple[str, ...]] = (None, expire_if_not, expire_if_not)
+        read: _HeaderRead = (None, 0.0, expire_if_not, expire_if_not)
         if decision is not None:
-            read = (decision, self._expiries(text, decision.granted), expire_if_not)
+            expires_at = decision.decided_at + self._max_age
+            read = (decision, expires_at, self._expiries(text, decision.granted), expire_if_not)
         if len(header) <= _CACHED_HEADER:
             headers = self._headers
             if len(headers) >= _CACHED_HEADERS:

@@ -131,9 +131,6 @@ def config_from_flask(app: Flask) -> ConsentConfig:
             raise ConfigurationError("set app.config['SECRET_KEY'] or app.config['COOKIECONSENT_SECRET_KEYS']")
     options: dict[str, Any] = {}
     for key, value in cfg.items():
-        if key.startswith("COOKIECONSENT_") and key not in (
-            "COOKIECONSENT_POLICY",
-            "COOKIECONSENT_SECRET_KEYS",
-        ):
+        if key.startswith("COOKIECONSENT_") and key not in _OWN_KEYS:
             options[key.removeprefix("COOKIECONSENT_").lower()] = value
     return ConsentConfig(policy=policy, secret_keys=keys, **options)

@@ -118,7 +118,9 @@ class ConsentMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request: answer the library's endpoints, else call the app and enforce."""
-        request = WSGIRequest(environ)
+        # The view reads a copy: the environ gets the ConsentState below, and a reference back to it
+        # would make a cycle (environ → state → request → environ) only the garbage collector frees.
+        request = WSGIRequest(environ.copy())
         engine = self.engine
         sec_gpc = environ.get("HTTP_SEC_GPC")
         state = engine.decide_from(request, environ.get("HTTP_COOKIE"), None if sec_gpc is None else [sec_gpc])
