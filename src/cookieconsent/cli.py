@@ -15,6 +15,11 @@ change to a rights request, a store that cannot be read), 2 wrong usage (argpars
   aggregate counts only (no consent or device ids, no IP addresses), groups of fewer than ``k``
   visitors left out.
 
+- ``cookieconsent audit URL [--pages N] [--browser PATH] [--timeout S] [--json]``: visit a running site in
+  headless Chromium with no decision, after "Reject all", with ``Sec-GPC: 1`` and after "Accept all";
+  exit 1 if any of the first three stores a non-necessary cookie or storage key or contacts a third
+  party, 2 if the audit cannot run (no browser, no Playwright, site unreachable).
+
 ``--store`` takes a SQLite path, ``sqlite:///path`` or a ``postgresql://`` URL, and defaults to the
 ``COOKIECONSENT_STORE`` environment variable.
 """
@@ -258,6 +263,43 @@ def _export(args: argparse.Namespace, store: Store) -> int:
     return 0
 
 
+def _audit(args: argparse.Namespace) -> int:
+    from cookieconsent.audit import run_command
+
+    return run_command(
+        args.url,
+        browser=args.browser,
+        pages=args.pages,
+        timeout=args.timeout,
+        max_time=args.max_time,
+        prefix=args.prefix,
+        allow_hosts=args.allow_host,
+        allow_storage=args.allow_storage,
+        browser_args=args.browser_arg,
+        as_json=args.json,
+    )
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"give 1 or more, not {value}")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"give a number of seconds above 0, not {text}")
+    return value
+
+
 def _positive(text: str) -> int:
     try:
         value = int(text)
@@ -352,6 +394,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     export.add_argument("--output", help="write to this file instead of standard output")
     export.add_argument("--format", choices=["csv", "json"], help="default: json for a .json output, else csv")
     export.set_defaults(run=_with_store(_export))
+
+    audit = commands.add_parser(
+        "audit",
+        help="check a running site in a headless browser",
+        description="Visit a running site in headless Chromium: the start page and the same-origin pages linked "
+        'from it, with no decision, after "Reject all", with Sec-GPC: 1, and after "Accept all". Exit 1 if any of '
+        "the first three stores a cookie or storage key the site's policy (GET /_consent/policy.json) does not "
+        "declare necessary, or sends a request to another host; 2 if the audit cannot run. Needs Playwright "
+        '(pip install "cookieconsent[audit]") and a Chromium on the machine; none is downloaded.',
+    )
+    audit.add_argument("url", help="the start page, e.g. http://127.0.0.1:8000/")
+    audit.add_argument("--pages", type=_count, metavar="N", default=5, help="the most pages to visit (default: 5)")
+    audit.add_argument(
+        "--browser",
+        metavar="PATH",
+        help="the Chromium or Chrome executable (default: $COOKIECONSENT_BROWSER, /usr/bin/chromium, then chromium, "
+        "chromium-browser or google-chrome on PATH)",
+    )
+    audit.add_argument(
+        "--timeout", type=_seconds, metavar="S", default=15.0, help="seconds for one page load (default: 15)"
+    )
+    audit.add_argument(
+        "--max-time", type=_seconds, metavar="S", default=300.0, help="seconds for the whole run (default: 300)"
+    )
+    audit.add_argument("--json", action="store_true", help="print the report as JSON")
+    audit.add_argument(
+        "--prefix", default="/_consent", help="where the cookieconsent endpoints live (default: /_consent)"
+    )
+    audit.add_argument(
+        "--allow-host",
+        action="append",
+        default=[],
+        metavar="HOST",
+        help="a third-party host (and its subdomains) that may be contacted without consent, e.g. your own CDN; "
+        "repeatable",
+    )
+    audit.add_argument(
+        "--allow-storage",
+        action="append",
+        default=[],
+        metavar="KEY",
+        help="a localStorage/sessionStorage key (* wildcards) that may be written without consent; repeatable",
+    )
+    audit.add_argument(
+        "--browser-arg",
+        action="append",
+        default=[],
+        metavar="SWITCH",
+        help="an extra Chromium switch, e.g. --browser-arg=--proxy-server=… ; repeatable",
+    )
+    audit.set_defaults(run=_audit)
 
     args = parser.parse_args(argv)
     code: int = args.run(args)
