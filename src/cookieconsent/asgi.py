@@ -17,6 +17,7 @@ wrote it.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
@@ -107,6 +108,7 @@ class ASGIRequest:
 
 
 _new = object.__new__
+_perf_counter = time.perf_counter
 
 
 class _Disconnected(Exception):
@@ -194,7 +196,8 @@ class ConsentMiddleware:
                 return
             await _send_reply(send, self.endpoints.handle(request, state, body))
             return
-        noted = self.recorder.prepare(state, request) if self.recorder is not None else None
+        recorder = self.recorder
+        started = _perf_counter() if recorder is not None else 0.0
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
@@ -223,8 +226,8 @@ class ConsentMiddleware:
                         html = is_html(content_type)
                         if len(html_types) < 64:
                             html_types[content_type] = html
-                if noted is not None:
-                    self.recorder.visit(noted, message["status"])  # type: ignore[union-attr]
+                if recorder is not None:
+                    recorder.capture(state, request, message["status"], started)  # may add the device cookie
                 if (
                     html
                     or has_set_cookie

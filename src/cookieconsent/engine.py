@@ -43,8 +43,9 @@ _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
 
 _time = time.time
-#: What a Cookie header says: the decision, when it expires, and the expiries if it holds or not.
-_HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...]]
+#: What a Cookie header says: the decision, when it expires, the expiries if it holds or not, and
+#: the names of its cookies.
+_HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...], frozenset[str]]
 
 
 def _text(header: str | bytes) -> str:
@@ -87,6 +88,7 @@ class ConsentState:
         "_locale",
         "_request",
         "accessed",
+        "cookie_names",
         "decision",
         "expire",
         "extra_cookies",
@@ -105,6 +107,7 @@ class ConsentState:
         gpc: bool,
         pending: Decision | None = None,
         expire: tuple[str, ...] = (),
+        cookie_names: frozenset[str] = frozenset(),
     ) -> None:
         self._engine = engine
         self._request = request
@@ -122,6 +125,8 @@ class ConsentState:
         self.mechanism: str | None = None
         #: Whether the application asked about consent (its response then varies by consent).
         self.accessed = False
+        #: The names of the cookies the request carried.
+        self.cookie_names = cookie_names
 
     @property
     def request(self) -> RequestView:
@@ -190,6 +195,7 @@ def _state(
     gpc: bool,
     pending: Decision | None = None,
     expire: tuple[str, ...] = (),
+    cookie_names: frozenset[str] = _NOTHING,
 ) -> ConsentState:
     """``ConsentState(...)`` without the cost of a Python ``__init__`` frame (once per request)."""
     state: ConsentState = _new(ConsentState)
@@ -204,6 +210,7 @@ def _state(
     state.extra_cookies = ()
     state.mechanism = None
     state.accessed = False
+    state.cookie_names = cookie_names
     return state
 
 
@@ -270,11 +277,11 @@ class Engine:
             return _state(self, request, None, _NOTHING, gpc)
         # A visitor sends the same Cookie header again and again: read each distinct one once.
         try:
-            decision, expires_at, expire_if_valid, expire_if_not = self._headers[header]
+            decision, expires_at, expire_if_valid, expire_if_not, names = self._headers[header]
         except KeyError:
-            decision, expires_at, expire_if_valid, expire_if_not = self._read_header(header)
+            decision, expires_at, expire_if_valid, expire_if_not, names = self._read_header(header)
         if decision is None or (_time() if now is None else now) > expires_at:
-            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not)
+            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not, names)
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
             # The signal refuses what was granted: store that, so a later request without the signal
             # does not grant it again.
@@ -282,8 +289,9 @@ class Engine:
             pending = replace(
                 decision, granted=granted, gpc=GpcFlag.OPTED_OUT, decided_at=time.time() if now is None else now
             )
-            return _state(self, request, decision, granted, gpc, pending, self._expiries(_text(header), granted))
-        return _state(self, request, decision, decision.granted, gpc, None, expire_if_valid)
+            expire = self._expiries(_text(header), granted)
+            return _state(self, request, decision, granted, gpc, pending, expire, names)
+        return _state(self, request, decision, decision.granted, gpc, None, expire_if_valid, names)
 
     def _read_header(self, header: str | bytes) -> _HeaderRead:
         """Read a ``Cookie`` header, and remember the result unless the header is huge."""
@@ -291,10 +299,11 @@ class Engine:
         value = cookie_value(text, self.cookie_name)
         decision = self.codec.verify(value) if value else None
         expire_if_not = self._expiries(text, _NOTHING)
-        read: _HeaderRead = (None, 0.0, expire_if_not, expire_if_not)
+        names = frozenset(cookie_names(text))
+        read: _HeaderRead = (None, 0.0, expire_if_not, expire_if_not, names)
         if decision is not None:
             expires_at = decision.decided_at + self._max_age
-            read = (decision, expires_at, self._expiries(text, decision.granted), expire_if_not)
+            read = (decision, expires_at, self._expiries(text, decision.granted), expire_if_not, names)
         if len(header) <= _CACHED_HEADER:
             headers = self._headers
             if len(headers) >= _CACHED_HEADERS:
@@ -350,7 +359,8 @@ class Engine:
         )
         header = state._request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
-        new = _state(self, state._request, decision, chosen, state.gpc, None if unchanged else decision, expire)
+        pending = None if unchanged else decision
+        new = _state(self, state._request, decision, chosen, state.gpc, pending, expire, state.cookie_names)
         new._locale = state._locale
         return new
 

@@ -28,7 +28,6 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -50,7 +49,7 @@ from cookieconsent.records.models import (
 from cookieconsent.records.store import Store, open_store
 from cookieconsent.request import RequestView
 
-__all__ = ["DEVICE_COOKIE", "Recorder", "Visit"]
+__all__ = ["DEVICE_COOKIE", "Recorder"]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -60,8 +59,8 @@ DEVICE_COOKIE = "ccdid"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
-#: What :meth:`Recorder.prepare` notes of a request: (data items allowed, state, request, start time).
-Visit = tuple[frozenset[str], ConsentState, RequestView, float]
+_time = time.time
+_perf_counter = time.perf_counter
 
 
 @dataclass(slots=True)
@@ -142,7 +141,6 @@ class Recorder:
         self._items = {item.id: item.category for item in policy.data_items}
         self._items_for: dict[frozenset[str], frozenset[str]] = {}
         # A visitor sends the same Cookie header again and again: look for the device id once per header.
-        self._has_device = lru_cache(maxsize=4096)(lambda header: bool(cookie_value(header, DEVICE_COOKIE)))
         self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
         self._pending: collections.deque[tuple[Kind, Any]] = collections.deque()
         self._hook_queue: collections.deque[tuple[Kind, Any]] = collections.deque(maxlen=max_pending)
@@ -199,36 +197,37 @@ class Recorder:
                 self._items_for[granted] = items
         return items
 
-    def prepare(self, state: ConsentState, request: RequestView) -> Visit | None:
-        """Before the app runs: note the request if any data item is allowed, else return None (R3).
+    def capture(self, state: ConsentState, request: RequestView, status: int, started: float) -> None:
+        """Capture a visit as its response starts: nothing unless a data item is allowed (R3).
 
-        Gives the device its identifier cookie when the ``device_id`` item is allowed. Pass what it
-        returns to :meth:`visit` when the response starts.
+        Gives the device its identifier cookie when the ``device_id`` item is allowed and the request
+        carried none (the adapters call this before they edit the response's headers). Only a few
+        values are taken here; the background thread reads the rest from the request.
+
+        Args:
+            state: The request's consent state.
+            request: The request.
+            status: The response's status code.
+            started: ``time.perf_counter()`` when the request arrived.
         """
-        items = self.items_for(state)
+        items = self._items_for.get(state.granted)
+        if items is None:
+            items = self.items_for(state)
         if not items:
-            return None  # no decision, or nothing granted that gates a data item
-        if "device_id" in items and not (state.extra_cookies and self._new_device(state)):
-            header = request.header("cookie")
-            if not (header and self._has_device(header)):
-                from secrets import token_urlsafe
+            return  # no decision, or nothing granted that gates a data item
+        if "device_id" in items and DEVICE_COOKIE not in state.cookie_names:
+            self.give_device(state)
+        self._push("visit", (_time(), items, state, request, status, (_perf_counter() - started) * 1000))
 
-                secure = self.engine.config.secure
-                device = format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
-                state.extra_cookies = (*state.extra_cookies, device)
-        return (items, state, request, time.perf_counter())
+    def give_device(self, state: ConsentState) -> None:
+        """Add the device identifier cookie to the response, unless it is already there."""
+        if state.extra_cookies and self._new_device(state):
+            return
+        from secrets import token_urlsafe
 
-    def visit(self, visit: Visit, status: int) -> None:
-        """Capture the request :meth:`prepare` noted, now that its status is known.
-
-        Only a few values are taken here; the request's headers are read by the background thread.
-        """
-        items, state, request, started = visit
-        new_device = self._new_device(state) if state.extra_cookies else None
-        self._push(
-            "visit",
-            (time.time(), items, state.consent_id, request, status, (time.perf_counter() - started) * 1000, new_device),
-        )
+        secure = self.engine.config.secure
+        device = format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
+        state.extra_cookies = (*state.extra_cookies, device)
 
     @staticmethod
     def _new_device(state: ConsentState) -> str | None:
@@ -240,7 +239,9 @@ class Recorder:
 
     def _capture(self, raw: tuple[Any, ...]) -> _Visit:
         """Read what a visit needs from its request (in the background thread)."""
-        at, items, consent_id, request, status, duration_ms, new_device = raw
+        at, items, state, request, status, duration_ms = raw
+        consent_id = state.consent_id
+        new_device = self._new_device(state) if state.extra_cookies else None
         header = request.header("cookie") or ""
         device = (cookie_value(header, DEVICE_COOKIE) or new_device) if "device_id" in items else None
         location = "location" in items
@@ -281,7 +282,8 @@ class Recorder:
         decision = state.pending or state.decision
         if decision is None:
             return
-        self.prepare(state, state.request)  # a decision that allows the device id gives it at once
+        if "device_id" in self.items_for(state) and DEVICE_COOKIE not in state.cookie_names:
+            self.give_device(state)  # a decision that allows the device id gives it at once
         optional = self.policy.optional_categories
         locale = state.locale
         self._push(

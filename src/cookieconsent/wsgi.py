@@ -15,6 +15,7 @@ chunk by chunk. Either way it streams, and the application's ``close()`` is stil
 from __future__ import annotations
 
 import atexit
+import time
 from collections.abc import Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
@@ -134,7 +135,7 @@ class ConsentMiddleware:
             return [reply.body]
         environ[ENVIRON_KEY] = state
         recorder = self.recorder
-        noted = recorder.prepare(state, request) if recorder is not None else None
+        started = time.perf_counter() if recorder is not None else 0.0
         pages = self.pages
         response = _Response()
 
@@ -148,8 +149,8 @@ class ConsentMiddleware:
                     has_set_cookie = True
                 elif size == 12 and name.lower() == "content-type" and "htm" in value:
                     html = is_html(value)
-            if noted is not None and recorder is not None:
-                recorder.visit(noted, int(status[:3]))
+            if recorder is not None:
+                recorder.capture(state, request, int(status[:3]), started)  # may add the device cookie
             if html:
                 here = request.path + (f"?{request.query_string}" if request.query_string else "")
                 headers, response.rewriter = pages.start(state, int(status[:3]), headers, request.method, here)
