@@ -117,7 +117,8 @@ class _Disconnected(Exception):
 
 async def _read_body(receive: Receive, request: ASGIRequest, limit: int) -> bytes | None:
     length = request.header("content-length")
-    if length is not None and length.strip().isdigit() and int(length) > limit:
+    # isdecimal(), not isdigit(): "²" is a digit that int() refuses.
+    if length is not None and length.strip().isdecimal() and int(length) > limit:
         return None
     chunks: list[bytes] = []
     size = 0

@@ -174,12 +174,12 @@ class Endpoints:
             if body is None:
                 raise BadRequest(413, "too_large", f"The request body is larger than {self.max_body} bytes.")
             reply = handler(request, state, body)
-            if method == "HEAD":  # the length the GET body would have, and no body
-                reply.headers.append(("content-length", str(len(reply.body))))
-                reply.body = b""
-            return reply
         except BadRequest as exc:
-            return self._error(request, exc)
+            reply = self._error(request, exc)
+        if request.method.upper() == "HEAD":  # the length the GET body would have, and no body (errors too)
+            reply.headers.append(("content-length", str(len(reply.body))))
+            reply.body = b""
+        return reply
 
     # -- handlers ------------------------------------------------------------------------------
 

@@ -88,7 +88,7 @@ def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
     stream = environ.get("wsgi.input")
     if stream is None:
         return b""
-    if raw.isdigit():
+    if raw.isdecimal():  # isdigit() would also pass "²", which int() refuses
         length = int(raw)
         if length > limit:
             return None

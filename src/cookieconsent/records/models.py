@@ -33,6 +33,7 @@ from typing import Annotated, Any, Final, Literal, TypeAlias
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PlainSerializer,
@@ -137,7 +138,25 @@ MinimisedIp = Annotated[str, AfterValidator(_minimised_ip)]
 DeviceId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 ConsentId = Annotated[str, StringConstraints(min_length=1, max_length=64)]
 Short = Annotated[str, StringConstraints(max_length=128)]
-Page = Annotated[str, StringConstraints(min_length=1, max_length=2048)]
+
+
+def _storable(value: Any) -> Any:
+    """Text every store can hold: NUL (PostgreSQL refuses it) and lone surrogates become U+FFFD."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "\ufffd")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = "".join("\ufffd" if 0xD800 <= ord(c) <= 0xDFFF else c for c in value)
+    return value
+
+
+#: Text that comes from a request (a path, a beacon's fields, a rights request's details). A path
+#: may hold ``%00`` and JSON may hold a lone ``\ud800``: kept as U+FFFD, so that one request can
+#: never make a record that a store refuses (and that would hold up the records behind it).
+Storable = BeforeValidator(_storable)
+Page = Annotated[str, Storable, StringConstraints(min_length=1, max_length=2048)]
 
 
 class _Frozen(BaseModel):
@@ -286,7 +305,7 @@ class VisitRecord(_Record):
     user_agent: UserAgent | None = None
     cookies: tuple[str, ...] = ()
     location: Location | None = None
-    log_line: Annotated[str, StringConstraints(max_length=4096)] | None = None
+    log_line: Annotated[str, Storable, StringConstraints(max_length=4096)] | None = None
 
     @field_validator("cookies")
     @classmethod
@@ -308,7 +327,7 @@ class EventRecord(_Record):
 
     kind: Literal["page_view", "click"]
     page: Page
-    target: Annotated[str, StringConstraints(max_length=512)] | None = None
+    target: Annotated[str, Storable, StringConstraints(max_length=512)] | None = None
 
 
 #: A visit or event record; ``kind`` tells which.
@@ -486,7 +505,7 @@ class RightsRequest(_Frozen):
     extension_reason: Annotated[str, StringConstraints(max_length=2000)] | None = None
     closed_at: UtcDateTime | None = None
     resolution: Annotated[str, StringConstraints(max_length=2000)] | None = None
-    details: Annotated[str, StringConstraints(max_length=4000)] | None = None
+    details: Annotated[str, Storable, StringConstraints(max_length=4000)] | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> RightsRequest:
