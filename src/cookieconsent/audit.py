@@ -382,7 +382,8 @@ class ProfileResult:
         cookies: Every cookie seen: name → (domain, the policy's classification).
         storage: Every storage key seen: "localStorage key (origin)" → the policy's classification.
         hosts: Every third-party host contacted → number of requests.
-        errors: Pages that could not be audited, and why.
+        errors: Pages that could not be audited (or not to the end), and why.
+        notes: Remarks that do not make the audit incomplete.
     """
 
     profile: Profile
@@ -393,6 +394,7 @@ class ProfileResult:
     storage: dict[str, str] = field(default_factory=dict)
     hosts: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -642,7 +644,7 @@ class _Run:
             pages = self.report.pages
             if profile.action is not None:
                 traffic.page = pages[0]
-                if self._load(page, pages[0], result, traffic):
+                if self._load(page, pages[0], result, traffic, inspect=False):
                     self._decide(page, context, profile.action, result)
                 traffic.take()  # what the undecided visit sent is the no-choice profile's business
             index = 0
@@ -670,17 +672,25 @@ class _Run:
             context.close()
         return result
 
-    def _load(self, page: Page, url: str, result: ProfileResult, traffic: _Traffic) -> bool:
+    def _load(self, page: Page, url: str, result: ProfileResult, traffic: _Traffic, inspect: bool = True) -> bool:
+        """Go to ``url``; wait for its load event, then (when it is to be inspected) for the network to go quiet.
+
+        A page whose load event does not come in time is inspected as it is, and noted as not audited to
+        the end. Returns whether the page could be loaded at all.
+        """
         from playwright.sync_api import Error, TimeoutError
 
+        timeout = self.remaining_ms()
         try:
-            page.goto(url, wait_until="load", timeout=self.remaining_ms())
+            page.goto(url, wait_until="load", timeout=timeout)
         except TimeoutError:
-            result.errors.append(f"{url}: no load event within {self.remaining_ms() / 1000:g} s; inspected as it was")
+            if inspect:
+                result.errors.append(f"{url}: no load event within {timeout / 1000:g} s; inspected as it was")
         except Error as exc:
             result.errors.append(f"{url}: {_first_line(exc)}")
             return False
-        self._settle(page, traffic)
+        if inspect:
+            self._settle(page, traffic)
         return True
 
     def _settle(self, page: Page, traffic: _Traffic) -> None:
@@ -705,10 +715,9 @@ class _Run:
                     timeout=self.remaining_ms(),
                 ):
                     button.click(timeout=self.remaining_ms())
-                page.wait_for_load_state("load", timeout=self.remaining_ms())
                 how = f'the banner\'s "{label}" button'
         except Error as exc:
-            result.errors.append(f'clicking "{label}" failed ({_first_line(exc)}); posting the decision instead')
+            result.notes.append(f'clicking "{label}" failed ({_first_line(exc)}); the decision was posted instead')
         problem = None
         try:
             if how is None:
@@ -876,7 +885,9 @@ def format_report(report: AuditReport) -> str:
             head += ", reported, never a failure"
         if profile.forbidden:
             n = len(result.findings)
-            lines.append(f"{head}: {'OK' if n == 0 and not result.errors else f'{n} violation(s)'}")
+            verdict = "no violation, but not audited to the end" if result.errors else "OK"
+            verdict = f"{n} violation(s)" if n else verdict
+            lines.append(f"{head}: {verdict}")
             for f in result.findings:
                 lines.append(f"  {f.kind} {f.subject} on {_short(f.page, base)}: {f.detail}")
         else:
@@ -893,6 +904,7 @@ def format_report(report: AuditReport) -> str:
                 lines.append(f"  declared cookies not seen on these pages: {', '.join(missing)}")
             for f in result.findings:
                 lines.append(f"  problem: {f.subject}: {f.detail}")
+        lines += [f"  note: {n}" for n in result.notes]
         lines += [f"  not audited: {e}" for e in result.errors]
     lines.append("")
     if report.stopped:
@@ -945,6 +957,7 @@ def report_data(report: AuditReport) -> dict[str, Any]:
                 "storage": r.storage,
                 "third_party_hosts": r.hosts,
                 "errors": r.errors,
+                "notes": r.notes,
             }
             for r in report.profiles
         ],
