@@ -420,7 +420,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     audit.add_argument("--json", action="store_true", help="print the report as JSON")
     audit.add_argument(
-        "--prefix", default="/_consent", help="where the cookieconsent endpoints live (default: /_consent)"
+        "--prefix",
+        metavar="PATH",
+        default="/_consent",
+        help="where the cookieconsent endpoints live (default: /_consent)",
     )
     audit.add_argument(
         "--allow-host",
