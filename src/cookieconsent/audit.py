@@ -844,6 +844,8 @@ def run_audit(options: AuditOptions, progress: Callable[[str], None] = lambda li
                 run.profile(browser, profile, discover=index == 0)
                 if report.stopped:
                     break
+        except Error as exc:
+            raise AuditError(f"the browser failed during the audit: {_first_line(exc)}") from None
         finally:
             browser.close()
     report.seconds = time.monotonic() - started
