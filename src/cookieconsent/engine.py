@@ -452,7 +452,10 @@ class Engine:
                 added = True
         if state.pending is not None:
             for hook in self.decision_hooks:  # before the extra cookies: a hook may add one
-                hook(state, state.mechanism or "gpc_opt_out")
+                try:
+                    hook(state, state.mechanism or "gpc_opt_out")
+                except Exception:  # the visitor's decision is stored all the same
+                    logger.exception("cookieconsent: a decision hook raised; the decision is stored all the same")
         for cookie in state.extra_cookies:
             out.append(("set-cookie", cookie))
             added = True

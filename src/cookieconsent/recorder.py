@@ -24,6 +24,7 @@ import collections
 import datetime as dt
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -61,6 +62,8 @@ _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
 _time = time.time
 _perf_counter = time.perf_counter
+#: A cookie name (RFC 6265 token); the names of other cookies a request carries are not recorded.
+_TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}\Z")
 
 
 @dataclass(slots=True)
@@ -143,6 +146,9 @@ class Recorder:
         # A visitor sends the same Cookie header again and again: look for the device id once per header.
         self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
         self._pending: collections.deque[tuple[Kind, Any]] = collections.deque()
+        # Records neither the store nor the spool could take (its disk full): kept here, at most
+        # max_pending of them, and written first once the store is back.
+        self._held: collections.deque[tuple[Kind, Any]] = collections.deque(maxlen=max_pending)
         self._hook_queue: collections.deque[tuple[Kind, Any]] = collections.deque(maxlen=max_pending)
         self._spool_lock = threading.Lock()
         self._write_lock = threading.Lock()
@@ -243,7 +249,7 @@ class Recorder:
         consent_id = state.consent_id
         new_device = self._new_device(state) if state.extra_cookies else None
         header = request.header("cookie") or ""
-        device = (cookie_value(header, DEVICE_COOKIE) or new_device) if "device_id" in items else None
+        device = (_device_id(header) or new_device) if "device_id" in items else None
         location = "location" in items
         return _Visit(
             at=at,
@@ -256,7 +262,9 @@ class Recorder:
             duration_ms=duration_ms,
             client=request.client if "ip_address" in items else None,
             user_agent=request.header("user-agent") if items & {"software_hardware", "device_type_version"} else None,
-            cookies=cookie_names(header) if "cookie_data" in items and header else (),
+            cookies=tuple(n for n in cookie_names(header) if _TOKEN.match(n))
+            if "cookie_data" in items and header
+            else (),
             country=request.header(self.country_header) if self.country_header and location else None,
             region=request.header(self.region_header) if self.region_header and location else None,
         )
@@ -265,7 +273,7 @@ class Recorder:
         """Capture a beacon event (the endpoint already checked its category)."""
         header = request.header("cookie") or ""
         items = self.items_for(state)
-        device = cookie_value(header, DEVICE_COOKIE) if "device_id" in items else None
+        device = _device_id(header) if "device_id" in items else None
         self._push(
             "event",
             EventRecord(
@@ -341,13 +349,22 @@ class Recorder:
     def _run(self) -> None:
         while not self._stopping.is_set():
             self._stopping.wait(self.interval)
-            self.flush()
+            try:
+                self.flush()
+            except Exception:  # never let the writer die: what it holds is written on a later round
+                logger.exception("cookieconsent: writing records failed; trying again shortly")
         self.flush()
 
     def flush(self) -> bool:
         """Write everything captured so far (to the store, else to the spool). Returns whether the store took it."""
         with self._write_lock:
             ok = self._replay()
+            if ok and self._held:
+                held = self._not_stopped(list(self._held))
+                ok = self._write(held)
+                if ok:
+                    self._held.clear()
+                    self._hook_queue.extend(held)
             while self._pending:
                 batch: list[tuple[Kind, Any]] = []
                 while self._pending and len(batch) < self.batch_size:
@@ -384,15 +401,17 @@ class Recorder:
             at=at,
             consent_id=visit.consent_id,
             device_id=visit.device_id,
-            page=visit.path if "browsing_clicks" in items or "system_log" in items else "/",
-            method=visit.method,
+            page=visit.path[:2048] if "browsing_clicks" in items or "system_log" in items else "/",
+            method=visit.method[:16],
             status=visit.status if "system_log" in items else None,
             duration_ms=round(visit.duration_ms, 3) if "usage_time" in items else None,
             ip=ip,
             user_agent=agent,
             cookies=visit.cookies,
             location=location,
-            log_line=(f'{ip or "-"} "{visit.method} {visit.path}" {visit.status}' if "system_log" in items else None),
+            log_line=(
+                f'{ip or "-"} "{visit.method} {visit.path[:2048]}" {visit.status}' if "system_log" in items else None
+            ),
         )
 
     def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
@@ -440,12 +459,40 @@ class Recorder:
     def _spool(self, batch: list[tuple[Kind, Any]]) -> None:
         if not batch:
             return
-        lines = "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in batch)
-        with self._spool_lock:
-            self.spool.parent.mkdir(parents=True, exist_ok=True)
-            with self.spool.open("a", encoding="utf-8") as fh:
-                fh.write(lines)
-                fh.flush()
+        waiting = [*self._held, *batch]  # records held in memory go first: they are older
+        lines = "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in waiting)
+        try:
+            with self._spool_lock:
+                self.spool.parent.mkdir(parents=True, exist_ok=True)
+                with self.spool.open("a", encoding="utf-8") as fh:
+                    fh.write(lines)
+                    fh.flush()
+        except OSError as exc:
+            self._hold(batch, exc)
+            return
+        self._held.clear()
+
+    def _hold(self, batch: list[tuple[Kind, Any]], exc: OSError, *, older: bool = False) -> None:
+        """Keep records in memory when the spool cannot take them (a full disk, a read-only folder).
+
+        Writing a record twice is harmless (stores keep one per id), so a spool line half written
+        before the failure does no harm either.
+        """
+        dropped = max(0, len(self._held) + len(batch) - self.max_pending)
+        first = not self._held
+        if older:
+            self._held.extendleft(reversed(batch))
+        else:
+            self._held.extend(batch)
+        if first or dropped:
+            logger.error(
+                "cookieconsent: cannot write the spool %s (%s); records are kept in memory (at most %d) until the "
+                "store or the disk is back%s. Free some disk space, or give Recorder(spool=...) a writable path.",
+                self.spool,
+                exc.strerror or exc,
+                self.max_pending,
+                f"; {dropped} were dropped" if dropped else "",
+            )
 
     def _replay(self) -> bool:
         """Move spooled batches into the store; True if the store is usable (and the spool empty)."""
@@ -456,16 +503,28 @@ class Recorder:
                 return time.monotonic() >= self._store_down_until
             if time.monotonic() < self._store_down_until:
                 return False
-            batch = [_load(line) for line in self.spool.read_text(encoding="utf-8").splitlines() if line.strip()]
+            batch = []
+            for line in self.spool.read_text(encoding="utf-8").splitlines():
+                if not line.strip():
+                    continue
+                try:
+                    batch.append(_load(line))
+                except (ValueError, KeyError):  # a line cut short (the disk filled up while it was written)
+                    logger.warning("cookieconsent: skipped an unreadable line of the spool %s", self.spool)
             for start in range(0, len(batch), self.batch_size):
                 part = self._not_stopped(batch[start : start + self.batch_size])
                 if not self._write(part):
                     # Keep what was not written (writes are idempotent: re-writing the rest is safe).
                     rest = batch[start:]
-                    self.spool.write_text(
-                        "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in rest),
-                        encoding="utf-8",
-                    )
+                    try:
+                        self.spool.write_text(
+                            "".join(
+                                json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in rest
+                            ),
+                            encoding="utf-8",
+                        )
+                    except OSError as exc:
+                        self._hold(rest, exc, older=True)
                     return False
                 self._hook_queue.extend(part)
             self.spool.unlink()
@@ -491,6 +550,12 @@ class Recorder:
                 thread.join(timeout)
         self.flush()
         self._thread = self._hook_thread = None
+
+
+def _device_id(header: str) -> str | None:
+    """The device id a ``Cookie`` header carries; one longer than any the recorder gives is not one."""
+    device = cookie_value(header, DEVICE_COOKIE)
+    return device if device and len(device) <= 128 else None
 
 
 def _load(line: str) -> tuple[Kind, Any]:
