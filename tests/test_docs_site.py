@@ -19,8 +19,9 @@ then:
   - in JavaScript, every ``http(s)://`` URL outside comments.
 
   Allowed: relative URLs, ``data:`` URLs, the local machine (``127.0.0.1``, ``localhost``: the demo's
-  address) and the reserved example names of RFC 2606 (``example.com``, ``*.example``…). There is no
-  allowlist for links in the prose: the pages link to no other site.
+  address) and the reserved example names of RFC 2606 (``example.com``, ``*.example``…). Links in the
+  prose (``<a href>``) to another site are refused too, but for the few of ``PROSE_LINKS``: each is a
+  link a reader may choose to follow, on one page, never something a page fetches.
 
   The theme's scripts hold four URLs outside comments, each checked to be unreachable on this site
   (``THEME_SCRIPT_URLS``). Source maps (``*.map``, read only by developer tools) and the search
@@ -61,6 +62,12 @@ THEME_SCRIPT_URLS: dict[str, str] = {
     "https://api.github.com/": "repo",
     # A message the search worker writes to the console for a query it cannot parse: text.
     "https://bit.ly/2s3ChXG": "message",
+}
+
+#: (built page, URL) of the prose links to other sites that are allowed, and why.
+PROSE_LINKS: dict[tuple[str, str], str] = {
+    # The audit page points readers to the documentation of the browser driver its extra installs.
+    ("audit/index.html", "https://playwright.dev/python/"): "Playwright's documentation",
 }
 
 # -- the build --------------------------------------------------------------------------------------
@@ -294,13 +301,16 @@ class _References(HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.urls: list[str] = []
+        self.links: list[str] = []  # the href of <a> elements, held apart for PROSE_LINKS
         self.scripts: list[str] = []
         self._in: str | None = None  # "style" or "script" while inside one
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = {name: value or "" for name, value in attrs}
         for name, value in values.items():
-            if name in _URL_ATTRIBUTES:
+            if tag == "a" and name == "href":
+                self.links.append(value)
+            elif name in _URL_ATTRIBUTES:
                 self.urls.append(value)
             elif name in ("srcset", "imagesrcset"):
                 self.urls += [item.strip().split()[0] for item in value.split(",") if item.strip()]
@@ -335,6 +345,7 @@ def test_html_pages_reference_no_other_host(site: Path) -> None:
         parser.feed(path.read_text(encoding="utf-8"))
         page = path.relative_to(site).as_posix()
         found += [f"{page}: {url}" for url in foreign(parser.urls)]
+        found += [f"{page}: {url} (link)" for url in foreign(parser.links) if (page, url) not in PROSE_LINKS]
         found += [f"{page}: {url} (inline script)" for script in parser.scripts for url in script_references(script)]
     assert found == []
 
@@ -405,7 +416,9 @@ def test_the_html_check_reads_every_kind_of_reference() -> None:
         '<div style="background:url(https://img.io/c.png)"></div><meta http-equiv="refresh" content="0; url=https://go.io/">'
         "<style>@import 'https://css.io/d.css';</style><script>fetch('https://api.io/e')</script>"
         '<svg xmlns="http://www.w3.org/2000/svg"></svg><code>src="https://text.io/"</code>'
+        '<a href="https://docs.io/">docs</a><a href="../cli/">CLI</a>'
     )
+    assert foreign(parser.links) == ["https://docs.io/"]
     assert foreign(parser.urls) == [
         "https://fonts.gstatic.com",
         "https://cdn.io/b.png",
