@@ -24,7 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.policy import Policy, load_policy
+from cookieconsent.policy import _DOMAIN, Policy, load_policy
 from cookieconsent.request import RequestView
 
 __all__ = ["MAX_COOKIE_AGE", "ConsentConfig"]
@@ -34,7 +34,7 @@ MAX_COOKIE_AGE = 34_560_000
 #: Default lifetime of a decision: 180 days, for "accept" and "reject" alike.
 DEFAULT_MAX_AGE = 180 * 24 * 3600
 _MIN_KEY_LENGTH = 16
-_PREFIX = re.compile(r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]$")
+_PREFIX = re.compile(r"^/[A-Za-z0-9._~\-/]*[A-Za-z0-9._~\-]\Z")  # \Z: "$" would let a final newline through
 
 
 class ConsentConfig(BaseModel):
@@ -117,11 +117,20 @@ class ConsentConfig(BaseModel):
             raise ValueError(f"prefix {value!r} must be a path such as '/_consent' (no trailing slash)")
         return value
 
+    @field_validator("domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is not None and not _DOMAIN.match(value):
+            raise ValueError(
+                f"domain {value!r} must be a host name such as 'example.com' (no scheme, port, path, spaces or ';')"
+            )
+        return value
+
     @field_validator("trusted_origins")
     @classmethod
     def _origins(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         for origin in value:
-            if not re.match(r"^https?://[^/\s]+$", origin):
+            if not re.match(r"^https?://[^/\s]+\Z", origin):
                 raise ValueError(f"trusted origin {origin!r} must look like 'https://www.example.com' (no path)")
         return tuple(o.lower() for o in value)
 
@@ -129,7 +138,7 @@ class ConsentConfig(BaseModel):
     def _cookie(self) -> ConsentConfig:
         name = self.cookie_name or ("__Host-consent" if self.secure else "consent")
         object.__setattr__(self, "cookie_name", name)
-        if not re.match(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$", name):
+        if not re.match(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z", name):
             raise ValueError(f"cookie_name {name!r} is not a valid cookie name")
         if name.startswith("__Host-"):
             if not self.secure:

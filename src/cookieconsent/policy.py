@@ -26,6 +26,7 @@ from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 from pydantic import (
     BaseModel,
@@ -59,14 +60,31 @@ NECESSARY = "necessary"
 MAX_CATEGORIES = 64
 RIGHTS = ("view", "copy", "correct", "stop", "delete")
 
-_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
+# Each pattern ends with \Z, not $: "$" also matches before a final newline, which would let a name
+# such as "_ga\n" through into a Set-Cookie header.
+_SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 # RFC 6265 cookie-name token: visible ASCII except separators.
-_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$")
-_COOKIE_PATH = re.compile(r"^/[\x21-\x3a\x3c-\x7e]*$")  # no CTLs, no ';', no spaces
+_COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
+_COOKIE_PATH = re.compile(r"^/[\x21-\x3a\x3c-\x7e]*\Z")  # no CTLs, no ';', no spaces
 _DOMAIN = re.compile(
-    r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*$"
+    r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
-_LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+_LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+
+
+def _link(value: str, name: str) -> str:
+    """A link the pages may show: a path on this site or an http(s) address (never ``javascript:``)."""
+    try:
+        parts = urlsplit(value)
+        web = parts.scheme in ("http", "https") and bool(parts.netloc)
+        local = not parts.scheme and not parts.netloc and value.startswith("/")
+    except ValueError:  # an unclosed IPv6 bracket, a bad port
+        web = local = False
+    if not (web or local) or any(c.isspace() or not c.isprintable() for c in value):
+        raise ValueError(
+            f"{name} {value!r} must be a path such as '/privacy' or an address such as 'https://example.com'"
+        )
+    return value
 
 
 class _Model(BaseModel):
@@ -124,6 +142,11 @@ class Controller(_Model):
     address: Text | None = None
     phone: str | None = None
     url: str | None = None
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        return None if value is None else _link(value, "url")
 
 
 class Category(_Model):
@@ -354,6 +377,11 @@ class Policy(_Model):
     notice: Notice | None = None
     retention: Retention = Retention()
     gpc: GpcSettings
+
+    @field_validator("privacy_policy_url")
+    @classmethod
+    def _privacy_url(cls, value: str) -> str:
+        return _link(value, "privacy_policy_url")
 
     @field_validator("locales")
     @classmethod

@@ -167,6 +167,8 @@ class PrivacyCentre:
                 confirmed = self.store.get_rights_request(ref)
             except StoreError:
                 raise _unavailable() from None
+            if confirmed is not None and not _filed_by(confirmed, device, consent_id):
+                confirmed = None  # a reference alone shows nothing of another visitor's request
         next_path = safe_next(query.get("next"))
         context = self.renderer.context(state, next_path)
         context.update(
@@ -354,6 +356,15 @@ class PrivacyCentre:
         if not body:
             return {}, False
         raise BadRequest(415, "unsupported_media_type", f"Send {_JSON} or {_FORM}.")
+
+
+def _filed_by(filed: RightsRequest, device: str | None, consent_id: str | None) -> bool:
+    """Whether ``filed`` came from this device or consent id (or, like the visitor, carried neither)."""
+    if filed.device_id is None and filed.consent_id is None:
+        return True  # filed without cookies: its reference is all that links it to anyone
+    return (device is not None and filed.device_id == device) or (
+        consent_id is not None and filed.consent_id == consent_id
+    )
 
 
 def _unavailable() -> BadRequest:
