@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import threading
 import time
 from collections.abc import Iterator
@@ -96,11 +97,13 @@ def make_recorder(store: FlakyStore, tmp_path: Path, **options: Any) -> Recorder
     return Recorder(
         config(),
         store,
-        spool=tmp_path / "spool.jsonl",
-        country_header="cf-ipcountry",
-        interval=0.05,
-        retry_after=0.05,
-        **options,
+        **{
+            "spool": tmp_path / "spool.jsonl",
+            "country_header": "cf-ipcountry",
+            "interval": 0.05,
+            "retry_after": 0.05,
+            **options,
+        },
     )
 
 
@@ -281,3 +284,63 @@ def test_open_store_default_is_sqlite(tmp_path: Path) -> None:
     recorder.close()
     with open_store(str(tmp_path / "instance" / "records.db")) as store:
         assert store.count() == 0
+
+
+def test_consent_hooks_get_the_sealed_record(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    seen: list[Any] = []
+    recorder.on_consent(seen.append)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    client.post("/_consent", json={"action": "reject_all"})
+    recorder.close()
+    stored = list(store.consent_chain())
+    assert [r.seq for r in seen] == [r.seq for r in stored] == [1, 2]
+    assert [r.record_hash for r in seen] == [r.record_hash for r in stored]
+    assert seen[1].prev_hash == seen[0].record_hash != ""
+
+
+def test_hooks_see_what_is_written_at_shutdown(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path, interval=3600)  # only close() writes
+    seen: list[Any] = []
+    recorder.on_visit(seen.append)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    for i in range(5):
+        client.get(f"/last/{i}")
+    recorder.close()
+    assert store.count("visit") == 5
+    assert sorted(r.page for r in seen) == [f"/last/{i}" for i in range(5)]
+
+
+def test_spool_is_locked_against_other_processes(store: FlakyStore, tmp_path: Path) -> None:
+    recorder = make_recorder(store, tmp_path)
+    client = app_with(recorder)
+    client.post("/_consent", json={"action": "accept_all"})
+    recorder.flush()
+    store.down = True
+    client.get("/spooled")
+    # Another process holds the spool (it is replaying it): this one must wait, not write beside it.
+    lock = (tmp_path / "spool.jsonl.lock").open("w")
+    fcntl.flock(lock.fileno(), fcntl.LOCK_EX)
+    writer = threading.Thread(target=recorder.flush)
+    writer.start()
+    writer.join(0.5)
+    assert writer.is_alive()
+    assert not (tmp_path / "spool.jsonl").exists()
+    lock.close()  # released
+    writer.join(5)
+    assert not writer.is_alive()
+    assert "/spooled" in (tmp_path / "spool.jsonl").read_text()
+    store.down = False
+    recorder._store_down_until = 0.0
+    recorder.close()
+    assert [r.page for r in store.iter_records("visit")] == ["/spooled"]
+    assert not (tmp_path / "spool.jsonl").exists()
+
+
+@pytest.mark.parametrize("target", ["host=db.invalid dbname=app", "dbname=app user=web password=secret"])
+def test_open_store_reads_a_key_value_connection_string_as_postgresql(target: str) -> None:
+    with pytest.raises(StoreUnavailableError):
+        open_store(target, timeout=1)  # PostgreSQL, unreachable here; not an SQLite file named "host=…"
+    assert not Path(target).exists()

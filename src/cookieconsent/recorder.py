@@ -21,18 +21,25 @@ hook that hangs only delays other hooks, never a page or the store.
 from __future__ import annotations
 
 import collections
+import contextlib
 import datetime as dt
 import json
 import logging
+import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from cookieconsent.config import ConsentConfig
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: the spool is then shared safely by threads only
+    fcntl = None  # type: ignore[assignment]
 from cookieconsent.cookie import cookie_names, cookie_value, format_cookie
 from cookieconsent.endpoints import Endpoints, Event
 from cookieconsent.engine import ConsentState, Engine
@@ -126,10 +133,10 @@ class Recorder:
         self.engine = Engine(config)
         self.policy = policy = config.policy
         if isinstance(store, str | Path):
-            default_spool = Path(store).with_suffix(".spool.jsonl") if "://" not in str(store) else None
             store = open_store(store if isinstance(store, str) else Path(store))
-        else:
-            default_spool = None
+        # Beside an SQLite file by default; for PostgreSQL, in the working directory.
+        path = getattr(store, "path", None)
+        default_spool = Path(path).with_suffix(".spool.jsonl") if isinstance(path, str) and path != ":memory:" else None
         self.store = store
         self.spool = Path(spool) if spool is not None else default_spool or Path("cookieconsent-spool.jsonl")
         self.ip_mode = ip_mode
@@ -143,7 +150,6 @@ class Recorder:
         self.retry_after = retry_after
         self._items = {item.id: item.category for item in policy.data_items}
         self._items_for: dict[frozenset[str], frozenset[str]] = {}
-        # A visitor sends the same Cookie header again and again: look for the device id once per header.
         self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
         self._pending: collections.deque[tuple[Kind, Any]] = collections.deque()
         # Records neither the store nor the spool could take (its disk full): kept here, at most
@@ -154,6 +160,7 @@ class Recorder:
         self._write_lock = threading.Lock()
         self._store_down_until = 0.0
         self._stopping = threading.Event()
+        self._last_flushed = threading.Event()  # set at shutdown once the last records reached the hook queue
         self._thread: threading.Thread | None = None
         self._hook_thread: threading.Thread | None = None
         self._notice_hashes: dict[str, str] = {}
@@ -341,6 +348,7 @@ class Recorder:
         with self._write_lock:
             if self._thread is None:
                 self._stopping.clear()
+                self._last_flushed.clear()
                 self._thread = threading.Thread(target=self._run, name="cookieconsent-recorder", daemon=True)
                 self._thread.start()
                 self._hook_thread = threading.Thread(target=self._run_hooks, name="cookieconsent-hooks", daemon=True)
@@ -447,9 +455,9 @@ class Recorder:
             plain = [r for k, r in batch if k != "consent"]
             if plain:
                 store.write_batch(plain)
-            for kind, record in batch:
+            for i, (kind, record) in enumerate(batch):
                 if kind == "consent":
-                    store.append_consent(record)
+                    batch[i] = (kind, store.append_consent(record))  # hooks get it sealed (seq, hashes)
             return True
         except Exception as exc:
             self._store_down_until = time.monotonic() + self.retry_after
@@ -462,11 +470,9 @@ class Recorder:
         waiting = [*self._held, *batch]  # records held in memory go first: they are older
         lines = "".join(json.dumps({"kind": k, "record": r.model_dump(mode="json")}) + "\n" for k, r in waiting)
         try:
-            with self._spool_lock:
-                self.spool.parent.mkdir(parents=True, exist_ok=True)
-                with self.spool.open("a", encoding="utf-8") as fh:
-                    fh.write(lines)
-                    fh.flush()
+            with self._spool_locked(), self.spool.open("a", encoding="utf-8") as fh:
+                fh.write(lines)
+                fh.flush()
         except OSError as exc:
             self._hold(batch, exc)
             return
@@ -498,11 +504,13 @@ class Recorder:
         """Move spooled batches into the store; True if the store is usable (and the spool empty)."""
         if self.store is None:
             return True
-        with self._spool_lock:
-            if not self.spool.exists() or self.spool.stat().st_size == 0:
-                return time.monotonic() >= self._store_down_until
-            if time.monotonic() < self._store_down_until:
-                return False
+        if not self.spool.exists() or self.spool.stat().st_size == 0:
+            return time.monotonic() >= self._store_down_until
+        if time.monotonic() < self._store_down_until:
+            return False
+        with self._spool_locked():
+            if not self.spool.exists():
+                return True  # another process replayed it meanwhile
             batch = []
             for line in self.spool.read_text(encoding="utf-8").splitlines():
                 if not line.strip():
@@ -530,10 +538,27 @@ class Recorder:
             self.spool.unlink()
             return True
 
+    @contextlib.contextmanager
+    def _spool_locked(self) -> Iterator[None]:
+        """Hold the spool: against this process's threads, and against other processes sharing the file.
+
+        Replaying reads the file, writes it to the store and removes it; without the file lock, a
+        record another worker process appended in between would be lost.
+        """
+        with self._spool_lock:
+            self.spool.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(f"{self.spool}.lock", os.O_CREAT | os.O_RDWR, 0o600)
+            try:
+                if fcntl is not None:
+                    fcntl.flock(fd, fcntl.LOCK_EX)
+                yield
+            finally:
+                os.close(fd)  # releases the lock
+
     def _run_hooks(self) -> None:
-        while not self._stopping.is_set() or self._hook_queue:
+        while not self._last_flushed.is_set() or self._hook_queue:
             if not self._hook_queue:
-                self._stopping.wait(self.interval)
+                self._last_flushed.wait(self.interval)
                 continue
             kind, record = self._hook_queue.popleft()
             for hook in self._hooks[kind]:
@@ -545,10 +570,12 @@ class Recorder:
     def close(self, timeout: float = 10.0) -> None:
         """Write what is pending and stop the threads (called at shutdown: ASGI lifespan, WSGI atexit)."""
         self._stopping.set()
-        for thread in (self._thread, self._hook_thread):
-            if thread is not None:
-                thread.join(timeout)
+        if self._thread is not None:
+            self._thread.join(timeout)
         self.flush()
+        self._last_flushed.set()  # the hook thread runs the hooks of what is queued, then ends
+        if self._hook_thread is not None:
+            self._hook_thread.join(timeout)
         self._thread = self._hook_thread = None
 
 

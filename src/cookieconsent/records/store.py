@@ -366,12 +366,17 @@ def redact_url(url: str) -> str:
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
 
 
+#: A libpq key/value connection string (``host=db dbname=app user=web``), not a file name.
+_CONNINFO = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|service|sslmode)\s*=\S*(\s+\w+\s*=\S*)*\s*$")
+
+
 def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
     """Open the store ``target`` names, creating its schema on first use.
 
     Args:
         target: A file path (``instance/records.db``) or ``sqlite:///path/to/records.db`` for SQLite;
-            ``postgresql://user:password@host:5432/dbname`` for PostgreSQL (needs
+            ``postgresql://user:password@host:5432/dbname`` or a key/value connection string
+            (``host=db dbname=app``) for PostgreSQL (needs
             ``pip install "cookieconsent[postgres]"``).
         **options: Passed to :class:`~cookieconsent.records.sqlite.SqliteStore` or
             :class:`~cookieconsent.records.postgres.PostgresStore` (e.g. ``timeout``, ``max_size``).
@@ -385,7 +390,7 @@ def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
 
         return SqliteStore(target, **options)
     scheme = target.split("://", 1)[0].lower() if "://" in target else ""
-    if scheme in ("postgresql", "postgres"):
+    if scheme in ("postgresql", "postgres") or (not scheme and _CONNINFO.match(target)):
         from cookieconsent.records.postgres import PostgresStore
 
         return PostgresStore(target, **options)
