@@ -406,10 +406,12 @@ def test_a_full_database_spools_and_catches_up_when_room_returns(kind: str, stor
 
 
 def test_a_full_disk_under_the_spool_keeps_records_in_memory_until_the_store_returns(
-    kind: str, store: FaultyStore, caplog: pytest.LogCaptureFixture
+    kind: str, store: FaultyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    # /dev/full refuses every write with ENOSPC: the store is down and the spool's disk is full.
-    recorder = recorder_for(store, "/dev/full")
+    # The spool is /dev/full, which refuses every write with ENOSPC: the store is down and its disk full.
+    spool = tmp_path / "spool.jsonl"
+    spool.symlink_to("/dev/full")
+    recorder = recorder_for(store, spool)
     site = make_site(kind, recorder)
     alice = site.visitor()
     alice.decide("accept_all")

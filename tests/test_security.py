@@ -11,6 +11,7 @@ import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -604,7 +605,9 @@ def test_secrets_stay_out_of_logs_and_responses(
         alice.get("/while-down")
         site.recorder.flush()
         store.down = False
+        time.sleep(0.1)  # past the recorder's retry_after: close() then writes the spooled record
         site.recorder.close()
+    assert not (tmp_path / "spool.jsonl").exists()
     seen.extend(record.getMessage() for record in caplog.records)
     seen.extend(repr(record.args) for record in caplog.records)
     seen.extend(record.exc_text or "" for record in caplog.records)
