@@ -1,0 +1,1 @@
+"""Coverage-guided fuzzing of the library's parsers with atheris (see docs/fuzzing.md)."""

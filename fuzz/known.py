@@ -1,0 +1,226 @@
+"""Findings already reported, so a fuzz run goes on looking for new ones.
+
+Each known finding has a reproducer in ``fuzz/findings/`` and a narrow test that recognises inputs
+failing for that reason only. Targets skip a violation a known finding explains, unless
+``COOKIECONSENT_FUZZ_STRICT=1`` (``fuzz/run.py --strict``), which makes every violation a finding
+again: run the reproducers that way to see whether a finding is fixed.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fuzz.browser import Violation, elements, ends_inside_tag, tags
+
+__all__ = ["REWRITE", "SET_COOKIE", "STRICT", "Known", "explained"]
+
+STRICT = os.environ.get("COOKIECONSENT_FUZZ_STRICT") == "1"
+
+#: The start tags whose end the rewriter finds with its own pattern.
+_REWRITER_TAGS = frozenset(
+    {"script", "style", "source", "textarea", "title", "iframe", "img", "embed", "object"}
+    | {"video", "audio", "link", "head", "body", "html"}
+)
+
+
+@dataclass(frozen=True)
+class Known:
+    """A reported finding.
+
+    Attributes:
+        id: Its name, also the stem of its reproducer (``fuzz/findings/<target>-<id>.bin``).
+        summary: What is wrong, in one sentence.
+        seen: For the rewriter: whether it explains elements the rewriter looked at (and judged
+            wrongly), or elements it never looked at (it misread the markup around them).
+        explains: Whether it explains what a target found; its arguments are the target's (for the
+            rewriter: the input page, decoded, the violation and the catalog's ``category_of_url``;
+            for the Set-Cookie filter: the header value).
+    """
+
+    id: str
+    summary: str
+    explains: Callable[..., bool]
+    seen: bool = True
+
+
+URLCategory = Callable[[str], str | None]
+
+
+def _later_srcset_candidate(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if violation.reason != "url" or violation.attr != "srcset" or violation.url is None:
+        return False
+    first = violation.element.attrs.get("srcset", "").split(",")[0].split()
+    return not first or first[0] != violation.url
+
+
+_QUOTED_DOCTYPE = re.compile(r"<!doctype(?=[\s/>])[^>]*[\"']", re.IGNORECASE)
+
+
+def _stray_quote(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if _QUOTED_DOCTYPE.search(page):
+        return True
+    return any(
+        e.stray_quote and e.written in _REWRITER_TAGS for scripting in (True, False) for e in elements(page, scripting)
+    )
+
+
+def _url_as_written(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if violation.reason != "url" or violation.attr is None:
+        return False
+    raw = violation.element.raw.get(violation.attr, "")
+    if violation.attr == "srcset":
+        raw = (raw.split(",")[0].split() or [""])[0]
+    return category_of_url(raw) is None
+
+
+def _completed_by_injection(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if not ends_inside_tag(page):
+        return False
+    written = {(e.written, tuple(e.raw.items())) for e in elements(page)}
+    return (violation.element.written, tuple(violation.element.raw.items())) not in written
+
+
+def _substring_check(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if violation.reason != "inline":
+        return False
+    text = " ".join(f"{k}={v}" for k, v in violation.element.raw.items()).lower()
+    return "src" in text or "data-category" in text
+
+
+def _markup_in_attribute(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    return any(
+        (e.end or e.written not in _REWRITER_TAGS)
+        and (
+            _REWRITER_MARKUP.search(e.written)
+            or any(_REWRITER_MARKUP.search(k) or _REWRITER_MARKUP.search(v) for k, v in e.raw.items())
+        )
+        for scripting in (True, False)
+        for e in tags(page, scripting)
+    )
+
+
+#: What the rewriter takes for markup: comments and the start tags it looks for.
+_REWRITER_MARKUP = re.compile(
+    r"<(?:!--|(?:script|style|source|textarea|title|iframe|img|embed|object|video|audio|link|head|body|html"
+    r"|!doctype)(?=[\s/>]|$))",
+    re.IGNORECASE,
+)
+_TEXT_ELEMENTS = frozenset({"iframe", "noscript", "xmp", "noembed", "noframes"})
+
+
+def _markup_in_text(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    return any(e.name in _TEXT_ELEMENTS and _REWRITER_MARKUP.search(e.content) for e in elements(page, scripting=True))
+
+
+#: Comment boundaries browsers see and the rewriter does not: <!-->, <!--->, --!>.
+_COMMENT_EDGE = re.compile(r"<!---?>|--!>")
+#: A bogus comment (<!x…>, <?…>, </1…>), which browsers end at the first ">", and what it holds.
+_BOGUS = re.compile(r"<(?:!(?!--)|\?|/(?![A-Za-z>]))[^>]*")
+
+
+def _comment_edge(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    if _COMMENT_EDGE.search(page):
+        return True
+    return any(_REWRITER_MARKUP.search(m.group(), 1) for m in _BOGUS.finditer(page))
+
+
+REWRITE = (
+    Known(
+        "srcset-later-candidate",
+        "Only the first candidate of a srcset is classified; a tracker URL in a later one stays active.",
+        _later_srcset_candidate,
+    ),
+    Known(
+        "stray-quote",
+        "A quote inside an unquoted attribute value, an attribute name or a doctype (where browsers take "
+        "it as a plain character) makes the rewriter look for a closing quote: it misreads where the tag "
+        "ends, and when it finds no end the rest of the page passes unrewritten.",
+        _stray_quote,
+        seen=False,
+    ),
+    Known(
+        "url-as-written",
+        "The catalog matches a URL as it is written in the page, while browsers first decode character "
+        "references and remove tabs, newlines and leading control characters, read backslashes as "
+        "slashes, percent-decode the host and resolve http:host forms: such a tracker URL stays active.",
+        _url_as_written,
+    ),
+    Known(
+        "injection-completes-tag",
+        "A page that ends inside a tag (which browsers drop) gets the head and banner markup appended "
+        "right after it; the quotes and '>' of that markup can complete the tag, so an element that "
+        "would never have loaded becomes active.",
+        _completed_by_injection,
+        seen=False,
+    ),
+    Known(
+        "attribute-substring",
+        "An inline script is taken for an external or a marked one when 'src' or 'data-category' appears "
+        "anywhere in its start tag (in data-src, in a class such as 'srcbox', in another attribute's "
+        "name or value): its content is never classified, so a tracker snippet in it runs.",
+        _substring_check,
+    ),
+    Known(
+        "opener-in-tag",
+        "The rewriter scans the inside of the tags it does not parse (end tags; start tags of a div, a "
+        "meta, an a…: their names and attribute values) for markup: a '<!--', '<title', '<style' or "
+        "'<script' there makes it skip to that comment's or element's end, and a tag such as '<img' "
+        "there makes it look for that tag's end (quotes included), so the elements after pass "
+        "unrewritten (the rest of the page if no end is found).",
+        _markup_in_attribute,
+        seen=False,
+    ),
+    Known(
+        "markup-in-raw-text",
+        "The rewriter reads the content of iframe, noscript, xmp, noembed and noframes as markup, where "
+        "browsers read text (noscript: when scripting is on): a '<!--', '<title>', '<style>' or a tag "
+        "with an unbalanced quote in that text makes it skip past the element's end, and the elements "
+        "after it pass unrewritten.",
+        _markup_in_text,
+        seen=False,
+    ),
+    Known(
+        "comment-boundaries",
+        "The rewriter starts a comment at any '<!--' and ends it only at '-->', while browsers also end "
+        "one at '<!-->', '<!--->' and '--!>'; and it does not know bogus comments ('<!x…>', '<?…>', "
+        "'</1…>', which end at the first '>'), so it takes a '<!--' or a tag inside one for markup: "
+        "the elements after pass unrewritten.",
+        _comment_edge,
+        seen=False,
+    ),
+)
+
+
+def _name_trim(value: str) -> bool:
+    pair = value.split(";", 1)[0]
+    if "=" not in pair:
+        return False
+    name = pair.split("=", 1)[0]
+    return name.strip(" \t") != name.strip() and name.strip(" \t").strip() == name.strip()
+
+
+SET_COOKIE = (
+    Known(
+        "name-trim",
+        "The Set-Cookie filter trims a cookie name with Python's str.strip(), which also removes '\\x85' "
+        "and '\\xa0' (and other characters browsers would refuse anyway): 'session\\xa0=1' passes as the "
+        "necessary 'session', though browsers store a cookie named 'session\\xa0' that the policy does "
+        "not declare.",
+        _name_trim,
+    ),
+)
+
+
+def explained(known: tuple[Known, ...], *args: object) -> Known | None:
+    """The known finding that explains what a target found (None: a new finding, or strict mode).
+
+    Args:
+        known: The target's known findings.
+        *args: What their ``explains`` take.
+    """
+    if STRICT:
+        return None
+    return next((k for k in known if k.explains(*args)), None)

@@ -1,0 +1,151 @@
+"""The streaming HTML rewriter: any bytes, cut into any chunks, under any decision.
+
+Input: a byte whose low three bits are the categories granted (functional, analytics, marketing), a
+byte that seeds the chunk sizes (0: one byte at a time; n: random sizes from 1 to 16 n), then the
+page.
+
+Invariants:
+
+- nothing raises;
+- the output does not depend on how the page was cut into chunks;
+- nothing of a refused category stays active, as a browser reads the output (:mod:`fuzz.browser`):
+  no script, frame, image, media, link or other fetching element whose URL points at a tracker host
+  of a refused category, or that is marked with a refused category, and no active inline script whose
+  content the catalog classes in a refused category — with scripting on and off.
+"""
+
+from __future__ import annotations
+
+import html
+import random
+
+from cookieconsent.rewrite import _INTERESTING, _RAW_END, _TAG_END
+from fuzz.browser import Violation, active_violations, elements
+from fuzz.common import NECESSARY, POLICY, Catalog, Finding, HTMLRewriter, RewritePlan, Settings, TrackerHost, fuzz
+from fuzz.known import REWRITE, Known, explained
+
+CATEGORIES = ("functional", "analytics", "marketing")
+HEAD = "<!--cc-head-->"
+BANNER = '<div id="cookieconsent">Cookie settings</div>'
+CATALOG = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in POLICY.trackers)
+
+
+def placeholder(category: str, host: str | None) -> str:
+    """A stand-in like the real one: it names the category and host, and fetches nothing."""
+    return f'<div class="cc-placeholder" data-cc-for="__CCID__">{html.escape(category)} {html.escape(str(host))}</div>'
+
+
+def judged(page: str) -> set[int]:
+    """Where the start tags the rewriter reads as tags begin in ``page`` (Latin-1 text, in one piece).
+
+    A model of the rewriter's scan made of its own patterns: comments are skipped to ``-->``, a start
+    tag ends where its end pattern says, and script, style, textarea and title hold text up to their end
+    tag. It tells an element the rewriter judged wrongly from one it never saw as an element.
+    """
+    low = page.lower()
+    found: set[int] = set()
+    pos = 0
+    raw: str | None = None
+    while True:
+        if raw is not None:
+            end = _RAW_END[raw].search(low, pos)
+            if end is None:
+                return found
+            raw, pos = None, end.start()
+            continue
+        match = _INTERESTING.search(low, pos)
+        if match is None:
+            return found
+        if match.group(1) is None:
+            close = page.find("-->", match.end())
+            if close < 0:
+                return found
+            pos = close + 3
+            continue
+        tag = _TAG_END.match(page, match.end())
+        if tag is None:
+            return found
+        found.add(match.start())
+        pos = tag.end()
+        if match.group(1) in _RAW_END:
+            raw = match.group(1)
+
+
+def sources(page: bytes) -> tuple[set[bytes], set[bytes]]:
+    """The start tags (as written) a browser reads in ``page``: those the rewriter reads too, and the others."""
+    text = page.decode("latin-1")
+    positions = judged(text)
+    seen: set[bytes] = set()
+    unseen: set[bytes] = set()
+    for scripting in (True, False):
+        for element in elements(text, scripting):
+            (seen if element.at in positions else unseen).add(element.source.encode("latin-1"))
+    return seen, unseen
+
+
+def rewrite(granted: frozenset[str], chunks: list[bytes]) -> bytes:
+    """The rewritten page."""
+    rewriter = HTMLRewriter(RewritePlan(granted, HEAD, BANNER, placeholder, CATALOG, "utf-8", "f"))
+    return b"".join([*(rewriter.feed(c) for c in chunks), rewriter.close()])
+
+
+def chunked(page: bytes, seed: int) -> list[bytes]:
+    """``page`` cut into chunks of random sizes from 1 to ``16 * seed`` bytes (one byte each for 0)."""
+    rng = random.Random(seed)
+    chunks = []
+    at = 0
+    while at < len(page):
+        size = rng.randint(1, max(1, 16 * seed))
+        chunks.append(page[at : at + size])
+        at += size
+    return chunks
+
+
+def check(data: bytes) -> tuple[bytes, list[tuple[Violation, Known | None]]]:
+    """Rewrite one input: the output, and its violations with the known finding that explains each.
+
+    Raises:
+        Finding: if the output depends on how the page was cut into chunks.
+    """
+    settings = Settings(data)
+    mask, seed = settings.byte(), settings.byte()
+    page = settings.rest()
+    granted = frozenset(cat for i, cat in enumerate(CATEGORIES) if mask >> i & 1)
+    whole = rewrite(granted, [page])
+    pieces = rewrite(granted, chunked(page, seed))
+    if pieces != whole:
+        raise Finding(f"the output depends on the chunks (seed {seed}):\n{whole!r}\n{pieces!r}")
+    violations = active_violations(
+        whole.decode("utf-8", "surrogateescape"),
+        lambda category: category == NECESSARY or category in granted,
+        CATALOG.category_of_url,
+        CATALOG.category_of_script,
+    )
+    text = page.decode("utf-8", "replace")
+    seen, unseen = sources(page) if violations else (set(), set())
+    out = []
+    for violation in violations:
+        # A start tag the rewriter read, left as it was: a misjudged element. Any other (one it never
+        # read as a tag, or one made with injected markup): misread markup.
+        source = violation.element.source.encode("utf-8", "surrogateescape")
+        looked = violation.srcdoc == 0 and source in seen and source not in unseen
+        known = tuple(k for k in REWRITE if k.seen == looked)
+        out.append((violation, explained(known, text, violation, CATALOG.category_of_url)))
+    return whole, out
+
+
+def test_one_input(data: bytes) -> None:
+    """Run one input; raise :class:`~fuzz.common.Finding` when an invariant does not hold."""
+    page, violations = check(data)
+    new = [str(v) for v, known in violations if known is None]
+    if new:
+        raise Finding("active in the rewritten page:\n  " + "\n  ".join(new) + f"\npage: {page[:2000]!r}")
+
+
+def main() -> None:
+    """Fuzz this target (libFuzzer flags and corpus directories come from the command line)."""
+    fuzz(test_one_input)
+
+
+if __name__ == "__main__":
+    main()
