@@ -35,15 +35,15 @@ def placeholder(category: str, host: str | None) -> str:
     return f'<div class="cc-placeholder" data-cc-for="__CCID__">{html.escape(category)} {html.escape(str(host))}</div>'
 
 
-def judged(page: str) -> set[int]:
-    """Where the start tags the rewriter reads as tags begin in ``page`` (Latin-1 text, in one piece).
+def judged(page: str) -> set[tuple[int, int]]:
+    """Where the start tags the rewriter reads as tags begin and end in ``page`` (Latin-1 text, in one piece).
 
     A model of the rewriter's scan made of its own patterns: comments are skipped to ``-->``, a start
     tag ends where its end pattern says, and script, style, textarea and title hold text up to their end
     tag. It tells an element the rewriter judged wrongly from one it never saw as an element.
     """
     low = page.lower()
-    found: set[int] = set()
+    found: set[tuple[int, int]] = set()
     pos = 0
     raw: str | None = None
     while True:
@@ -65,21 +65,22 @@ def judged(page: str) -> set[int]:
         tag = _TAG_END.match(page, match.end())
         if tag is None:
             return found
-        found.add(match.start())
+        found.add((match.start(), tag.end()))
         pos = tag.end()
         if match.group(1) in _RAW_END:
             raw = match.group(1)
 
 
 def sources(page: bytes) -> tuple[set[bytes], set[bytes]]:
-    """The start tags (as written) a browser reads in ``page``: those the rewriter reads too, and the others."""
+    """The start tags (as written) a browser reads in ``page``: those the rewriter reads alike, and the rest."""
     text = page.decode("latin-1")
-    positions = judged(text)
+    spans = judged(text)
     seen: set[bytes] = set()
     unseen: set[bytes] = set()
     for scripting in (True, False):
         for element in elements(text, scripting):
-            (seen if element.at in positions else unseen).add(element.source.encode("latin-1"))
+            span = (element.at, element.at + len(element.source))
+            (seen if span in spans else unseen).add(element.source.encode("latin-1"))
     return seen, unseen
 
 
