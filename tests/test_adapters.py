@@ -21,7 +21,7 @@ from cookieconsent import ConsentConfig, ConsentState
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.fastapi import Consent, require_consent
-from cookieconsent.flask import CookieConsent
+from cookieconsent.flask import CookieConsent, current_consent
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 
 
@@ -265,6 +265,31 @@ def test_flask_store_key_is_not_a_config_option(config: ConsentConfig, tmp_path:
     )
     CookieConsent(app)  # the store is the extension's own setting, not the middleware's
     assert CookieConsent.middleware(app).engine.config.max_age == config.max_age
+
+
+def test_flask_g_consent_is_read_on_demand(config: ConsentConfig) -> None:
+    from flask import g
+    from flask.ctx import _AppCtxGlobals
+
+    class AppGlobals(_AppCtxGlobals):
+        answer = 42
+
+    app = Flask(__name__)
+    app.app_ctx_globals_class = AppGlobals
+    CookieConsent(app, config=config)
+
+    @app.get("/")
+    def index() -> str:
+        same = g.consent is g.get("consent") is current_consent._get_current_object()  # type: ignore[attr-defined]
+        return f"{same}|{'consent' in g}|{g.consent.allows('analytics')}|{g.answer}|{g.get('missing', '-')}"
+
+    client = app.test_client()
+    assert client.get("/", base_url="https://localhost").get_data(as_text=True) == "True|True|False|42|-"
+    with app.app_context():  # no request: no state, and g says so as it does for any missing name
+        assert "consent" not in g
+        assert g.get("consent", "none") == "none"
+        with pytest.raises(AttributeError):
+            g.consent  # noqa: B018
 
 
 def test_flask_without_policy_explains() -> None:

@@ -73,10 +73,14 @@ def test_set_cookie_filter(config: ConsentConfig, headers: list[tuple[str, str]]
             assert value not in kept  # refused and undeclared ones never pass
         else:
             assert value in kept
-    # Other headers pass in order (Vary may only gain tokens).
-    others_in = [(k, v) for k, v in headers if k.lower() not in ("set-cookie", "vary")]
-    others_out = [(k, v) for k, v in out if k.lower() not in ("set-cookie", "vary")]
+    # Other headers pass in order (Vary may only gain tokens, Cache-Control may become private).
+    edited = ("vary", "cache-control")
+    others_in = [(k, v) for k, v in headers if k.lower() not in ("set-cookie", *edited)]
+    others_out = [(k, v) for k, v in out if k.lower() not in ("set-cookie", *edited)]
     assert others_out[: len(others_in)] == others_in
+    if len(kept) != len(given_cookies):  # the response now depends on consent: no shared cache keeps it
+        caching = ", ".join(v for k, v in out if k.lower() == "cache-control").lower()
+        assert "private" in caching or "no-store" in caching
 
 
 def test_undeclared_cookie_warns_once_per_name(config: ConsentConfig, caplog: pytest.LogCaptureFixture) -> None:

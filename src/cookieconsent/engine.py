@@ -463,8 +463,9 @@ class Engine:
             out.append(("set-cookie", self.consent_cookie(state.pending)))
             added = True
         if edited or added:
+            # The response depends on consent: caches must key it by the cookie (Vary), and a
+            # shared cache that ignores Vary must not keep it at all (private).
             self._vary_on_consent(out, vary_at)
-        if added:
             out = private(out, cache_at)
         return out
 

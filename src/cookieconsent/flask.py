@@ -14,7 +14,9 @@
         if g.consent.allows("analytics"):
             ...
 
-In templates: ``{% if consent.allows("marketing") %}…{% endif %}``.
+In templates: ``{% if consent.allows("marketing") %}…{% endif %}``. ``g.consent`` is looked up when
+read (the extension mixes it into ``app.app_ctx_globals_class``: set your own class before
+``init_app``).
 
 Without an explicit ``config``, the extension reads ``COOKIECONSENT_POLICY`` (a path or a
 :class:`~cookieconsent.policy.Policy`), ``COOKIECONSENT_SECRET_KEYS`` (default: ``SECRET_KEY_FALLBACKS``
@@ -27,7 +29,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, g, request
+from flask import Flask, has_request_context, request
+from flask.ctx import _AppCtxGlobals
 from werkzeug.local import LocalProxy
 
 from cookieconsent.config import ConsentConfig
@@ -84,7 +87,12 @@ class CookieConsent:
         middleware = ConsentMiddleware(app.wsgi_app, config, recorder=recorder)
         app.wsgi_app = middleware  # type: ignore[method-assign]
         app.extensions[EXTENSION_KEY] = middleware
-        app.before_request(_expose_state)
+        if not issubclass(app.app_ctx_globals_class, _ConsentGlobals):
+            # g.consent is read on demand, not set by a before_request hook: most requests never ask.
+            mixed: type[_AppCtxGlobals] = type(
+                "ConsentGlobals", (_ConsentGlobals, app.app_ctx_globals_class), {"__module__": __name__}
+            )
+            app.app_ctx_globals_class = mixed
         app.jinja_env.globals["consent"] = current_consent
 
     @staticmethod
@@ -93,8 +101,33 @@ class CookieConsent:
         return app.extensions[EXTENSION_KEY]  # type: ignore[no-any-return]
 
 
-def _expose_state() -> None:
-    g.consent = request.environ.get(ENVIRON_KEY)
+def _request_state() -> ConsentState | None:
+    return request.environ.get(ENVIRON_KEY) if has_request_context() else None
+
+
+class _ConsentGlobals(_AppCtxGlobals):
+    """Flask's ``g`` with ``g.consent``, the request's consent state, looked up when read.
+
+    Mixed into the app's own ``app_ctx_globals_class`` (set yours before ``init_app``).
+    """
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "consent":
+            state = _request_state()
+            if state is not None:
+                return state
+        return super().__getattr__(name)
+
+    def get(self, name: str, default: Any | None = None) -> Any:
+        if name == "consent" and name not in self.__dict__:
+            state = _request_state()
+            return default if state is None else state
+        return super().get(name, default)
+
+    def __contains__(self, item: str) -> bool:
+        if item == "consent" and item not in self.__dict__:
+            return _request_state() is not None
+        return super().__contains__(item)
 
 
 def recorder_from_flask(app: Flask, config: ConsentConfig) -> Recorder | None:

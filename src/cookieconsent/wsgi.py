@@ -33,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = ["ENVIRON_KEY", "ConsentMiddleware", "WSGIRequest"]
 
 ENVIRON_KEY = "cookieconsent.state"
+_new = object.__new__
 _SPECIAL = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
@@ -113,6 +114,7 @@ class ConsentMiddleware:
         self.app = app
         self.engine, self.pages, self.endpoints = build(config, recorder)
         self._own = self.endpoints.path_prefixes
+        self._html_types: dict[str, bool] = {}  # Content-Type value → is it HTML (a few distinct ones)
         self.recorder = recorder
         if recorder is not None:
             atexit.register(recorder.close)
@@ -121,11 +123,12 @@ class ConsentMiddleware:
         """Handle one WSGI request: answer the library's endpoints, else call the app and enforce."""
         # The view reads a copy: the environ gets the ConsentState below, and a reference back to it
         # would make a cycle (environ → state → request → environ) only the garbage collector frees.
-        request = WSGIRequest(environ.copy())
+        request: WSGIRequest = _new(WSGIRequest)  # without a Python __init__ frame: once per request
+        request.environ = environ.copy()
         engine = self.engine
         sec_gpc = environ.get("HTTP_SEC_GPC")
         state = engine.decide_from(request, environ.get("HTTP_COOKIE"), None if sec_gpc is None else [sec_gpc])
-        path = request.path
+        path = environ.get("PATH_INFO") or "/"
         if path.startswith(self._own) and self.endpoints.matches(path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
             headers = reply.headers
@@ -136,25 +139,39 @@ class ConsentMiddleware:
         environ[ENVIRON_KEY] = state
         recorder = self.recorder
         started = time.perf_counter() if recorder is not None else 0.0
-        pages = self.pages
-        response = _Response()
+        response: _Response = _new(_Response)
+        response.started = False
+        response.rewriter = None
 
         def enforcing_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> Any:
-            has_set_cookie = html = False
-            for name, value in headers:
-                size = len(name)
-                if size == 10 and name.lower() == "set-cookie":
-                    has_set_cookie = True
-                elif size == 12 and name.lower() == "content-type" and "htm" in value:
+            # The two headers that matter, found with C-level passes (names are case-insensitive).
+            table = dict(headers)
+            names = "\n" + "\n".join(table).lower() + "\n"
+            html = False
+            if "\ncontent-type\n" in names:
+                value = table.get("Content-Type") or table.get("content-type")
+                if value is None:
+                    value = next(v for k, v in headers if k.lower() == "content-type")
+                html = self._html_types.get(value)  # type: ignore[assignment]
+                if html is None:
                     html = is_html(value)
+                    if len(self._html_types) < 64:
+                        self._html_types[value] = html
             if recorder is not None:
                 recorder.capture(state, request, int(status[:3]), started)  # may add the device cookie
             if html:
-                here = request.path + (f"?{request.query_string}" if request.query_string else "")
-                headers, response.rewriter = pages.start(state, int(status[:3]), headers, request.method, here)
-            elif engine.needs_edit(state, has_set_cookie):
+                query = request.query_string
+                here = request.path + (f"?{query}" if query else "")
+                headers, response.rewriter = self.pages.start(state, int(status[:3]), headers, request.method, here)
+            elif (
+                "\nset-cookie\n" in names
+                or state.accessed
+                or state.pending is not None
+                or state.expire
+                or state.extra_cookies
+            ):  # what Engine.needs_edit asks, inline: this runs for every response
                 headers = engine.response_headers(state, headers)
             response.started = True
             return start_response(status, headers, exc_info)
@@ -166,11 +183,12 @@ class ConsentMiddleware:
 
 
 class _Response:
+    """Whether the response started, and its rewriter if it is an HTML page (set by start_response)."""
+
     __slots__ = ("rewriter", "started")
 
-    def __init__(self) -> None:
-        self.started = False
-        self.rewriter: HTMLRewriter | None = None
+    started: bool
+    rewriter: HTMLRewriter | None
 
 
 class _RewritingBody:
