@@ -44,8 +44,8 @@ $(NODE_STAMP): package.json package-lock.json
 node-deps: $(NODE_STAMP)
 
 lint: venv
-	$(BIN)/ruff check src tests examples benchmarks
-	$(BIN)/ruff format --check src tests examples benchmarks
+	$(BIN)/ruff check src tests examples benchmarks fuzz scripts
+	$(BIN)/ruff format --check src tests examples benchmarks fuzz scripts
 
 typecheck: venv
 	$(BIN)/mypy

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import io
 import os
 import statistics
@@ -85,8 +86,8 @@ def starlette_app(wrap: str) -> Any:
 
     middleware = {
         "bare": [],
-        "session": [Middleware(SessionMiddleware, secret_key=SESSION_SECRET)],  # type: ignore[arg-type]
-        "consent": [Middleware(ConsentMiddleware, config=CONFIG)],  # type: ignore[arg-type]
+        "session": [Middleware(SessionMiddleware, secret_key=SESSION_SECRET)],
+        "consent": [Middleware(ConsentMiddleware, config=CONFIG)],
     }[wrap]
     return Starlette(routes=[Route("/api", api), Route("/page", page)], middleware=middleware)
 
@@ -167,9 +168,9 @@ def wsgi_runner(wrap: str, scenario: str) -> Callable[[int], None]:
 
     app = flask_app(wrap)
     path, cookies = SCENARIOS[scenario]
-    headers = {"User-Agent": "bench/1.0", "Accept": "*/*"}
+    headers = [("User-Agent", "bench/1.0"), ("Accept", "*/*")]
     if cookies:
-        headers["Cookie"] = cookies
+        headers.append(("Cookie", cookies))
     environ = EnvironBuilder(path=path, base_url="https://example.com", headers=headers).get_environ()
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -194,9 +195,9 @@ def wsgi_runner(wrap: str, scenario: str) -> Callable[[int], None]:
 CASES: dict[str, Callable[[], Callable[[int], None]]] = {}
 for _scenario in SCENARIOS:
     for _wrap in ("bare", "session", "consent"):
-        CASES[f"asgi-{_scenario}-{_wrap}"] = lambda w=_wrap, s=_scenario: asgi_runner(w, s)
+        CASES[f"asgi-{_scenario}-{_wrap}"] = functools.partial(asgi_runner, _wrap, _scenario)
     for _wrap in ("bare", "consent"):
-        CASES[f"wsgi-{_scenario}-{_wrap}"] = lambda w=_wrap, s=_scenario: wsgi_runner(w, s)
+        CASES[f"wsgi-{_scenario}-{_wrap}"] = functools.partial(wsgi_runner, _wrap, _scenario)
 
 
 # -- modes -----------------------------------------------------------------------------------------

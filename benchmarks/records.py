@@ -48,14 +48,14 @@ def recorder_app() -> Callable[[int], None]:
         from cookieconsent.asgi import ConsentMiddleware
 
         built = original("bare")
-        built.user_middleware = [Middleware(ConsentMiddleware, config=overhead.CONFIG, recorder=recorder)]  # type: ignore[arg-type]
+        built.user_middleware = [Middleware(ConsentMiddleware, config=overhead.CONFIG, recorder=recorder)]
         return built
 
-    overhead.starlette_app = app  # type: ignore[assignment]
+    overhead.starlette_app = app
     try:
         inner = overhead.asgi_runner("consent", "decided")
     finally:
-        overhead.starlette_app = original  # type: ignore[assignment]
+        overhead.starlette_app = original
 
     def run(n: int) -> None:
         # The writer thread takes captured visits away every 0.2 s; here, every 50 requests, without
