@@ -16,11 +16,12 @@ Invariants:
 
 from __future__ import annotations
 
+import difflib
 import html
 import random
 
 from cookieconsent.rewrite import _INTERESTING, _RAW_END, _TAG_END
-from fuzz.browser import Violation, active_violations, elements
+from fuzz.browser import Element, Violation, active_violations
 from fuzz.common import NECESSARY, POLICY, Catalog, Finding, HTMLRewriter, RewritePlan, Settings, TrackerHost, fuzz
 from fuzz.known import REWRITE, Known, explained
 
@@ -71,17 +72,21 @@ def judged(page: str) -> set[tuple[int, int]]:
             raw = match.group(1)
 
 
-def sources(page: bytes) -> tuple[set[bytes], set[bytes]]:
-    """The start tags (as written) a browser reads in ``page``: those the rewriter reads alike, and the rest."""
-    text = page.decode("latin-1")
-    spans = judged(text)
-    seen: set[bytes] = set()
-    unseen: set[bytes] = set()
-    for scripting in (True, False):
-        for element in elements(text, scripting):
-            span = (element.at, element.at + len(element.source))
-            (seen if span in spans else unseen).add(element.source.encode("latin-1"))
-    return seen, unseen
+def judged_in_place(page: bytes, output: bytes, text: str, element: Element) -> bool:
+    """Whether ``element`` of the output (read from ``text``) is a start tag the rewriter read, left as it was.
+
+    The output is aligned with the page (the rewriter copies what it does not change); the element's
+    place in the output leads back to its place in the page, where the rewriter must have read a start
+    tag with exactly this start and end.
+    """
+    start = len(text[: element.at].encode("utf-8", "surrogateescape"))
+    source = element.source.encode("utf-8", "surrogateescape")
+    blocks = difflib.SequenceMatcher(None, page, output, autojunk=False).get_matching_blocks()
+    for a, b, size in blocks:
+        if b <= start and start + len(source) <= b + size:
+            at = a + start - b
+            return (at, at + len(source)) in judged(page.decode("latin-1"))
+    return False
 
 
 def rewrite(granted: frozenset[str], chunks: list[bytes]) -> bytes:
@@ -117,19 +122,18 @@ def check(data: bytes) -> tuple[bytes, list[tuple[Violation, Known | None]]]:
     if pieces != whole:
         raise Finding(f"the output depends on the chunks (seed {seed}):\n{whole!r}\n{pieces!r}")
     violations = active_violations(
-        whole.decode("utf-8", "surrogateescape"),
+        whole.decode("utf-8", "surrogateescape"),  # undecodable bytes kept, so offsets lead back to bytes
         lambda category: category == NECESSARY or category in granted,
         CATALOG.category_of_url,
         CATALOG.category_of_script,
     )
     text = page.decode("utf-8", "replace")
-    seen, unseen = sources(page) if violations else (set(), set())
+    output = whole.decode("utf-8", "surrogateescape")
     out = []
     for violation in violations:
-        # A start tag the rewriter read, left as it was: a misjudged element. Any other (one it never
-        # read as a tag, or one made with injected markup): misread markup.
-        source = violation.element.source.encode("utf-8", "surrogateescape")
-        looked = violation.srcdoc == 0 and source in seen and source not in unseen
+        # A start tag the rewriter read and left as it was: a misjudged element. Any other (one it never
+        # read as a tag, or one made of injected markup): misread markup.
+        looked = violation.srcdoc == 0 and judged_in_place(page, whole, output, violation.element)
         known = tuple(k for k in REWRITE if k.seen == looked)
         out.append((violation, explained(known, text, violation, CATALOG.category_of_url)))
     return whole, out
