@@ -59,6 +59,8 @@ def test_declarations_are_read_from_policy_json(declarations: Declarations) -> N
     assert declarations.category_of("_ga_ABC123") == "analytics"  # the _ga_* pattern
     assert declarations.category_of("x_unknown") is None
     assert declarations.category_of("_g") is None
+    assert declarations.category_of("__Host-ccdid") == "analytics"  # the recorder's device cookie, declared as ccdid
+    assert declarations.category_of("__Host-_g") is None
 
 
 def test_exact_names_win_over_patterns() -> None:

@@ -1110,7 +1110,7 @@ def size_rows() -> list[Row]:
 def consenting_rows() -> list[Row]:
     """Odd requests from a visitor who granted everything: each is still recorded, exactly once."""
     event = {"type": "click", "path": "/a"}
-    device = ("cookie", f"{CONSENT}={{all}}; ccdid=" + "d" * 200)
+    device = ("cookie", f"{CONSENT}={{all}}; __Host-ccdid=" + "d" * 200)
     return [
         get("consenting-path-3000", "/" + "a" * 3000, cookie("all"), status=404, records=1, **ALL),
         get("consenting-nul-in-path", "/%00", cookie("all"), status=404, records=1, **ALL),

@@ -18,6 +18,7 @@ from tests.conftest import AppClient, Visitor
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
 CONSENT = "__Host-consent"
+DEVICE = "__Host-ccdid"  # the recorder's device cookie (declared as ccdid) under secure=True
 TRACKING = {"lang", "_ga", "_fbp", "x_unknown"}
 
 
@@ -52,7 +53,7 @@ def test_undecided_response_sets_only_necessary_cookies(visitor: Visitor) -> Non
 def test_accept_all_lets_declared_cookies_through_but_never_undeclared(visitor: Visitor) -> None:
     decided = visitor.decide("accept_all")
     assert decided.status == 200
-    assert decided.set_cookie("ccdid") is not None  # the recorder's device id (the device_id item is analytics)
+    assert decided.set_cookie(DEVICE) is not None  # the recorder's device id (the device_id item is analytics)
     r = visitor.get("/")
     assert set(r.set_cookie_names) == {"session", "lang", "_ga", "_fbp"}  # R2: x_unknown stays blocked
 
@@ -117,7 +118,7 @@ def test_tampered_cookie_reads_as_not_decided(visitor: Visitor, mangle: object) 
     r = visitor.get("/")
     assert r.status == 200  # R21: never a 500
     assert r.stored_cookie_names == ["session"]  # and never a grant
-    assert r.set_cookie("ccdid") is not None  # the device id of the lost decision is expired
+    assert r.set_cookie(DEVICE) is not None  # the device id of the lost decision is expired
     assert state(visitor)["decided"] is False
 
 

@@ -26,6 +26,7 @@ from tests.test_recorder import UA, config
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 CONSENT = "__Host-consent"
+DEVICE = f"__Host-{DEVICE_COOKIE}"  # the device cookie under secure=True, the default
 FORM = "application/x-www-form-urlencoded"
 
 
@@ -91,7 +92,7 @@ def test_the_page_shows_this_device_only(asgi: ConsentMiddleware, recorder: Reco
     assert "198.51.100" not in html
     assert "203.0.113.0/24" in html  # minimised, never the full address
     assert "203.0.113.7" not in html
-    assert alice.cookies[DEVICE_COOKIE] in html
+    assert alice.cookies[DEVICE] in html
     assert "Accepted all" in html  # consent history
     for kind in KINDS:
         assert f'name="kind" value="{kind}"' in html
@@ -125,7 +126,7 @@ def test_the_json_copy_holds_this_device_only(asgi: ConsentMiddleware, store: Sq
     assert r.headers["content-disposition"].startswith("attachment")
     assert r.headers["cache-control"] == "no-store"
     data = r.json()
-    assert data["device_id"] == alice.cookies[DEVICE_COOKIE]
+    assert data["device_id"] == alice.cookies[DEVICE]
     assert {rec["page"] for rec in data["records"]} == {"/alice"}
     assert {rec["device_id"] for rec in data["records"]} == {data["device_id"]}
     assert [c["mechanism"] for c in data["consent_records"]] == ["accept_all"]
@@ -152,15 +153,16 @@ def test_delete_removes_this_device_only_and_withdraws(
     alice, bob = visitor(asgi), visitor(asgi)
     browse(alice, "/alice/1", "/alice/2")
     browse(bob, "/bob")
-    device, consent_id = alice.cookies[DEVICE_COOKIE], alice.get("/_consent/state").json()["consent_id"]
-    bob_device = bob.cookies[DEVICE_COOKIE]
+    device, consent_id = alice.cookies[DEVICE], alice.get("/_consent/state").json()["consent_id"]
+    bob_device = bob.cookies[DEVICE]
     r = alice.post("/_consent/my-data/delete", json={})
     assert r.status_code == 200
     body = r.json()
     assert body["deleted"] == {"visits": 2, "events": 0, "total": 2}
     assert body["withdrawn"] is True
     cookies = r.headers.get_list("set-cookie")
-    assert any(c.startswith(f"{DEVICE_COOKIE}=;") and "Max-Age=0" in c for c in cookies)
+    (expiry,) = [c for c in cookies if c.startswith(f"{DEVICE}=;")]
+    assert expiry == f"{DEVICE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure"
     assert any(c.startswith(f"{CONSENT}=") and "Max-Age=0" not in c for c in cookies)  # the withdrawal, stored
     recorder.flush()
     assert store.records_for(device_id=device, consent_id=consent_id) == []
@@ -204,7 +206,7 @@ def test_rights_requests_get_due_dates_from_a_frozen_clock(asgi: ConsentMiddlewa
     assert filed is not None
     assert filed.details == "My region is TW-KHH."
     assert filed.is_open
-    assert filed.device_id == client.cookies[DEVICE_COOKIE]
+    assert filed.device_id == client.cookies[DEVICE]
     assert filed.consent_id == client.get("/_consent/state").json()["consent_id"]
 
 
@@ -227,7 +229,7 @@ def test_stop_halts_recording_at_once_and_survives_a_new_consent_cookie(
     alice, bob = visitor(asgi), visitor(asgi)
     browse(alice, "/before")
     browse(bob, "/bob/1")
-    device = alice.cookies[DEVICE_COOKIE]
+    device = alice.cookies[DEVICE]
     old_id = alice.get("/_consent/state").json()["consent_id"]
     assert alice.post("/_consent/rights", json={"kind": "stop"}).json()["stopped"] is True
     assert store.is_stopped(device)
@@ -242,7 +244,7 @@ def test_stop_halts_recording_at_once_and_survives_a_new_consent_cookie(
     bob.get("/bob/2")
     recorder.flush()
     assert [r.page for r in store.records_for(device_id=device, consent_id=new_id)] == ["/before"]
-    assert [r.page for r in store.records_for(device_id=bob.cookies[DEVICE_COOKIE])] == ["/bob/1", "/bob/2"]
+    assert [r.page for r in store.records_for(device_id=bob.cookies[DEVICE])] == ["/bob/1", "/bob/2"]
     assert [c.mechanism for c in store.consents_for(new_id)] == ["accept_all"]  # decisions are still proven
 
 
@@ -315,7 +317,7 @@ def test_flask_privacy_centre(recorder: Recorder, store: SqliteStore) -> None:
     html = alice.get("/_consent/my-data", **base).get_data(as_text=True)
     assert "/alice" in html
     assert "/bob" not in html
-    cookie = alice.get_cookie(DEVICE_COOKIE, domain="localhost")
+    cookie = alice.get_cookie(DEVICE, domain="localhost")
     assert cookie is not None
     device = cookie.value
     form = {"base_url": "https://localhost", "content_type": FORM}

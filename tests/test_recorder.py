@@ -166,9 +166,9 @@ def test_device_id_cookie_only_when_granted(store: FlakyStore, tmp_path: Path) -
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     r = client.post("/_consent", json={"action": "custom", "categories": ["analytics"]})
-    assert not any(c.startswith(DEVICE_COOKIE + "=") for c in r.headers.get_list("set-cookie"))
+    assert not any(c.startswith(recorder.device_cookie + "=") for c in r.headers.get_list("set-cookie"))
     r = client.post("/_consent", json={"action": "custom", "categories": ["functional"]})
-    assert any(c.startswith(DEVICE_COOKIE + "=") for c in r.headers.get_list("set-cookie"))
+    assert any(c.startswith(recorder.device_cookie + "=") for c in r.headers.get_list("set-cookie"))
     recorder.close()
 
 
@@ -192,7 +192,7 @@ def test_stop_request_halts_recording_and_survives_a_new_cookie(store: FlakyStor
     client.get("/before")
     recorder.flush()
     store.set_stop(decided["consent_id"])
-    device = client.cookies.get(DEVICE_COOKIE)
+    device = client.cookies.get(recorder.device_cookie)
     assert device
     store.set_stop(device)
     for i in range(5):

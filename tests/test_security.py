@@ -467,7 +467,7 @@ def test_a_beacon_cannot_choose_whose_record_it_is(site: Site, store: FaultyStor
     site.recorder.flush()
     (record,) = store.iter_records("click")
     assert record.consent_id == alice.state()["consent_id"]
-    assert record.device_id == alice.jar[DEVICE_COOKIE]
+    assert record.device_id == alice.jar[site.recorder.device_cookie]
 
 
 # -- one visitor and another's records ----------------------------------------------------------------
@@ -483,8 +483,9 @@ def browsed(site: Site, *pages: str) -> Browser:
 
 def test_ids_in_the_query_or_the_body_are_ignored(site: Site, store: FaultyStore) -> None:
     alice, bob = browsed(site, "/alice"), browsed(site, "/bob")
-    bob_device, bob_consent = bob.jar[DEVICE_COOKIE], bob.state()["consent_id"]
-    query = f"device_id={bob_device}&consent_id={bob_consent}&{DEVICE_COOKIE}={bob_device}"
+    device_cookie = site.recorder.device_cookie
+    bob_device, bob_consent = bob.jar[device_cookie], bob.state()["consent_id"]
+    query = f"device_id={bob_device}&consent_id={bob_consent}&{device_cookie}={bob_device}&{DEVICE_COOKIE}={bob_device}"
     copy_ = alice.get("/_consent/my-data.json?" + query).json()
     assert {r["page"] for r in copy_["records"]} == {"/alice"}
     assert bob_device not in alice.get("/_consent/my-data?" + query).text
@@ -492,6 +493,144 @@ def test_ids_in_the_query_or_the_body_are_ignored(site: Site, store: FaultyStore
     assert r.status == 200
     site.recorder.flush()
     assert [v.page for v in store.records_for(device_id=bob_device)] == ["/bob"]
+
+
+# -- the device cookie: host-only, so no sibling subdomain can plant one --------------------------------
+
+HOST_DEVICE = f"__Host-{DEVICE_COOKIE}"
+
+
+def attributes_of(set_cookie: str) -> dict[str, str]:
+    """The attributes of a ``Set-Cookie`` value, by lower-case name."""
+    pairs = (a.strip().partition("=") for a in set_cookie.split(";")[1:])
+    return {name.lower(): value for name, _, value in pairs}
+
+
+def test_the_device_cookie_is_host_only_and_secure(site: Site) -> None:
+    """Cookie tossing: browsers take a __Host- cookie only from the host itself (Secure, Path=/, no Domain)."""
+    assert site.recorder.device_cookie == HOST_DEVICE
+    decided = site.visitor().decide("accept_all")
+    cookie = decided.set_cookie(HOST_DEVICE)
+    assert cookie is not None
+    assert re.match(rf"^{HOST_DEVICE}=[A-Za-z0-9_-]{{22}}; ", cookie), cookie
+    attributes = attributes_of(cookie)
+    assert attributes["path"] == "/"
+    assert "secure" in attributes
+    assert "domain" not in attributes
+    assert {"httponly", "samesite", "max-age"} <= attributes.keys()
+    assert decided.set_cookie(DEVICE_COOKIE) is None  # no unprefixed device cookie is ever set
+
+
+def test_a_planted_unprefixed_device_cookie_is_no_device_id(site: Site, store: FaultyStore) -> None:
+    """A sibling subdomain can set ``ccdid`` (not ``__Host-ccdid``): it neither names a visit nor opens records."""
+    planted = "PlantedBySibling-00001"
+    victim = Browser(site, {DEVICE_COOKIE: planted})  # tossed into the victim's browser before the first visit
+    victim.decide("accept_all")
+    victim.get("/victim/private")
+    own = victim.jar[HOST_DEVICE]
+    assert own != planted
+    alice = browsed(site, "/alice/private")
+    alice_device = alice.jar[HOST_DEVICE]
+    site.recorder.flush()
+    assert store.records_for(device_id=planted) == []  # the visit is not recorded under the planted id
+    assert [r.page for r in store.records_for(device_id=own)] == ["/victim/private"]
+    # The planter comes back with the id it planted, or with someone's real id, under the plain name.
+    for known in (planted, own, alice_device):
+        planter = Browser(site, {DEVICE_COOKIE: known})
+        copy_ = planter.get("/_consent/my-data.json").json()
+        assert copy_["device_id"] is None
+        assert copy_["records"] == []
+        page = planter.get("/_consent/my-data").text
+        assert known not in page
+        assert "/victim/private" not in page
+        assert "/alice/private" not in page
+        # Deciding first (so the planter has a device id of its own) changes nothing.
+        planter.decide("accept_all")
+        copy_ = planter.get("/_consent/my-data.json").json()
+        assert copy_["device_id"] == planter.jar[HOST_DEVICE] != known
+        assert not {r["page"] for r in copy_["records"]} & {"/victim/private", "/alice/private"}
+        assert planter.post("/_consent/my-data/delete", {}).status == 200
+    site.recorder.flush()
+    assert [r.page for r in store.records_for(device_id=own)] == ["/victim/private"]
+    assert [r.page for r in store.records_for(device_id=alice_device)] == ["/alice/private"]
+
+
+def test_the_ccdid_declaration_covers_the_host_prefixed_cookie(kind: str, store: FaultyStore, tmp_path: Path) -> None:
+    """Policies declare ``ccdid``; refusing its category expires ``__Host-ccdid`` with a deletion browsers accept.
+
+    The declaration here even names a Domain and a Path: a __Host- cookie has neither, so the
+    deletion must use ``Path=/`` and no ``Domain`` or the browser would keep the cookie.
+    """
+    data = small_policy_data(data_items=[{"id": "device_id", "category": "functional", "description": "device"}])
+    data["cookies"].append(
+        {
+            "name": DEVICE_COOKIE,
+            "category": "functional",
+            "purpose": "Device id",
+            "provider": "Example",
+            "lifetime": "1 year",
+            "path": "/app",
+            "domain": "example.com",
+        }
+    )
+    cfg = ConsentConfig(policy=parse_policy(data), secret_keys=[SECRET])
+    assert cfg.policy.allows_cookie_in(HOST_DEVICE) == "functional"
+    assert cfg.policy.allows_cookie_in(f"__Secure-{DEVICE_COOKIE}") == "functional"
+    assert cfg.policy.allows_cookie_in(f"__host-{DEVICE_COOKIE}") is None  # not a prefix browsers enforce
+    site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl", cfg), cfg)
+    try:
+        visitor = site.visitor()
+        assert visitor.decide("accept_all").set_cookie(HOST_DEVICE) is not None
+        refused = visitor.decide("custom", ["analytics"])
+        expiry = refused.set_cookie(HOST_DEVICE)
+        assert expiry == f"{HOST_DEVICE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure"
+        assert HOST_DEVICE not in visitor.jar
+    finally:
+        site.recorder.close()
+
+
+def test_an_explicit_declaration_of_the_prefixed_name_wins() -> None:
+    data = small_policy_data()
+    for name, category in ((DEVICE_COOKIE, "analytics"), (HOST_DEVICE, "functional")):
+        data["cookies"].append(
+            {"name": name, "category": category, "purpose": "p", "provider": "Example", "lifetime": "1 year"}
+        )
+    policy = parse_policy(data)
+    assert policy.allows_cookie_in(HOST_DEVICE) == "functional"
+    assert policy.allows_cookie_in(f"__Secure-{DEVICE_COOKIE}") == "analytics"
+    assert policy.allows_cookie_in(DEVICE_COOKIE) == "analytics"
+
+
+def test_a_declaration_covering_the_consent_cookie_by_its_prefix_is_refused() -> None:
+    """Declaring ``consent`` would cover ``__Host-consent``: refusing its category would expire the consent cookie."""
+    data = small_policy_data()
+    data["cookies"].append(
+        {"name": "consent", "category": "analytics", "purpose": "p", "provider": "Example", "lifetime": "1 year"}
+    )
+    policy = parse_policy(data)
+    with pytest.raises(ConfigurationError, match=r"'consent' also covers '__Host-consent'.*rename one of them"):
+        ConsentConfig(policy=policy, secret_keys=[SECRET])
+
+
+def test_without_secure_the_device_cookie_stays_ccdid(kind: str, store: FaultyStore, tmp_path: Path) -> None:
+    """Plain-HTTP development (``secure=False``) cannot hold a __Host- cookie: the name stays ``ccdid``."""
+    cfg = ConsentConfig(policy=recording_config().policy, secret_keys=[SECRET], secure=False)
+    site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl", cfg), cfg)
+    try:
+        assert site.recorder.device_cookie == DEVICE_COOKIE
+        visitor = site.visitor()
+        decided = visitor.decide("accept_all")
+        cookie = decided.set_cookie(DEVICE_COOKIE)
+        assert cookie is not None
+        assert "secure" not in attributes_of(cookie)
+        assert decided.set_cookie(HOST_DEVICE) is None
+        visitor.get("/page")
+        site.recorder.flush()
+        device = visitor.jar[DEVICE_COOKIE]
+        assert "/page" in {r.page for r in store.records_for(device_id=device)}
+        assert visitor.get("/_consent/my-data.json").json()["device_id"] == device
+    finally:
+        site.recorder.close()
 
 
 def test_a_reference_alone_shows_nothing_of_another_visitors_request(site: Site) -> None:

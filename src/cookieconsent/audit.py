@@ -92,6 +92,8 @@ FILE_SUFFIXES = (
 QUIET = 0.5
 SETTLE_LIMIT = 5.0
 _INSTALL_HINT = "install Debian's `chromium` package or pass --browser PATH (or set $" + BROWSER_ENV + ")"
+#: Cookie name prefixes browsers enforce; a declared name also covers the name with one of them.
+_PREFIXES = ("__Host-", "__Secure-")
 _STORAGE_KEYS = """() => {
   const out = [];
   for (const kind of ["localStorage", "sessionStorage"]) {
@@ -190,10 +192,16 @@ class Declarations:
         )
 
     def category_of(self, name: str) -> str | None:
-        """The declared category of a cookie (exact names before patterns), or None if undeclared."""
-        for rule in self.cookies:
-            if not rule.pattern and rule.label == name:
-                return rule.category
+        """The declared category of a cookie (exact names before patterns), or None if undeclared.
+
+        As in the policy, a declared name also covers it with a ``__Host-`` or ``__Secure-`` prefix
+        (``ccdid`` covers ``__Host-ccdid``); a declaration of the prefixed name comes first.
+        """
+        bare = name.split("-", 1)[1] if name.startswith(_PREFIXES) else None
+        for candidate in (name, bare):
+            for rule in self.cookies:
+                if candidate is not None and not rule.pattern and rule.label == candidate:
+                    return rule.category
         for rule in self.cookies:
             if rule.pattern and rule.matches(name):
                 return rule.category
@@ -901,7 +909,8 @@ def format_report(report: AuditReport) -> str:
             )
             hosts = [f"{h} ({n})" for h, n in sorted(result.hosts.items())]
             lines.append(f"  third-party hosts (requests): {', '.join(hosts) or 'none'}")
-            missing = [c.label for c in d.cookies if not c.pattern and c.label not in result.cookies]
+            seen = set(result.cookies) | {n.split("-", 1)[1] for n in result.cookies if n.startswith(_PREFIXES)}
+            missing = [c.label for c in d.cookies if not c.pattern and c.label not in seen]
             if missing:
                 lines.append(f"  declared cookies not seen on these pages: {', '.join(missing)}")
             for f in result.findings:

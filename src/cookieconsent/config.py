@@ -149,8 +149,14 @@ class ConsentConfig(BaseModel):
                 )
         if name.startswith("__Secure-") and not self.secure:
             raise ValueError("a __Secure- cookie needs secure=True")
-        if self.policy.cookie_rule(name) is not None:
-            raise ValueError(f"the policy declares a cookie named {name!r}; the consent cookie needs its own name")
+        rule = self.policy.cookie_rule(name)
+        if rule is not None:
+            if rule.name is None or rule.name == name:
+                raise ValueError(f"the policy declares a cookie named {name!r}; the consent cookie needs its own name")
+            raise ValueError(
+                f"the policy's cookie {rule.label!r} also covers {name!r} (a declared name covers it with a __Host- "
+                "or __Secure- prefix); the consent cookie needs its own name: rename one of them"
+            )
         return self
 
     @classmethod

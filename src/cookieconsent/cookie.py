@@ -208,9 +208,13 @@ def format_cookie(
 def expire_cookie(name: str, *, path: str = "/", domain: str | None = None, secure: bool = False) -> str:
     """A ``Set-Cookie`` value that deletes a cookie (RFC 6265 §3.1: same Path and Domain).
 
-    Prefixed cookies (``__Secure-``, ``__Host-``) are only accepted with ``Secure``, so it is added.
+    Prefixed cookies (``__Secure-``, ``__Host-``) are only accepted with ``Secure``, so it is added;
+    a ``__Host-`` cookie only ever has ``Path=/`` and no ``Domain``, so those are used for it whatever
+    the declaration says (a ``ccdid`` declaration with a domain still expires ``__Host-ccdid``).
     """
     secure = secure or name.startswith(("__Secure-", "__Host-"))
+    if name.startswith("__Host-"):
+        path, domain = "/", None
     parts = [f"{name}=", "Max-Age=0", f"Expires={EXPIRED}", f"Path={path}"]
     if domain:
         parts.append(f"Domain={domain}")

@@ -66,6 +66,8 @@ _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}\Z")
 # RFC 6265 cookie-name token: visible ASCII except separators.
 _COOKIE_NAME = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]+\Z")
 _COOKIE_PATH = re.compile(r"^/[\x21-\x3a\x3c-\x7e]*\Z")  # no CTLs, no ';', no spaces
+#: Cookie name prefixes browsers enforce; a declared ``name`` also covers the name with one of them.
+_PREFIXES = ("__Host-", "__Secure-")
 _DOMAIN = re.compile(
     r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
@@ -498,10 +500,18 @@ class Policy(_Model):
         return tuple(r for r in self.cookies if r.pattern is not None)
 
     def cookie_rule(self, cookie_name: str) -> CookieRule | None:
-        """Return the declaration of ``cookie_name`` (exact names first), or None if undeclared."""
+        """Return the declaration of ``cookie_name`` (exact names first), or None if undeclared.
+
+        A declared exact name also covers the cookie set with a ``__Host-`` or ``__Secure-`` prefix
+        (``ccdid`` covers ``__Host-ccdid``); a declaration of the prefixed name itself comes first.
+        """
         rule = self._exact_cookies.get(cookie_name)
         if rule is not None:
             return rule
+        if cookie_name.startswith(_PREFIXES):
+            rule = self._exact_cookies.get(cookie_name.split("-", 1)[1])
+            if rule is not None:
+                return rule
         for rule in self._pattern_cookies:
             if rule.matches(cookie_name):
                 return rule

@@ -3,8 +3,9 @@
 :class:`PrivacyCentre` adds four endpoints under the prefix (``/_consent`` by default):
 
 - ``GET my-data``: an HTML page, in the visitor's language, with what is recorded for this device
-  (by the ``ccdid`` device cookie and the consent id), the consent history, the requests filed,
-  the rights forms, "Download my data" and "Delete my data". It works without JavaScript.
+  (by the device cookie, ``__Host-ccdid`` or ``ccdid`` without ``secure``, and the consent id), the
+  consent history, the requests filed, the rights forms, "Download my data" and "Delete my data". It
+  works without JavaScript.
 - ``GET my-data.json``: a JSON copy of this device's records and consent records (R59).
 - ``POST my-data/delete``: deletes this device's records at once, withdraws consent and expires
   the cookies; the request is kept as a closed ``delete`` rights request (R59).
@@ -32,11 +33,10 @@ from urllib.parse import parse_qsl, quote
 
 from markupsafe import Markup
 
-from cookieconsent.cookie import cookie_value, expire_cookie
+from cookieconsent.cookie import expire_cookie
 from cookieconsent.endpoints import BadRequest, Reply, json_reply, media_type, safe_next
 from cookieconsent.engine import ConsentState, Engine
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.recorder import DEVICE_COOKIE
 from cookieconsent.records.errors import StoreError
 from cookieconsent.records.models import (
     RIGHTS_PERIOD_DAYS,
@@ -125,13 +125,13 @@ class PrivacyCentre:
 
     # -- who is asking ---------------------------------------------------------------------------
 
-    @staticmethod
-    def subject(request: RequestView, state: ConsentState) -> tuple[str | None, str | None]:
-        """The device id (from the ``ccdid`` cookie) and consent id of the request; either may be None."""
-        device = cookie_value(request.header("cookie") or "", DEVICE_COOKIE)
-        if not device or len(device) > 128:
-            device = None
-        return device, state.consent_id
+    def subject(self, request: RequestView, state: ConsentState) -> tuple[str | None, str | None]:
+        """The device id (from the recorder's device cookie) and consent id of the request; either may be None.
+
+        Under ``secure`` only ``__Host-ccdid`` is read: a plain ``ccdid`` may have been planted by a
+        sibling subdomain to read someone else's records.
+        """
+        return self.recorder.device_id(request.header("cookie") or ""), state.consent_id
 
     def _now(self) -> dt.datetime:
         now = self.clock()
@@ -248,8 +248,9 @@ class PrivacyCentre:
         if state.decided:
             new = self.engine.decide_again(state, ())
             new.mechanism = "withdraw"
-        if device and not any(e.startswith(DEVICE_COOKIE + "=") for e in new.expire):
-            new.expire = (*new.expire, expire_cookie(DEVICE_COOKIE, secure=self.engine.config.secure))
+        name = self.recorder.device_cookie
+        if device and not any(e.startswith(name + "=") for e in new.expire):
+            new.expire = (*new.expire, expire_cookie(name, secure=self.engine.config.secure))
         if form:
             reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *_NO_STORE])
         else:

@@ -61,8 +61,9 @@ __all__ = ["DEVICE_COOKIE", "Recorder"]
 
 logger = logging.getLogger("cookieconsent")
 
-#: The cookie holding the random device identifier (declare it in the policy, in the category of the
-#: ``device_id`` data item).
+#: The base name of the cookie holding the random device identifier (declare it in the policy, in the
+#: category of the ``device_id`` data item). With ``secure`` (the default) the cookie is set as
+#: ``__Host-ccdid``, which a sibling subdomain cannot plant; the declaration ``ccdid`` covers it.
 DEVICE_COOKIE = "ccdid"
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
@@ -132,6 +133,9 @@ class Recorder:
     ) -> None:
         self.engine = Engine(config)
         self.policy = policy = config.policy
+        #: The device cookie's name: ``__Host-ccdid`` with ``secure`` (Secure, Path=/, no Domain, so no
+        #: other host can set it), ``ccdid`` on plain HTTP. A plain ``ccdid`` is ignored under ``secure``.
+        self.device_cookie = f"__Host-{DEVICE_COOKIE}" if config.secure else DEVICE_COOKIE
         if isinstance(store, str | Path):
             store = open_store(store if isinstance(store, str) else Path(store))
         # Beside an SQLite file by default; for PostgreSQL, in the working directory.
@@ -228,7 +232,7 @@ class Recorder:
             items = self.items_for(state)
         if not items:
             return  # no decision, or nothing granted that gates a data item
-        if "device_id" in items and DEVICE_COOKIE not in state.cookie_names:
+        if "device_id" in items and self.device_cookie not in state.cookie_names:
             self.give_device(state)
         self._push("visit", (_time(), items, state, request, status, (_perf_counter() - started) * 1000))
 
@@ -239,16 +243,25 @@ class Recorder:
         from secrets import token_urlsafe
 
         secure = self.engine.config.secure
-        device = format_cookie(DEVICE_COOKIE, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
+        device = format_cookie(self.device_cookie, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
         state.extra_cookies = (*state.extra_cookies, device)
 
-    @staticmethod
-    def _new_device(state: ConsentState) -> str | None:
+    def _new_device(self, state: ConsentState) -> str | None:
         """The device id given with this very response, if any."""
+        key = self.device_cookie + "="
         for cookie in state.extra_cookies:
-            if cookie.startswith(DEVICE_COOKIE + "="):
+            if cookie.startswith(key):
                 return cookie.split("=", 1)[1].split(";", 1)[0]
         return None
+
+    def device_id(self, header: str) -> str | None:
+        """The device id a ``Cookie`` header carries, read from :attr:`device_cookie` only.
+
+        One longer than any the recorder gives is not one. Under ``secure`` a plain ``ccdid`` cookie is
+        not read: any sibling subdomain could have planted it.
+        """
+        device = cookie_value(header, self.device_cookie)
+        return device if device and len(device) <= 128 else None
 
     def _capture(self, raw: tuple[Any, ...]) -> _Visit:
         """Read what a visit needs from its request (in the background thread)."""
@@ -256,7 +269,7 @@ class Recorder:
         consent_id = state.consent_id
         new_device = self._new_device(state) if state.extra_cookies else None
         header = request.header("cookie") or ""
-        device = (_device_id(header) or new_device) if "device_id" in items else None
+        device = (self.device_id(header) or new_device) if "device_id" in items else None
         location = "location" in items
         return _Visit(
             at=at,
@@ -280,7 +293,7 @@ class Recorder:
         """Capture a beacon event (the endpoint already checked its category)."""
         header = request.header("cookie") or ""
         items = self.items_for(state)
-        device = _device_id(header) if "device_id" in items else None
+        device = self.device_id(header) if "device_id" in items else None
         self._push(
             "event",
             EventRecord(
@@ -297,7 +310,7 @@ class Recorder:
         decision = state.pending or state.decision
         if decision is None:
             return
-        if "device_id" in self.items_for(state) and DEVICE_COOKIE not in state.cookie_names:
+        if "device_id" in self.items_for(state) and self.device_cookie not in state.cookie_names:
             self.give_device(state)  # a decision that allows the device id gives it at once
         optional = self.policy.optional_categories
         locale = state.locale
@@ -577,12 +590,6 @@ class Recorder:
         if self._hook_thread is not None:
             self._hook_thread.join(timeout)
         self._thread = self._hook_thread = None
-
-
-def _device_id(header: str) -> str | None:
-    """The device id a ``Cookie`` header carries; one longer than any the recorder gives is not one."""
-    device = cookie_value(header, DEVICE_COOKIE)
-    return device if device and len(device) <= 128 else None
 
 
 def _load(line: str) -> tuple[Kind, Any]:

@@ -95,7 +95,7 @@ def test_both_demo_apps_pass(live_server: str, server_name: str) -> None:
         "session": "necessary",
         "__Host-consent": "consent cookie",
         "lang": "functional",
-        "ccdid": "analytics",
+        "__Host-ccdid": "analytics",  # the recorder's device cookie, declared as ccdid
         "_ga": "analytics",
         "_fbp": "marketing",
     }

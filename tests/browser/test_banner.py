@@ -49,6 +49,7 @@ from tests.browser.helpers import (
 
 ARTICLE = "/articles/telligent-platform"
 YOUTUBE_EMBED = re.compile(r"^https://www\.youtube\.com/embed/")
+DEVICE = "__Host-ccdid"  # the recorder's device cookie under secure=True (declared as ccdid)
 #: Counts every click the page receives (capture phase, before any handler can stop it): R12's counter.
 COUNT_CLICKS = "window.__ccClicks = 0; addEventListener('click', () => { window.__ccClicks++; }, true);"
 
@@ -699,7 +700,7 @@ def test_choices_work_without_javascript(new_session: SessionFactory, action: st
     expect(banner(page)).to_have_count(0)
     cookies = {"session", CONSENT_COOKIE}
     cookies |= {"lang"} if "functional" in expected else set()
-    cookies |= {"_ga", "ccdid"} if "analytics" in expected else set()  # ccdid: the analytics device ID
+    cookies |= {"_ga", DEVICE} if "analytics" in expected else set()  # the analytics device ID
     cookies |= {"_fbp"} if "marketing" in expected else set()
     assert s.cookie_names() == cookies
     assert embed_states(page) == expected_embeds(expected)
