@@ -127,18 +127,6 @@ def _comment_edge(page: str, violation: Violation, category_of_url: URLCategory)
     return any(_REWRITER_MARKUP.search(m.group(), 1) for m in _BOGUS.finditer(page))
 
 
-#: What the rewriter's patterns take for whitespace (``\\s`` on Latin-1 text) and browsers do not.
-_NOT_HTML_SPACE = re.compile(
-    r"</?(?:script|style|source|textarea|title|iframe|img|embed|object|video|audio|link|head|body|html|!doctype)"
-    r"[\x0b\x1c-\x1f\x85\xa0]",
-    re.IGNORECASE,
-)
-
-
-def _not_html_space(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    return _NOT_HTML_SPACE.search(page) is not None
-
-
 REWRITE = (
     Known(
         "srcset-later-candidate",
@@ -201,14 +189,6 @@ REWRITE = (
         "'</1…>', which end at the first '>'), so it takes a '<!--' or a tag inside one for markup: "
         "the elements after pass unrewritten.",
         _comment_edge,
-        seen=False,
-    ),
-    Known(
-        "non-html-whitespace",
-        "The rewriter's patterns take \\x0b, \\x1c-\\x1f, \\x85 and \\xa0 for whitespace, browsers do not: "
-        "'<style\\x1e…>' opens a style element for the rewriter only (an unknown element to browsers), and "
-        "the elements after it pass unrewritten up to a '</style' (all the rest of the page if none).",
-        _not_html_space,
         seen=False,
     ),
 )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 import re
 from html.parser import HTMLParser
 
@@ -302,3 +303,33 @@ def test_ids_differ_between_responses() -> None:
     assert ids[0] != ids[1]
     for page, ident in zip((first, second), ids, strict=True):
         assert f'data-cc-for="{ident}"' in page  # the placeholder points at its embed
+
+
+def run_bytes(page: bytes, granted: frozenset[str] = frozenset(), cuts: list[int] | None = None) -> bytes:
+    at = sorted({c for c in cuts or [] if 0 < c < len(page)})
+    return rewrite(plan(granted), [page[a:b] for a, b in zip([0, *at], [*at, len(page)], strict=True)])
+
+
+def every_split(page: bytes, granted: frozenset[str] = frozenset()) -> bytes:
+    """The rewritten page, checked to be the same under every single cut and many random ones."""
+    whole = run_bytes(page, granted)
+    for cut in range(1, len(page)):
+        assert run_bytes(page, granted, [cut]) == whole, cut
+    rng = random.Random(len(page))
+    for _ in range(200):
+        cuts = [rng.randrange(1, len(page)) for _ in range(rng.randint(2, 12))]
+        assert run_bytes(page, granted, cuts) == whole, cuts
+    return whole
+
+
+GA = b'<script src="https://www.google-analytics.com/analytics.js"></script>'
+
+
+@pytest.mark.parametrize("space", [b"\x0b", b"\x1c", b"\x1d", b"\x1e", b"\x1f", b"\x85", b"\xa0"])
+def test_only_html_whitespace_ends_a_tag_name(space: bytes) -> None:
+    # Browsers end a tag name only at [ \t\n\f\r/>]: "<style\x1e" is an unknown element, not a style.
+    for opener in (b"<style", b"<title", b"<textarea", b"<script"):
+        page = opener + space + b"p{}</" + opener[1:] + b">\n" + GA + b"\n<p>" + opener[1:] + b"</p>"
+        out = every_split(page)
+        assert out.count(b'data-src="https://www.google-analytics.com/analytics.js"') == 1, page
+        assert out.startswith(opener + space + b"p{}</"), page

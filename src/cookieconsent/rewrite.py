@@ -44,11 +44,12 @@ TAG_LIMIT = 64 * 1024
 # ends of raw-text elements are found by _RAW_END, and every other end tag passes through as text.
 _INTERESTING = re.compile(
     r"<(?:!--|(s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
-    r"|!doctype)(?=[\s/>]|$))"
+    r"|!doctype)(?=[\t\n\f\r />]|$))"
 )
 _TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")  # quoted values may hold ">"
-_ATTR = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s>]+)))?""")
-_RAW_END = {name: re.compile(rf"</{name}(?=[\s/>])") for name in ("script", "style", "textarea", "title")}
+# HTML whitespace is [ \t\n\f\r] only (\s would also take \x0b, \x1c-\x1f, \x85 and \xa0 in Latin-1 text).
+_ATTR = re.compile(r"""([^\t\n\f\r "'>/=]+)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]+)))?""")
+_RAW_END = {name: re.compile(rf"</{name}(?=[\t\n\f\r />])") for name in ("script", "style", "textarea", "title")}
 _JS_TYPES = {
     "",
     "text/javascript",
