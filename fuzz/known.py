@@ -194,24 +194,7 @@ REWRITE = (
 )
 
 
-def _name_trim(value: str) -> bool:
-    pair = value.split(";", 1)[0]
-    if "=" not in pair:
-        return False
-    name = pair.split("=", 1)[0]
-    return name.strip(" \t") != name.strip() and name.strip(" \t").strip() == name.strip()
-
-
-SET_COOKIE = (
-    Known(
-        "name-trim",
-        "The Set-Cookie filter trims a cookie name with Python's str.strip(), which also removes '\\x85' "
-        "and '\\xa0' (and other characters browsers would refuse anyway): 'session\\xa0=1' passes as the "
-        "necessary 'session', though browsers store a cookie named 'session\\xa0' that the policy does "
-        "not declare.",
-        _name_trim,
-    ),
-)
+SET_COOKIE: tuple[Known, ...] = ()
 
 
 def explained(known: tuple[Known, ...], *args: object) -> Known | None:

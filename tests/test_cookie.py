@@ -166,6 +166,9 @@ def test_cookie_header_helpers() -> None:
     assert cookie_names(header) == ("a", "__Host-consent", "b", "c")
     assert set_cookie_name(" _ga = GA1; Path=/") == "_ga"
     assert set_cookie_name("no-equals-sign; Path=/") == ""
+    assert set_cookie_name("\t_ga \t=1") == "_ga"
+    assert set_cookie_name("session\xa0=1") == "session\xa0"  # browsers trim only spaces and tabs
+    assert set_cookie_name("\x85session\x0b=1") == "\x85session\x0b"
 
 
 def test_expiring_prefixed_cookies_adds_secure() -> None:

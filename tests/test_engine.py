@@ -65,7 +65,7 @@ def test_set_cookie_filter(config: ConsentConfig, headers: list[tuple[str, str]]
     kept = [v for k, v in out if k.lower() == "set-cookie"]
     given_cookies = [v for k, v in headers if k.lower() == "set-cookie"]
     for value in given_cookies:
-        name = value.split(";", 1)[0].partition("=")[0].strip()
+        name = value.split(";", 1)[0].partition("=")[0].strip(" \t")  # as browsers trim it
         category = CATEGORY.get(name)
         if category == "necessary":
             assert value in kept  # necessary cookies always pass, untouched
@@ -81,6 +81,21 @@ def test_set_cookie_filter(config: ConsentConfig, headers: list[tuple[str, str]]
     if len(kept) != len(given_cookies):  # the response now depends on consent: no shared cache keeps it
         caching = ", ".join(v for k, v in out if k.lower() == "cache-control").lower()
         assert "private" in caching or "no-store" in caching
+
+
+@pytest.mark.parametrize("granted", [frozenset(), frozenset({"functional", "analytics", "marketing"})])
+def test_a_name_is_trimmed_of_spaces_and_tabs_only(config: ConsentConfig, granted: frozenset[str]) -> None:
+    # Browsers store "session\xa0=1" under the name "session\xa0", which the policy does not declare.
+    engine = Engine(config.model_copy(update={"warn_undeclared": False}))
+    state = make_state(engine, granted)
+    odd = [f"{name}{space}=1; Path=/" for name in ("session", "_ga") for space in ("\xa0", "\x85", "\x1f", "\x0b")]
+    plain = [" session\t=1; Path=/", "_ga =GA1.1.1.1"]
+    out = engine.response_headers(state, [("Set-Cookie", v) for v in [*odd, *plain]])
+    kept = [v for k, v in out if k.lower() == "set-cookie"]
+    assert not set(odd) & set(kept)
+    assert plain[0] in kept
+    assert (plain[1] in kept) == ("analytics" in granted)
+    assert not any(engine.set_cookie_allowed(state, v) for v in odd)
 
 
 def test_undeclared_cookie_warns_once_per_name(config: ConsentConfig, caplog: pytest.LogCaptureFixture) -> None:

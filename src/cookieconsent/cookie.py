@@ -173,10 +173,14 @@ def cookie_names(header: str) -> tuple[str, ...]:
 
 
 def set_cookie_name(header_value: str) -> str:
-    """The cookie name a ``Set-Cookie`` header value sets (``""`` if it has none)."""
+    r"""The cookie name a ``Set-Cookie`` header value sets (``""`` if it has none).
+
+    Browsers trim only spaces and tabs from it (RFC 6265bis §5.6), not every character ``str.strip()``
+    takes for whitespace: ``session\xa0=1`` sets a cookie named ``session\xa0``, not ``session``.
+    """
     pair = header_value.split(";", 1)[0]
     name, sep, _ = pair.partition("=")
-    return name.strip() if sep else ""
+    return name.strip(" \t") if sep else ""
 
 
 def format_cookie(
