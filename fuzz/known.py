@@ -83,13 +83,6 @@ def _completed_by_injection(page: str, violation: Violation, category_of_url: UR
     return (violation.element.written, tuple(violation.element.raw.items())) not in written
 
 
-def _substring_check(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if violation.reason != "inline":
-        return False
-    text = " ".join(f"{k}={v}" for k, v in violation.element.raw.items()).lower()
-    return "src" in text or "data-category" in text
-
-
 def _markup_in_attribute(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
     return any(
         (e.end or e.written not in _REWRITER_TAGS)
@@ -155,13 +148,6 @@ REWRITE = (
         "would never have loaded becomes active.",
         _completed_by_injection,
         seen=False,
-    ),
-    Known(
-        "attribute-substring",
-        "An inline script is taken for an external or a marked one when 'src' or 'data-category' appears "
-        "anywhere in its start tag (in data-src, in a class such as 'srcbox', in another attribute's "
-        "name or value): its content is never classified, so a tracker snippet in it runs.",
-        _substring_check,
     ),
     Known(
         "opener-in-tag",

@@ -333,3 +333,21 @@ def test_only_html_whitespace_ends_a_tag_name(space: bytes) -> None:
         out = every_split(page)
         assert out.count(b'data-src="https://www.google-analytics.com/analytics.js"') == 1, page
         assert out.startswith(opener + space + b"p{}</"), page
+
+
+def test_src_and_marking_are_read_from_the_attributes_not_the_tag_text() -> None:
+    # None of these scripts has a src or a data-category attribute: browsers run their content.
+    scripts = [
+        b"<script class=\"srcbox\">gtag('config', 'G-1');</script>",
+        b"<script data-category-note=\"x\">fbq('init', '1');</script>",
+        b"<script data-src=\"/a.js\" title='data-category'>gtag('config', 'G-2');</script>",
+        b"<script nosrc>fbq('track', 'PageView');</script>",
+    ]
+    out = every_split(b"\n".join(scripts))
+    assert out.count(b'type="text/plain"') == len(scripts)
+    assert out.count(b'data-cc="blocked"') == len(scripts)
+    granted = every_split(b"\n".join(scripts), frozenset(CATEGORIES))
+    assert granted == b"\n".join(scripts)
+    # A real src or marking still counts, in any case and after any attribute.
+    out = every_split(b'<script async SRC="/a.js"></script><script Data-Category="analytics">go()</script>')
+    assert out.startswith(b'<script async SRC="/a.js"></script><script Data-Category="analytics" type="text/plain"')

@@ -244,7 +244,9 @@ class HTMLRewriter:
                 # _start_tag (its content decides); one with a src only needs its end found.
                 if name != "script":
                     continue
-                if low.find("src", attrs_at, tag_end) >= 0:
+                if low.find("src", attrs_at, tag_end) >= 0 and _has(
+                    self._attributes(buf[attrs_at : tag_end - 1]), "src"
+                ):
                     self._raw = "script"
                     continue
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
@@ -303,19 +305,20 @@ class HTMLRewriter:
             # The Consent Mode bootstrap must run before any other script.
             before = self._inject(plan.head)
             self._head_done = True
-        marked = low.find("data-category", attrs_at, end) >= 0
+        attr_text = buf[attrs_at : end - 1]
+        attrs = self._attributes(attr_text)
+        # Decided from the attributes, not from the text: "data-src", "srcbox" or "data-category-x" are not these.
+        marked = low.find("data-category", attrs_at, end) >= 0 and _has(attrs, "data-category")
         if name == "script":
             self._raw = "script"
-            if not marked and low.find("src", attrs_at, end) < 0 and self._is_js(buf[attrs_at : end - 1]):
+            if not marked and not _has(attrs, "src") and self._is_js(attr_text):
                 # An inline script: hold it until its end, then decide from its content.
                 self._held = [buf[start:end]]
                 self._held_size = 0
-                self._held_tag = (name, self._attributes(buf[attrs_at : end - 1]))
+                self._held_tag = (name, attrs)
                 return before
         if not marked and buf.find("//", attrs_at, end) < 0:
             return before + buf[start:end] if before else None  # first-party and unmarked
-        attr_text = buf[attrs_at : end - 1]
-        attrs = self._attributes(attr_text)
         category = self._category(name, attrs)
         if name == "script" and marked and category is not None and self._author_inert(attrs):
             # Written inert by the page's author (``type="text/plain" data-category=…``): run it now if
@@ -437,6 +440,11 @@ class HTMLRewriter:
     def _inject(self, markup: str) -> str:
         """Markup in the page's charset, as Latin-1 text (the rewriter's working form)."""
         return markup.encode(self.plan.charset, "xmlcharrefreplace").decode("latin-1")
+
+
+def _has(attrs: list[tuple[str, str | None]], name: str) -> bool:
+    """Whether an attribute named ``name`` (lowercase) is among ``attrs``."""
+    return any(key.lower() == name for key, _ in attrs)
 
 
 def _host(url: str) -> str | None:
