@@ -13,17 +13,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fuzz.browser import Violation, elements, ends_inside_tag, tags
+from fuzz.browser import Violation, elements, ends_inside_tag
 
 __all__ = ["REWRITE", "SET_COOKIE", "STRICT", "Known", "explained"]
 
 STRICT = os.environ.get("COOKIECONSENT_FUZZ_STRICT") == "1"
-
-#: The start tags whose end the rewriter finds with its own pattern.
-_REWRITER_TAGS = frozenset(
-    {"script", "style", "source", "textarea", "title", "iframe", "img", "embed", "object"}
-    | {"video", "audio", "link", "head", "body", "html"}
-)
 
 
 @dataclass(frozen=True)
@@ -56,17 +50,6 @@ def _later_srcset_candidate(page: str, violation: Violation, category_of_url: UR
     return not first or first[0] != violation.url
 
 
-_QUOTED_DOCTYPE = re.compile(r"<!doctype(?=[\s/>])[^>]*[\"']", re.IGNORECASE)
-
-
-def _stray_quote(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if _QUOTED_DOCTYPE.search(page):
-        return True
-    return any(
-        e.stray_quote and e.written in _REWRITER_TAGS for scripting in (True, False) for e in elements(page, scripting)
-    )
-
-
 def _url_as_written(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
     if violation.reason != "url" or violation.attr is None:
         return False
@@ -81,18 +64,6 @@ def _completed_by_injection(page: str, violation: Violation, category_of_url: UR
         return False
     written = {(e.written, tuple(e.raw.items())) for e in elements(page)}
     return (violation.element.written, tuple(violation.element.raw.items())) not in written
-
-
-def _markup_in_attribute(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    return any(
-        (e.end or e.written not in _REWRITER_TAGS)
-        and (
-            _REWRITER_MARKUP.search(e.written)
-            or any(_REWRITER_MARKUP.search(k) or _REWRITER_MARKUP.search(v) for k, v in e.raw.items())
-        )
-        for scripting in (True, False)
-        for e in tags(page, scripting)
-    )
 
 
 #: What the rewriter takes for markup: comments and the start tags it looks for.
@@ -127,14 +98,6 @@ REWRITE = (
         _later_srcset_candidate,
     ),
     Known(
-        "stray-quote",
-        "A quote inside an unquoted attribute value, an attribute name or a doctype (where browsers take "
-        "it as a plain character) makes the rewriter look for a closing quote: it misreads where the tag "
-        "ends, and when it finds no end the rest of the page passes unrewritten.",
-        _stray_quote,
-        seen=False,
-    ),
-    Known(
         "url-as-written",
         "The catalog matches a URL as it is written in the page, while browsers first decode character "
         "references and remove tabs, newlines and leading control characters, read backslashes as "
@@ -147,16 +110,6 @@ REWRITE = (
         "right after it; the quotes and '>' of that markup can complete the tag, so an element that "
         "would never have loaded becomes active.",
         _completed_by_injection,
-        seen=False,
-    ),
-    Known(
-        "opener-in-tag",
-        "The rewriter scans the inside of the tags it does not parse (end tags; start tags of a div, a "
-        "meta, an a…: their names and attribute values) for markup: a '<!--', '<title', '<style' or "
-        "'<script' there makes it skip to that comment's or element's end, and a tag such as '<img' "
-        "there makes it look for that tag's end (quotes included), so the elements after pass "
-        "unrewritten (the rest of the page if no end is found).",
-        _markup_in_attribute,
         seen=False,
     ),
     Known(

@@ -351,3 +351,54 @@ def test_src_and_marking_are_read_from_the_attributes_not_the_tag_text() -> None
     # A real src or marking still counts, in any case and after any attribute.
     out = every_split(b'<script async SRC="/a.js"></script><script Data-Category="analytics">go()</script>')
     assert out.startswith(b'<script async SRC="/a.js"></script><script Data-Category="analytics" type="text/plain"')
+
+
+GTAG_JS = b'<script async src="https://www.googletagmanager.com/gtag/js?id=G-1"></script>'
+PIXEL_IMG = b"<img src=https://www.facebook.com/tr?id=1>"
+
+
+@pytest.mark.parametrize(
+    "before",
+    [
+        b"<p><img src=/logo.png alt=Tom's></p>",  # the reproducer
+        b'<img src=/logo.png alt=say"hi">',
+        b"<img src=/logo.png it's=1 a\"b>",  # quotes in attribute names
+        b"<img src=/logo.png alt=x' title='a>b'>",  # a quote after "=" opens a value; "x'" does not
+        b"<link rel=icon href=/i.png title=o'clock>",
+        b'<!DOCTYPE html PUBLIC "-//W3C//DTD>',  # a doctype ends at the first ">", quotes or not
+        b"<!doctype html 'x>",
+        b"<div class=it's><span title=\"a'b\">x</span></div>",
+    ],
+)
+def test_a_quote_only_opens_a_value_right_after_the_equals_sign(before: bytes) -> None:
+    page = before + b"\n" + GTAG_JS + b"\n" + PIXEL_IMG + b"\n"
+    out = every_split(page)
+    assert out.startswith(before), out
+    assert b'data-src="https://www.googletagmanager.com/gtag/js?id=G-1"' in out
+    assert b'data-src="https://www.facebook.com/tr?id=1"' in out
+    granted = every_split(page, frozenset(CATEGORIES))
+    assert granted.replace(HEAD.encode(), b"").replace(BANNER.encode(), b"") == page
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        b'<meta name="description" content="How to use the <style> element">',  # the reproducer
+        b'<meta content="a <title> b">',
+        b"<a title='<!-- not a comment'>x</a>",
+        b'<div data-x="<textarea>">',
+        b'<span title="<img alt=\'">',
+        b'</p data-x="<script>">',
+        b'<p title="x>y <script src=https://connect.facebook.net/x.js>">',  # ">" and a tracker in a value
+        b"<?php echo '<style>'; ?>",
+        b"<!x <style> >",
+    ],
+)
+def test_markup_in_the_attributes_of_other_tags_is_not_read(tag: bytes) -> None:
+    page = b"<head><title>Blog</title>" + tag + b"\n" + GTAG_JS + b"</head><body>" + PIXEL_IMG + b"</body>\n"
+    out = every_split(page)
+    assert tag in out  # left as it was
+    assert b'data-src="https://www.googletagmanager.com/gtag/js?id=G-1"' in out
+    assert b'data-src="https://www.facebook.com/tr?id=1"' in out
+    granted = every_split(page, frozenset(CATEGORIES))
+    assert granted.replace(HEAD.encode(), b"").replace(BANNER.encode(), b"") == page

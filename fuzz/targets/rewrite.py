@@ -20,7 +20,7 @@ import difflib
 import html
 import random
 
-from cookieconsent.rewrite import _INTERESTING, _RAW_END, _TAG_END
+from cookieconsent.rewrite import _DOCTYPE_END, _INTERESTING, _RAW_END, _SKIP, _TAG_END
 from fuzz.browser import Element, Violation, active_violations
 from fuzz.common import NECESSARY, POLICY, Catalog, Finding, HTMLRewriter, RewritePlan, Settings, TrackerHost, fuzz
 from fuzz.known import REWRITE, Known, explained
@@ -39,9 +39,10 @@ def placeholder(category: str, host: str | None) -> str:
 def judged(page: str) -> set[tuple[int, int]]:
     """Where the start tags the rewriter reads as tags begin and end in ``page`` (Latin-1 text, in one piece).
 
-    A model of the rewriter's scan made of its own patterns: comments are skipped to ``-->``, a start
-    tag ends where its end pattern says, and script, style, textarea and title hold text up to their end
-    tag. It tells an element the rewriter judged wrongly from one it never saw as an element.
+    A model of the rewriter's scan made of its own patterns: other tags are skipped whole, comments are
+    skipped to ``-->``, a start tag ends where its end pattern says, and script, style, textarea and
+    title hold text up to their end tag. It tells an element the rewriter judged wrongly from one it
+    never saw as an element.
     """
     low = page.lower()
     found: set[tuple[int, int]] = set()
@@ -54,7 +55,8 @@ def judged(page: str) -> set[tuple[int, int]]:
                 return found
             raw, pos = None, end.start()
             continue
-        match = _INTERESTING.search(low, pos)
+        skipped = _SKIP.match(low, pos)
+        match = _INTERESTING.match(low, skipped.end()) if skipped is not None else None
         if match is None:
             return found
         if match.group(1) is None:
@@ -63,7 +65,7 @@ def judged(page: str) -> set[tuple[int, int]]:
                 return found
             pos = close + 3
             continue
-        tag = _TAG_END.match(page, match.end())
+        tag = (_DOCTYPE_END if match.group(1) == "!doctype" else _TAG_END).match(page, match.end())
         if tag is None:
             return found
         found.add((match.start(), tag.end()))

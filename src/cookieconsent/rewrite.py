@@ -40,16 +40,37 @@ INLINE_LIMIT = 256 * 1024
 #: The longest tag held back across chunks; anything longer is passed through as text.
 TAG_LIMIT = 64 * 1024
 
-# Searched in a lowercased copy of the text (faster than IGNORECASE). End tags are never needed: the
-# ends of raw-text elements are found by _RAW_END, and every other end tag passes through as text.
-_INTERESTING = re.compile(
-    r"<(?:!--|(s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
-    r"|!doctype)(?=[\t\n\f\r />]|$))"
+# The tag grammar follows the HTML tokenizer. Whitespace is [ \t\n\f\r] only (\s would also take \x0b,
+# \x1c-\x1f, \x85 and \xa0 in Latin-1 text). An attribute name runs to whitespace, "/", ">" (or "=" but
+# as its first character) and may hold quotes; a quote only opens a quoted value right after the "=" (and
+# optional whitespace) that follows a name; an unquoted value runs to whitespace or ">".
+_WS = "\t\n\f\r "
+_ATTRS = (
+    rf"(?:[{_WS}/]++"
+    rf"|[^{_WS}/>][^{_WS}/>=]*+"
+    rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)|(?![{_WS}]*+=)))*+"
 )
-_TAG_END = re.compile(r"""[^>"']*(?:(?:"[^"]*"|'[^']*')[^>"']*)*>""")  # quoted values may hold ">"
-# HTML whitespace is [ \t\n\f\r] only (\s would also take \x0b, \x1c-\x1f, \x85 and \xa0 in Latin-1 text).
-_ATTR = re.compile(r"""([^\t\n\f\r "'>/=]+)(?:[\t\n\f\r ]*=[\t\n\f\r ]*(?:"([^"]*)"|'([^']*)'|([^\t\n\f\r >]+)))?""")
-_RAW_END = {name: re.compile(rf"</{name}(?=[\t\n\f\r />])") for name in ("script", "style", "textarea", "title")}
+_NAMES = r"s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
+# Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags the
+# rewriter reads. The ends of raw-text elements are found by _RAW_END.
+_INTERESTING = re.compile(rf"<(?:!--|((?:{_NAMES})(?=[{_WS}/>]|\Z)|!doctype))")
+#: Where a start tag ends, from the end of its name (quoted values may hold ">").
+_TAG_END = re.compile(_ATTRS + ">")
+#: Where a doctype ends: at the first ">", even inside a quoted identifier.
+_DOCTYPE_END = re.compile(r"[^>]*+>")
+#: Text and whole tags of no interest, skipped as units, so that markup in their attribute values is
+#: never taken for an opener: it stops at an _INTERESTING opener or at a tag the buffer does not complete.
+_SKIP = re.compile(
+    r"(?:[^<]++"
+    r"|<(?![a-z/!?]|\Z)"  # a "<" that is text
+    rf"|<(?!(?:{_NAMES})(?:[{_WS}/>]|\Z))[a-z][^{_WS}/>]*+{_ATTRS}>"  # a start tag of no interest
+    rf"|</[a-z][^{_WS}/>]*+{_ATTRS}>"  # an end tag (its attributes are read, then dropped)
+    r"|</>"
+    r"|<(?:\?|!(?!--|doctype)|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
+    r")*+"
+)
+_ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
+_RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "style", "textarea", "title")}
 _JS_TYPES = {
     "",
     "text/javascript",
@@ -208,9 +229,12 @@ class HTMLRewriter:
                 self._raw = None
                 pos = stop
                 continue
-            match = _INTERESTING.search(low, pos)
+            at = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+            match = _INTERESTING.match(low, at)
             if match is None:
-                cut = len(buf) if final else self._safe_cut(buf, pos)
+                # The end, or a tag (or bogus comment) this buffer does not complete: kept for the next
+                # chunk, unless it is the last (browsers drop a tag cut by the end) or too long.
+                cut = len(buf) if final or len(buf) - at > TAG_LIMIT else at
                 out.append(buf[flushed:cut])
                 self._carry = buf[cut:]
                 return "".join(out)
@@ -223,7 +247,7 @@ class HTMLRewriter:
                     continue
                 tag_end = -1
             else:
-                found = _TAG_END.match(buf, match.end())
+                found = (_DOCTYPE_END if name == "!doctype" else _TAG_END).match(buf, match.end())
                 tag_end = found.end() if found is not None else -1
             if tag_end < 0:  # the tag or comment continues in the next chunk
                 if final or len(buf) - start > TAG_LIMIT:
@@ -254,12 +278,6 @@ class HTMLRewriter:
                 out.append(buf[flushed:start])
                 out.append(replacement)
                 flushed = tag_end
-
-    @staticmethod
-    def _safe_cut(buf: str, pos: int) -> int:
-        """Where to stop emitting so a tag cut in half at the end of the chunk is kept for later."""
-        lt = buf.rfind("<", max(pos, len(buf) - 12))
-        return lt if lt >= 0 and buf.find(">", lt) < 0 else len(buf)
 
     def _hold(self, text: str, out: list[str]) -> None:
         """Add to the inline script held back; past :data:`INLINE_LIMIT` let it all through as it is."""
