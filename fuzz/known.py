@@ -43,19 +43,14 @@ class Known:
 URLCategory = Callable[[str], str | None]
 
 
-def _later_srcset_candidate(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if violation.reason != "url" or violation.attr != "srcset" or violation.url is None:
-        return False
-    first = violation.element.attrs.get("srcset", "").split(",")[0].split()
-    return not first or first[0] != violation.url
-
-
 def _url_as_written(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
     if violation.reason != "url" or violation.attr is None:
         return False
     raw = violation.element.raw.get(violation.attr, "")
-    if violation.attr == "srcset":
-        raw = (raw.split(",")[0].split() or [""])[0]
+    if violation.attr == "srcset" and violation.url is not None:
+        # The candidate as written: the one the browser fetches, unless character references changed it.
+        written = [words[0] for words in (c.split() for c in raw.split(",")) if words]
+        return violation.url not in written or category_of_url(violation.url) is None
     return category_of_url(raw) is None
 
 
@@ -92,11 +87,6 @@ def _comment_edge(page: str, violation: Violation, category_of_url: URLCategory)
 
 
 REWRITE = (
-    Known(
-        "srcset-later-candidate",
-        "Only the first candidate of a srcset is classified; a tracker URL in a later one stays active.",
-        _later_srcset_candidate,
-    ),
     Known(
         "url-as-written",
         "The catalog matches a URL as it is written in the page, while browsers first decode character "

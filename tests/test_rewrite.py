@@ -402,3 +402,30 @@ def test_markup_in_the_attributes_of_other_tags_is_not_read(tag: bytes) -> None:
     assert b'data-src="https://www.facebook.com/tr?id=1"' in out
     granted = every_split(page, frozenset(CATEGORIES))
     assert granted.replace(HEAD.encode(), b"").replace(BANNER.encode(), b"") == page
+
+
+@pytest.mark.parametrize(
+    "tag",
+    [
+        b'<img srcset="/logo.png 1x, https://www.facebook.com/tr?id=1&ev=PageView 2x" alt="">',  # the reproducer
+        b'<img src="/logo.png" srcset="/a.png 480w,https://www.facebook.com/tr?id=1 800w">',
+        b"<img srcset=/a.png,https://www.facebook.com/tr?id=1>",
+        b'<picture><source srcset="/a.webp 1x,\n\thttps://www.facebook.com/tr?id=1 2x"></picture>',
+        b'<link rel=preload as=image imagesrcset="/a.png 1x, https://www.facebook.com/tr?id=1 2x">',
+    ],
+)
+def test_every_srcset_candidate_is_classified(tag: bytes) -> None:
+    out = every_split(tag)
+    assert b'data-cc="blocked"' in out
+    assert b" srcset=" not in out
+    assert b'data-category="marketing"' in out
+    assert every_split(tag, frozenset({"marketing"})) == tag
+
+
+def test_a_refused_tracker_in_any_attribute_makes_the_element_inert() -> None:
+    # A granted tracker URL in src does not vouch for a refused one in srcset.
+    page = b'<img src="https://www.google-analytics.com/collect" srcset="https://www.facebook.com/tr?id=1 2x">'
+    out = every_split(page, frozenset({"analytics"}))
+    assert b'data-srcset="https://www.facebook.com/tr?id=1 2x"' in out
+    assert b'data-category="marketing"' in out
+    assert every_split(page, frozenset({"analytics", "marketing"})) == page

@@ -94,8 +94,12 @@ _FETCHING = {
     "video": ("src", "poster"),
     "audio": ("src",),
     "source": ("src", "srcset"),
-    "link": ("href",),
+    "link": ("href", "imagesrcset"),
 }
+# Attributes holding a list of candidate URLs, each with descriptors: every candidate may be fetched.
+_SRCSETS = frozenset({"srcset", "imagesrcset"})
+_SRCSET_SPACE = re.compile(rf"[{_WS}]+")
+_SRCSET_SPACE_OR_COMMA = re.compile(rf"[{_WS},]+")
 _PLACEHOLDER_TAGS = {"iframe", "embed", "object", "video"}
 # Tags that only matter when they point at another host or are marked with a category.
 _PLAIN_CANDIDATES = frozenset({"img", "source", "iframe", "embed", "object", "video", "audio"})
@@ -394,14 +398,18 @@ class HTMLRewriter:
 
     def _category(self, name: str, attrs: list[tuple[str, str | None]]) -> str | None:
         found = None
+        fetching = _FETCHING.get(name, ())
         for key, value in attrs:
             key = key.lower()
             if key == "data-category":
                 # An unknown category name is never granted: a typo, or an empty value, fails closed.
                 return (value or "").strip()
-            if found is None and key in _FETCHING.get(name, ()) and value:
-                url = value.split(",")[0].strip().split(" ")[0] if key == "srcset" else value
-                found = self.plan.catalog.category_of_url(url)
+            if key in fetching and value:
+                for url in _srcset_urls(value) if key in _SRCSETS else (value,):
+                    category = self.plan.catalog.category_of_url(url)
+                    # Any refused tracker URL makes the element inert, whichever attribute holds it.
+                    if category is not None and (found is None or self.plan.allowed(found)):
+                        found = category
         return found
 
     def _inert(self, name: str, attrs: list[tuple[str, str | None]], category: str, self_closing: bool) -> str:
@@ -458,6 +466,17 @@ class HTMLRewriter:
     def _inject(self, markup: str) -> str:
         """Markup in the page's charset, as Latin-1 text (the rewriter's working form)."""
         return markup.encode(self.plan.charset, "xmlcharrefreplace").decode("latin-1")
+
+
+def _srcset_urls(value: str) -> list[str]:
+    """Every URL a ``srcset`` may fetch, and more: its words and their comma-separated parts.
+
+    A candidate's URL is a run of non-whitespace whose trailing commas are dropped (it may hold commas);
+    a comma right after a descriptor starts the next candidate. Both readings are classified.
+    """
+    words = [word.strip(",") for word in _SRCSET_SPACE.split(value)]
+    words += _SRCSET_SPACE_OR_COMMA.split(value)
+    return [word for word in dict.fromkeys(words) if word]  # in order, for the same output every run
 
 
 def _has(attrs: list[tuple[str, str | None]], name: str) -> bool:
