@@ -69,6 +69,10 @@ _SKIP = re.compile(
     r"|<(?:\?|!(?!--|doctype)|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
     r")*+"
 )
+#: A quoted attribute value holding a ">": only then can a tag reach past its first ">" (a value is quoted
+#: only right after "=" and optional whitespace), so where none is found a faster scan gives the same reading.
+_QUOTED_GT = re.compile(rf"=[{_WS}]*+(?:\"[^\">]*+>|'[^'>]*+>)")
+_TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
 _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "style", "textarea", "title")}
 _JS_TYPES = {
@@ -233,12 +237,30 @@ class HTMLRewriter:
                 self._raw = None
                 pos = stop
                 continue
-            at = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
-            match = _INTERESTING.match(low, at)
+            # The next opener outside the tags of no interest. Found by searching, unless a tag could hide
+            # it: one still open before it (a "<" with no ">" after it), or a quoted value holding a ">".
+            # Then the text is read tag by tag (quoted values respected), which is exact but slower.
+            match = _INTERESTING.search(low, pos)
+            upto = match.start() if match is not None else len(buf)
+            lt = low.rfind("<", pos, upto)
+            cut = len(buf)
+            if lt >= 0 and (
+                (match is not None and low.find(">", lt, upto) < 0) or _QUOTED_GT.search(low, pos, upto) is not None
+            ):
+                cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+                match = _INTERESTING.match(low, cut)
+            elif match is None and lt >= 0:
+                # After the last ">" all is text up to the first "<": a tag there is cut by the end of the chunk.
+                first = low.find("<", max(pos, low.rfind(">", pos) + 1))
+                if first >= 0 and first + 1 < len(buf) and low[first + 1] not in _TAG_START:
+                    cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+                elif first >= 0:
+                    cut = first
             if match is None:
                 # The end, or a tag (or bogus comment) this buffer does not complete: kept for the next
                 # chunk, unless it is the last (browsers drop a tag cut by the end) or too long.
-                cut = len(buf) if final or len(buf) - at > TAG_LIMIT else at
+                if final or len(buf) - cut > TAG_LIMIT:
+                    cut = len(buf)
                 out.append(buf[flushed:cut])
                 self._carry = buf[cut:]
                 return "".join(out)
