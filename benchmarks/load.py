@@ -126,7 +126,7 @@ class Visit:
     headers: tuple[tuple[str, str], ...]
 
 
-def visits(secret: str, per_kind: int = 12) -> list[Visit]:
+def visits(secret: str, per_kind: int = 50) -> list[Visit]:
     """The request mix: each kind of visitor on each page, with ``per_kind`` different visitors.
 
     Consent cookies are made with the demo app's own configuration (:func:`examples.demosite.make_config`)
@@ -321,7 +321,11 @@ def preflight(server: Server, mix: Sequence[Visit]) -> None:
     Raises:
         RuntimeError: naming what is wrong.
     """
+    tried: dict[tuple[str, str], int] = {}
     for visit in mix:
+        tried[visit.kind, visit.path] = tried.get((visit.kind, visit.path), 0) + 1
+        if tried[visit.kind, visit.path] > 2:
+            continue  # two visitors of each kind on each page
         status, _ = _get(server.url + visit.path, visit.headers)
         if status != 200:
             raise RuntimeError(f"{server.app} ({server.variant}): {visit.path} as {visit.kind} gave {status}")
@@ -385,6 +389,8 @@ class Measure:
     rounds: list[Round] = field(default_factory=list)
     rss_start: int = 0
     rss_end: int = 0
+    #: The RSS after each round, in KiB.
+    rss_rounds: list[int] = field(default_factory=list)
     serving_pids: set[int] = field(default_factory=set)
 
     @property
@@ -438,11 +444,14 @@ def measure_app(
             for measure in measures.values():
                 measure.rounds.append(drive(measure.server.url, script, options.duration, options.connections))
                 measure.serving_pids.add(measure.server.serving_pid())
+                measure.rss_rounds.append(measure.server.rss_kib())
             done += 1
             print(
                 f"  {app} round {done}: "
                 + ", ".join(f"{v} {m.rounds[-1].rate:,.0f} req/s" for v, m in measures.items())
-                + f" ({measures['consent'].requests:,} requests with the middleware)",
+                + f" ({measures['consent'].requests:,} requests with the middleware, RSS "
+                + ", ".join(f"{v} {m.rss_rounds[-1] / 1024:.1f} MiB" for v, m in measures.items())
+                + ")",
                 file=sys.stderr,
                 flush=True,
             )
@@ -501,6 +510,12 @@ def table(results: dict[str, dict[str, Measure]], options: argparse.Namespace) -
             for v, m in measures.items()
         )
         lines.append(f"\n{app}, req/s per round — {rates}.")
+        memory = "; ".join(
+            f"{'with' if v == 'consent' else 'without'}: "
+            + ", ".join(f"{kib / 1024:.1f}" for kib in [m.rss_start, *m.rss_rounds])
+            for v, m in measures.items()
+        )
+        lines.append(f"\n{app}, RSS in MiB after the warm-up and after each round — {memory}.")
     lines += [
         "",
         f"{options.rounds_done} interleaved rounds of {options.duration:g} s per variant after a {options.warmup:g} s "
