@@ -56,6 +56,10 @@ _NAMES = r"s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|vi
 _INTERESTING = re.compile(rf"<(?:!--|((?:{_NAMES})(?=[{_WS}/>]|\Z)|!doctype))")
 #: Where a start tag ends, from the end of its name (quoted values may hold ">").
 _TAG_END = re.compile(_ATTRS + ">")
+#: The same for the common shape (name, name="v", name='v' or name=v, apart), which it reads faster.
+_PLAIN_TAG_END = re.compile(
+    rf"(?:[{_WS}]++[^{_WS}/>\"'=]++(?:=\"[^\"]*+\"|='[^']*+'|=[^{_WS}>\"'=`<]++)?)*+[{_WS}]*+/?>"
+)
 #: Where a doctype ends: at the first ">", even inside a quoted identifier.
 _DOCTYPE_END = re.compile(r"[^>]*+>")
 #: Text and whole tags of no interest, skipped as units, so that markup in their attribute values is
@@ -69,9 +73,6 @@ _SKIP = re.compile(
     r"|<(?:\?|!(?!--|doctype)|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
     r")*+"
 )
-#: A quoted attribute value holding a ">": only then can a tag reach past its first ">" (a value is quoted
-#: only right after "=" and optional whitespace), so where none is found a faster scan gives the same reading.
-_QUOTED_GT = re.compile(rf"=[{_WS}]*+(?:\"[^\">]*+>|'[^'>]*+>)")
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
 _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "style", "textarea", "title")}
@@ -238,24 +239,25 @@ class HTMLRewriter:
                 pos = stop
                 continue
             # The next opener outside the tags of no interest. Found by searching, unless a tag could hide
-            # it: one still open before it (a "<" with no ">" after it), or a quoted value holding a ">".
-            # Then the text is read tag by tag (quoted values respected), which is exact but slower.
+            # it: one still open before it (a "<" with no ">" after it), or one whose last ">" before it is
+            # in a quoted value (a tag ends at a ">" outside quotes). Then the text is read tag by tag
+            # (quoted values respected), which is exact but slower.
             match = _INTERESTING.search(low, pos)
             upto = match.start() if match is not None else len(buf)
             lt = low.rfind("<", pos, upto)
             cut = len(buf)
-            if lt >= 0 and (
-                (match is not None and low.find(">", lt, upto) < 0) or _QUOTED_GT.search(low, pos, upto) is not None
-            ):
-                cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
-                match = _INTERESTING.match(low, cut)
-            elif match is None and lt >= 0:
-                # After the last ">" all is text up to the first "<": a tag there is cut by the end of the chunk.
-                first = low.find("<", max(pos, low.rfind(">", pos) + 1))
-                if first >= 0 and first + 1 < len(buf) and low[first + 1] not in _TAG_START:
+            if lt >= 0:
+                gt = low.rfind(">", pos, upto)
+                if (match is not None and gt < lt) or (gt >= 0 and _maybe_quoted(low, pos, gt)):
                     cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
-                elif first >= 0:
-                    cut = first
+                    match = _INTERESTING.match(low, cut)
+                elif match is None:
+                    # After the last ">" all is text up to the first "<": a tag there is cut by the chunk's end.
+                    first = low.find("<", max(pos, gt + 1))
+                    if first >= 0 and first + 1 < len(buf) and low[first + 1] not in _TAG_START:
+                        cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]
+                    elif first >= 0:
+                        cut = first
             if match is None:
                 # The end, or a tag (or bogus comment) this buffer does not complete: kept for the next
                 # chunk, unless it is the last (browsers drop a tag cut by the end) or too long.
@@ -273,7 +275,10 @@ class HTMLRewriter:
                     continue
                 tag_end = -1
             else:
-                found = (_DOCTYPE_END if name == "!doctype" else _TAG_END).match(buf, match.end())
+                if name == "!doctype":
+                    found = _DOCTYPE_END.match(buf, match.end())
+                else:
+                    found = _PLAIN_TAG_END.match(buf, match.end()) or _TAG_END.match(buf, match.end())
                 tag_end = found.end() if found is not None else -1
             if tag_end < 0:  # the tag or comment continues in the next chunk
                 if final or len(buf) - start > TAG_LIMIT:
@@ -294,9 +299,7 @@ class HTMLRewriter:
                 # _start_tag (its content decides); one with a src only needs its end found.
                 if name != "script":
                     continue
-                if low.find("src", attrs_at, tag_end) >= 0 and _has(
-                    self._attributes(buf[attrs_at : tag_end - 1]), "src"
-                ):
+                if _has_src(buf, low, attrs_at, tag_end):
                     self._raw = "script"
                     continue
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
@@ -499,6 +502,35 @@ def _srcset_urls(value: str) -> list[str]:
     words = [word.strip(",") for word in _SRCSET_SPACE.split(value)]
     words += _SRCSET_SPACE_OR_COMMA.split(value)
     return [word for word in dict.fromkeys(words) if word]  # in order, for the same output every run
+
+
+def _maybe_quoted(low: str, pos: int, at: int) -> bool:
+    """Whether ``low[at]`` may be in a quoted attribute value: the last quote before it follows a "="."""
+    for quote in "\"'":
+        opened = low.rfind(quote, pos, at)
+        if opened >= 0:
+            before = opened - 1
+            while before >= pos and low[before] in _WS:
+                before -= 1
+            if before >= pos and low[before] == "=":
+                return True
+    return False
+
+
+def _has_src(buf: str, low: str, attrs_at: int, end: int) -> bool:
+    """Whether the start tag whose attributes are ``buf[attrs_at:end - 1]`` has a ``src`` attribute."""
+    at = low.find("src", attrs_at, end)
+    if at < 0:
+        return False
+    if (
+        low[at - 1] in _WS
+        and low[at + 3] in "\t\n\f\r =/>"
+        and low.find('"', attrs_at, at) < 0
+        and low.find("'", attrs_at, at) < 0
+        and not low[attrs_at:at].rstrip(_WS).endswith("=")
+    ):
+        return True  # no quote before it and not a value: an attribute name (the common case, read fast)
+    return _has(HTMLRewriter._attributes(buf[attrs_at : end - 1]), "src")
 
 
 def _has(attrs: list[tuple[str, str | None]], name: str) -> bool:
