@@ -53,7 +53,7 @@ _ATTRS = (
 _NAMES = r"s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
 # Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags the
 # rewriter reads. The ends of raw-text elements are found by _RAW_END.
-_INTERESTING = re.compile(rf"<(?:!--|((?:{_NAMES})(?=[{_WS}/>]|\Z)|!doctype))")
+_INTERESTING = re.compile(rf"<(?:!--|({_NAMES}|!doctype)(?=[{_WS}/>]|\Z))")
 #: Where a start tag ends, from the end of its name (quoted values may hold ">").
 _TAG_END = re.compile(_ATTRS + ">")
 #: The same for the common shape (name, name="v", name='v' or name=v, apart), which it reads faster.
@@ -70,7 +70,7 @@ _SKIP = re.compile(
     rf"|<(?!(?:{_NAMES})(?:[{_WS}/>]|\Z))[a-z][^{_WS}/>]*+{_ATTRS}>"  # a start tag of no interest
     rf"|</[a-z][^{_WS}/>]*+{_ATTRS}>"  # an end tag (its attributes are read, then dropped)
     r"|</>"
-    r"|<(?:\?|!(?!--|doctype)|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
+    rf"|<(?:\?|!(?!--|doctype(?:[{_WS}/>]|\Z))|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
     r")*+"
 )
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
