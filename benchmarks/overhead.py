@@ -54,7 +54,7 @@ def consent_cookie() -> str:
     return f"{CONFIG.cookie_name}={engine.codec.dumps(decision)}"
 
 
-DECIDED_COOKIES = f"session=abc123; {consent_cookie()}; _ga=GA1.1.123.456; lang=en; ccdid=dev1ce0id0123456789ab"
+DECIDED_COOKIES = f"session=abc123; {consent_cookie()}; _ga=GA1.1.123.456; lang=en; __Host-ccdid=dev1ce0id0123456789ab"
 SCENARIOS = {"decided": ("/api", DECIDED_COOKIES), "undecided": ("/page", "")}
 
 

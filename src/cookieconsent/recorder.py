@@ -234,7 +234,12 @@ class Recorder:
             return  # no decision, or nothing granted that gates a data item
         if "device_id" in items and self.device_cookie not in state.cookie_names:
             self.give_device(state)
-        self._push("visit", (_time(), items, state, request, status, (_perf_counter() - started) * 1000))
+        visit = (_time(), items, state, request, status, (_perf_counter() - started) * 1000)
+        pending = self._pending
+        if len(pending) < self.max_pending and self._thread is not None:
+            pending.append(("visit", visit))  # what _push does, inline: this runs for every request
+        else:
+            self._push("visit", visit)
 
     def give_device(self, state: ConsentState) -> None:
         """Add the device identifier cookie to the response, unless it is already there."""
