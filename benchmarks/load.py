@@ -518,8 +518,11 @@ def table(results: dict[str, dict[str, Measure]], options: argparse.Namespace) -
         lines.append(f"\n{app}, RSS in MiB after the warm-up and after each round — {memory}.")
     lines += [
         "",
-        f"{options.rounds_done} interleaved rounds of {options.duration:g} s per variant after a {options.warmup:g} s "
-        f"warm-up, wrk with 1 thread and {options.connections} connections, {options.mix_size} requests in the mix.",
+        "Interleaved rounds of "
+        + f"{options.duration:g} s per variant ("
+        + ", ".join(f"{app}: {len(m['consent'].rounds)}" for app, m in results.items())
+        + f") after a {options.warmup:g} s warm-up, wrk with 1 thread and {options.connections} connections, "
+        + f"{options.mix_size} requests in the mix.",
     ]
     return "\n".join(lines)
 
@@ -565,7 +568,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         except RuntimeError as exc:
             print(f"load: {exc}", file=sys.stderr)
             return 1
-    options.rounds_done = min(len(m.rounds) for r in results.values() for m in r.values())
     print(table(results, options))
     return 1 if any(m.errors for r in results.values() for m in r.values()) else 0
 
