@@ -137,11 +137,13 @@ def visits(secret: str, per_kind: int = 50) -> list[Visit]:
 
     from cookieconsent.cookie import Decision, GpcFlag, new_consent_id
     from cookieconsent.engine import Engine
+    from cookieconsent.recorder import DEVICE_COOKIE
 
     config = demosite.make_config()
     engine = Engine(config)
     policy = config.policy
     now = time.time()
+    device_cookie = ("__Host-" if config.secure else "") + DEVICE_COOKIE  # as the recorder names it
 
     def cookie(granted: frozenset[str], gpc: GpcFlag = GpcFlag.NONE) -> str:
         """The cookies of a visitor who decided: the consent cookie and what the granted categories allow."""
@@ -151,7 +153,7 @@ def visits(secret: str, per_kind: int = 50) -> list[Visit]:
             cookies.append("lang=en")
         if "analytics" in granted:
             device = secrets.token_urlsafe(16)
-            cookies += [f"ccdid={device}", f"_ga=GA1.1.{int(now)}.{device[:8]}"]
+            cookies += [f"{device_cookie}={device}", f"_ga=GA1.1.{int(now)}.{device[:8]}"]
         return "; ".join(cookies)
 
     everything = frozenset(policy.optional_categories)
