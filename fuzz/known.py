@@ -86,6 +86,19 @@ def _comment_edge(page: str, violation: Violation, category_of_url: URLCategory)
     return any(_REWRITER_MARKUP.search(m.group(), 1) for m in _BOGUS.finditer(page))
 
 
+#: Elements that fetch, which the rewriter does not look at.
+_UNKNOWN_FETCHING = frozenset({"input", "track", "body", "table", "td", "th"})
+
+
+def _unknown_fetching_element(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    element = violation.element
+    return violation.reason == "url" and (element.written == "image" or element.name in _UNKNOWN_FETCHING)
+
+
+def _in_srcdoc(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
+    return violation.srcdoc > 0
+
+
 REWRITE = (
     Known(
         "url-as-written",
@@ -118,6 +131,21 @@ REWRITE = (
         "'</1…>', which end at the first '>'), so it takes a '<!--' or a tag inside one for markup: "
         "the elements after pass unrewritten.",
         _comment_edge,
+        seen=False,
+    ),
+    Known(
+        "unknown-fetching-element",
+        "Browsers also fetch for elements the rewriter does not look at: '<image src>' (the parser makes "
+        "it an img), '<input type=image src>', the 'background' of body, table, td and th, and a media "
+        "element's '<track src>': a tracker URL there stays active.",
+        _unknown_fetching_element,
+        seen=False,
+    ),
+    Known(
+        "srcdoc-content",
+        "An iframe's srcdoc is a document of its own, which the rewriter does not read: a tracker script or "
+        "pixel in it loads, unless the iframe itself is marked with a refused category.",
+        _in_srcdoc,
         seen=False,
     ),
 )
