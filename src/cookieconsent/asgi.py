@@ -24,6 +24,7 @@ from typing import Any
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
 from cookieconsent.endpoints import Reply
+from cookieconsent.engine import ConsentState
 from cookieconsent.pages import is_html
 from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
@@ -111,6 +112,24 @@ _new = object.__new__
 _perf_counter = time.perf_counter
 
 
+_OTHER, _CONTENT_TYPE, _SET_COOKIE = 0, 1, 2
+
+
+class _HeaderKinds(dict[bytes, int]):
+    """Response header names as sent → which of the two headers the middleware reads they are.
+
+    ASGI asks for lowercase names; one sent otherwise is still recognised. Learned on first sight,
+    and bounded: past a few hundred distinct names, new ones are classified without being kept.
+    """
+
+    def __missing__(self, name: bytes) -> int:
+        lower = name.lower()
+        kind = _CONTENT_TYPE if lower == b"content-type" else _SET_COOKIE if lower == b"set-cookie" else _OTHER
+        if len(self) < 512:
+            self[name] = kind
+        return kind
+
+
 class _Disconnected(Exception):
     pass
 
@@ -159,7 +178,9 @@ class ConsentMiddleware:
         # The second character of each of the library's path prefixes: one set lookup rules out
         # almost every application path before the full match.
         self._own_first = frozenset(p[1:2] for p in self.endpoints.path_prefixes)
-        self._html_types: dict[bytes, bool] = {}  # Content-Type value → is it HTML (a few distinct ones)
+        # Content-Type value → is it HTML (a few distinct values); no Content-Type is not HTML.
+        self._html_types: dict[bytes | None, bool] = {None: False}
+        self._kinds = _HeaderKinds()
         self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -172,88 +193,99 @@ class ConsentMiddleware:
             return
         raw = scope["headers"]
         table = dict(raw)
-        # The request view, without a Python __init__ frame (this runs once per request).
+        # The request view, without a Python __init__ frame (this runs once per request). It keeps a
+        # copy of the scope without its "state", where the ConsentState goes: a reference back to
+        # the scope would make a cycle (scope → state → request → scope) that only the garbage
+        # collector could free, at a cost to every request.
         request: ASGIRequest = _new(ASGIRequest)
-        # The view keeps a copy of the scope without its "state", where the ConsentState goes: a
-        # reference back to the scope would make a cycle (scope → state → request → scope) that
-        # only the garbage collector could free, at a cost to every request.
         request.scope = view = dict(scope)
         view.pop("state", None)
         request._headers = table
-        engine = self.engine
-        if len(table) != len(raw):
-            request._repeated = True
-            state = engine.decide(request)  # joins repeated headers; rare
-        else:
+        if len(table) == len(raw):
             # The two headers every request needs, straight from the table (names are lowercase in ASGI).
             request._repeated = False
-            gpc = table.get(b"sec-gpc")
-            state = engine.decide_from(request, table.get(b"cookie"), None if gpc is None else [gpc.decode("latin-1")])
-        path = scope["path"]
+            state = self.engine.state_from(request, table.get(b"cookie"), table.get(b"sec-gpc"))
+        else:
+            request._repeated = True
+            state = self.engine.decide(request)  # joins repeated headers; rare
+        path = view["path"]
         if path[1:2] in self._own_first and self.endpoints.matches(path):
-            try:
-                body = await _read_body(receive, request, self.endpoints.max_body)
-            except _Disconnected:
-                return
-            await _send_reply(send, self.endpoints.handle(request, state, body))
+            await self._answer(receive, send, request, state)
             return
-        recorder = self.recorder
-        started = _perf_counter() if recorder is not None else 0.0
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
-
-        html_types = self._html_types
+        started = _perf_counter() if self.recorder is not None else 0.0
         rewriter: HTMLRewriter | None = None
 
         # A plain function returning ``send``'s awaitable: the app awaits it exactly as it would an
         # ``async def``, without a coroutine of our own per message.
         def send_wrapper(message: Message) -> Awaitable[None]:
             nonlocal rewriter
-            if message["type"] == "http.response.start":
-                headers = message.get("headers", ())
-                # One C-level pass for the two headers that matter; names are lowercase in ASGI, and
-                # a server or app that sends them otherwise is still read right.
-                names = dict(headers)
-                if not b"".join(names).islower():
-                    names = {name.lower(): value for name, value in headers}
-                has_set_cookie = b"set-cookie" in names
-                html = False
-                content_type = names.get(b"content-type")
-                if content_type is not None:
-                    html = html_types.get(content_type)  # type: ignore[assignment]
-                    if html is None:
-                        html = is_html(content_type)
-                        if len(html_types) < 64:
-                            html_types[content_type] = html
-                if recorder is not None:
-                    recorder.capture(state, request, message["status"], started)  # may add the device cookie
+            if rewriter is not None:
+                if message["type"] == "http.response.body":
+                    body = rewriter.feed(message.get("body", b""))
+                    if not message.get("more_body", False):
+                        body += rewriter.close()
+                        rewriter = None
+                    message = {**message, "body": body}
+            elif message["type"] == "http.response.start":
+                # The two headers that matter, by one look-up per header: this runs for every response.
+                kinds = self._kinds
+                content_type = None
+                sets_cookie = False
+                for name, value in message.get("headers", ()):
+                    kind = kinds[name]
+                    if kind:
+                        if kind == _CONTENT_TYPE:
+                            content_type = value
+                        else:
+                            sets_cookie = True
+                html = self._html_types.get(content_type)
+                if html is None:
+                    html = self._remember_type(content_type)
+                if self.recorder is not None:
+                    self.recorder.capture(state, request, message["status"], started)  # may add the device cookie
                 if (
                     html
-                    or has_set_cookie
+                    or sets_cookie
                     or state.accessed
                     or state.pending is not None
                     or state.expire
                     or state.extra_cookies
-                ):  # what Engine.needs_edit asks, inline: this runs for every response
-                    decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in headers]
-                    if html:
-                        edited, rewriter = self.pages.start(
-                            state, message["status"], decoded, request.method, _here(scope)
-                        )
-                    else:
-                        edited = self.engine.response_headers(state, decoded)
-                    message = {**message, "headers": [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]}
-            elif rewriter is not None and message["type"] == "http.response.body":
-                body = rewriter.feed(message.get("body", b""))
-                if not message.get("more_body", False):
-                    body += rewriter.close()
-                    rewriter = None
-                message = {**message, "body": body}
+                ):  # what Engine.needs_edit asks, inline
+                    message, rewriter = self._edit(message, state, request, html)
             return send(message)
 
         await self.app(scope, receive, send_wrapper)
+
+    def _edit(
+        self, message: Message, state: ConsentState, request: ASGIRequest, html: bool
+    ) -> tuple[Message, HTMLRewriter | None]:
+        """The ``http.response.start`` message enforcing ``state``, and the rewriter for an HTML body."""
+        decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
+        rewriter = None
+        if html:
+            edited, rewriter = self.pages.start(state, message["status"], decoded, request.method, _here(request.scope))
+        else:
+            edited = self.engine.response_headers(state, decoded)
+        encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]
+        return {**message, "headers": encoded}, rewriter
+
+    def _remember_type(self, content_type: bytes | None) -> bool:
+        html = content_type is not None and is_html(content_type)
+        if len(self._html_types) < 64:  # a few distinct values in practice; bounded all the same
+            self._html_types[content_type] = html
+        return html
+
+    async def _answer(self, receive: Receive, send: Send, request: ASGIRequest, state: ConsentState) -> None:
+        """Answer a request for one of the library's own endpoints."""
+        try:
+            body = await _read_body(receive, request, self.endpoints.max_body)
+        except _Disconnected:
+            return
+        await _send_reply(send, self.endpoints.handle(request, state, body))
 
     def _lifespan_send(self, send: Send) -> Send:
         recorder = self.recorder

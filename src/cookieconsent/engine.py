@@ -46,6 +46,7 @@ _time = time.time
 #: What a Cookie header says: the decision, when it expires, the expiries if it holds or not, and
 #: the names of its cookies.
 _HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...], frozenset[str]]
+_NO_COOKIES: _HeaderRead = (None, 0.0, (), (), _NOTHING)
 
 
 def _text(header: str | bytes) -> str:
@@ -260,6 +261,45 @@ class Engine:
         """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
         return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
 
+    def state_from(self, request: RequestView, header: str | bytes | None, sec_gpc: str | bytes | None) -> ConsentState:
+        """:meth:`decide`, given the ``Cookie`` and ``Sec-GPC`` headers the adapter already read.
+
+        The adapters' per-request entry point: every request needs these two headers, and the
+        adapter reads them in the pass it makes over the request's headers anyway. Either may be the
+        raw bytes of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must
+        be given to :meth:`decide_from` as its list of values instead.
+        """
+        if sec_gpc is not None:
+            return self.decide_from(request, header, [_text(sec_gpc)])
+        # The common case, inline (this runs for every request): no signal, and a Cookie header
+        # read before. A visitor sends the same one again and again, so each is read once.
+        if header:
+            read = self._headers.get(header)
+            if read is None:
+                read = self._read_header(header)
+        else:
+            read = _NO_COOKIES
+        state: ConsentState = _new(ConsentState)
+        state._engine = self
+        state._request = request
+        state._locale = None
+        state.gpc = False
+        decision = read[0]
+        if decision is not None and _time() <= read[1]:
+            state.decision = decision
+            state.granted = decision.granted
+            state.expire = read[2]
+        else:
+            state.decision = None
+            state.granted = _NOTHING
+            state.expire = read[3]
+        state.pending = None
+        state.extra_cookies = ()
+        state.mechanism = None
+        state.accessed = False
+        state.cookie_names = read[4]
+        return state
+
     def decide_from(
         self,
         request: RequestView,
@@ -267,12 +307,13 @@ class Engine:
         sec_gpc: Sequence[str] | None,
         now: float | None = None,
     ) -> ConsentState:
-        """:meth:`decide`, given the ``Cookie`` header and the ``Sec-GPC`` values the adapter already read.
+        """:meth:`decide`, given the ``Cookie`` header and every ``Sec-GPC`` value.
 
-        The adapters read these two headers in the same pass over the request's headers, since every
-        request needs them. ``header`` may be the raw bytes of an ASGI header (read as latin-1).
+        ``header`` may be the raw bytes of an ASGI header (read as latin-1).
         """
         gpc = bool(sec_gpc and self._gpc_categories and gpc_enabled(sec_gpc))
+        if not gpc and now is None:
+            return self.state_from(request, header, None)
         if not header:
             return _state(self, request, None, _NOTHING, gpc)
         # A visitor sends the same Cookie header again and again: read each distinct one once.

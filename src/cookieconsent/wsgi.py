@@ -127,7 +127,7 @@ class ConsentMiddleware:
         request.environ = environ.copy()
         engine = self.engine
         sec_gpc = environ.get("HTTP_SEC_GPC")
-        state = engine.decide_from(request, environ.get("HTTP_COOKIE"), None if sec_gpc is None else [sec_gpc])
+        state = engine.state_from(request, environ.get("HTTP_COOKIE"), sec_gpc)
         path = environ.get("PATH_INFO") or "/"
         if path.startswith(self._own) and self.endpoints.matches(path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
