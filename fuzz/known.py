@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fuzz.browser import Violation, elements, ends_inside_tag
+from fuzz.browser import Violation, elements
 
 __all__ = ["REWRITE", "SET_COOKIE", "STRICT", "Known", "explained"]
 
@@ -54,13 +54,6 @@ def _url_as_written(page: str, violation: Violation, category_of_url: URLCategor
     return category_of_url(raw) is None
 
 
-def _completed_by_injection(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if not ends_inside_tag(page):
-        return False
-    written = {(e.written, tuple(e.raw.items())) for e in elements(page)}
-    return (violation.element.written, tuple(violation.element.raw.items())) not in written
-
-
 #: What the rewriter takes for markup: comments and the start tags it looks for.
 _REWRITER_MARKUP = re.compile(
     r"<(?:!--|(?:script|style|source|textarea|title|iframe|img|embed|object|video|audio|link|head|body|html"
@@ -72,27 +65,6 @@ _TEXT_ELEMENTS = frozenset({"iframe", "noscript", "xmp", "noembed", "noframes"})
 
 def _markup_in_text(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
     return any(e.name in _TEXT_ELEMENTS and _REWRITER_MARKUP.search(e.content) for e in elements(page, scripting=True))
-
-
-#: Comment boundaries browsers see and the rewriter does not: <!-->, <!--->, --!>.
-_COMMENT_EDGE = re.compile(r"<!---?>|--!>")
-#: A bogus comment (<!x…>, <?…>, </1…>), which browsers end at the first ">", and what it holds.
-_BOGUS = re.compile(r"<(?:!(?!--)|\?|/(?![A-Za-z>]))[^>]*")
-
-
-def _comment_edge(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if _COMMENT_EDGE.search(page):
-        return True
-    return any(_REWRITER_MARKUP.search(m.group(), 1) for m in _BOGUS.finditer(page))
-
-
-#: Elements that fetch, which the rewriter does not look at.
-_UNKNOWN_FETCHING = frozenset({"input", "track", "body", "table", "td", "th"})
-
-
-def _unknown_fetching_element(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    element = violation.element
-    return violation.reason == "url" and (element.written == "image" or element.name in _UNKNOWN_FETCHING)
 
 
 def _in_srcdoc(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
@@ -108,37 +80,12 @@ REWRITE = (
         _url_as_written,
     ),
     Known(
-        "injection-completes-tag",
-        "A page that ends inside a tag (which browsers drop) gets the head and banner markup appended "
-        "right after it; the quotes and '>' of that markup can complete the tag, so an element that "
-        "would never have loaded becomes active.",
-        _completed_by_injection,
-        seen=False,
-    ),
-    Known(
         "markup-in-raw-text",
         "The rewriter reads the content of iframe, noscript, xmp, noembed and noframes as markup, where "
         "browsers read text (noscript: when scripting is on): a '<!--', '<title>', '<style>' or a tag "
         "with an unbalanced quote in that text makes it skip past the element's end, and the elements "
         "after it pass unrewritten.",
         _markup_in_text,
-        seen=False,
-    ),
-    Known(
-        "comment-boundaries",
-        "The rewriter starts a comment at any '<!--' and ends it only at '-->', while browsers also end "
-        "one at '<!-->', '<!--->' and '--!>'; and it does not know bogus comments ('<!x…>', '<?…>', "
-        "'</1…>', which end at the first '>'), so it takes a '<!--' or a tag inside one for markup: "
-        "the elements after pass unrewritten.",
-        _comment_edge,
-        seen=False,
-    ),
-    Known(
-        "unknown-fetching-element",
-        "Browsers also fetch for elements the rewriter does not look at: '<image src>' (the parser makes "
-        "it an img), '<input type=image src>', the 'background' of body, table, td and th, and a media "
-        "element's '<track src>': a tracker URL there stays active.",
-        _unknown_fetching_element,
         seen=False,
     ),
     Known(

@@ -479,3 +479,57 @@ def test_the_fast_scan_reads_as_the_exact_one(parts: list[str], cuts: list[int])
     with mock.patch.object(rewrite_module, "_maybe_quoted", return_value=True):  # read every gap tag by tag
         exact = run_bytes(page)
     assert fast == exact
+
+
+@pytest.mark.parametrize(
+    ("tag", "attr"),
+    [
+        (b'<image src="https://www.facebook.com/tr?id=1">', b"src"),  # the parser makes it an <img>
+        (b'<input type="image" src="https://www.facebook.com/tr?id=1" alt="Go">', b"src"),
+        (b'<video><track kind="captions" src="https://www.facebook.com/tr?id=1"></video>', b"src"),
+        (b'<table background="https://www.facebook.com/tr?id=1"><tr><td>x</td></tr></table>', b"background"),
+        (b"<table><tr background=//www.facebook.com/tr><td>x</td></tr></table>", b"background"),
+        (b"<table><tr><TD background='https://www.facebook.com/tr'>x</td></tr></table>", b"background"),
+        (b'<table><thead><tr><th background="https://www.facebook.com/tr">x</th></tr></thead></table>', b"background"),
+    ],
+)
+def test_every_element_that_fetches_is_read(tag: bytes, attr: bytes) -> None:
+    out = every_split(tag)
+    assert b'data-cc="blocked"' in out
+    assert b" data-" + attr + b"=" in out
+    assert b" " + attr + b"=" not in out.replace(b" data-" + attr + b"=", b"")
+    assert every_split(tag, frozenset({"marketing"})) == tag
+
+
+def test_a_tracker_background_on_the_body_is_inert_and_the_banner_still_follows() -> None:
+    page = b'<html><head></head><body background="https://www.facebook.com/tr?id=1" class="x"><p>Hi</p></body></html>'
+    out = every_split(page)
+    assert b'<body data-background="https://www.facebook.com/tr?id=1" class="x" data-category="marketing"' in out
+    assert out.index(b"<body ") < out.index(BANNER.encode())
+    granted = every_split(page, frozenset(CATEGORIES))
+    assert granted.replace(HEAD.encode(), b"").replace(BANNER.encode(), b"") == page
+
+
+@pytest.mark.parametrize("edge", [b"<!-->", b"<!--->", b"<!-- old --!>"])
+def test_comments_end_where_browsers_end_them(edge: bytes) -> None:
+    page = b"<p>a</p>" + edge + b'<script src="https://www.google-analytics.com/analytics.js"></script><p>b</p>'
+    out = every_split(page)
+    assert b'data-src="https://www.google-analytics.com/analytics.js"' in out
+    assert out.startswith(b"<p>a</p>" + edge)
+
+
+@pytest.mark.parametrize(
+    "cut",
+    [
+        b'<img src=https://www.facebook.com/tr?id=1 alt="',  # the reproducer: the banner's quote would close it
+        b"<img src=https://www.facebook.com/tr?id=1 alt='",
+        b'<div title="',
+        b"<!-- never closed",
+    ],
+)
+def test_a_tag_cut_by_the_end_of_the_page_is_dropped_not_completed_by_the_injections(cut: bytes) -> None:
+    page = b"<!doctype html><html><head><title>t</title></head><body><p>end</p>" + cut
+    out = every_split(page)
+    assert out.endswith(b"<p>end</p>")  # the banner went right after <body>, the head in <head>
+    assert cut not in out
+    assert b"facebook.com" not in out

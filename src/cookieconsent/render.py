@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 # Stand-ins for the return path in a cached banner (plain letters: escaping leaves them as they are).
 _NEXT = "ccnext0return0path"
 _NEXT_Q = "ccnext0return0query"
+_RETURN_PATH = re.compile(f"({_NEXT}|{_NEXT_Q})")
 _NONCE = "\x00nonce\x00"
 
 PACKAGE = Path(__file__).parent
@@ -66,7 +68,7 @@ class Renderer:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self._banners: dict[tuple[str, bool, frozenset[str], frozenset[str], bool], str] = {}
+        self._banners: dict[tuple[str, bool, frozenset[str], frozenset[str], bool], tuple[str, ...]] = {}
         self._heads: dict[tuple[str, bool, frozenset[str], bool], str] = {}
         #: The privacy centre's address, once a recorder serves one (``None``: no link is shown).
         self.my_data_url: str | None = None
@@ -204,12 +206,14 @@ class Renderer:
         between pages, and it is filled in afterwards.
         """
         key = (state.locale, state.decided, state.granted, self.engine.gpc_refused(state), state.gpc)
-        template = self._banners.get(key)
-        if template is None:
+        pieces = self._banners.get(key)
+        if pieces is None:
             template = self.env.get_template("banner.html").render(self.context(state, _NEXT, _NEXT_Q))
+            pieces = tuple(_RETURN_PATH.split(template))  # text, a placeholder, text, …
             if len(self._banners) < 512:
-                self._banners[key] = template
-        return template.replace(_NEXT_Q, str(escape(quote(next_path, safe="/")))).replace(_NEXT, str(escape(next_path)))
+                self._banners[key] = pieces
+        fill = {_NEXT: str(escape(next_path)), _NEXT_Q: str(escape(quote(next_path, safe="/")))}
+        return "".join([fill.get(piece, piece) for piece in pieces])
 
     def placeholder(self, state: ConsentState, category: str, host: str | None) -> str:
         """The stand-in shown next to an embed of a refused category (contextual consent)."""

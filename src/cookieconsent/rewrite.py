@@ -50,7 +50,10 @@ _ATTRS = (
     rf"|[^{_WS}/>][^{_WS}/>=]*+"
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)|(?![{_WS}]*+=)))*+"
 )
-_NAMES = r"s(?:cript|tyle|ource)|t(?:extarea|itle)|i(?:frame|mg)|embed|object|video|audio|link|head|body|html"
+_NAMES = (
+    r"s(?:cript|tyle|ource)|t(?:extarea|itle|rack|able|body|foot|head|[dhr])|i(?:frame|mg|mage|nput)"
+    r"|embed|object|video|audio|link|head|body|html"
+)
 # Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags the
 # rewriter reads. The ends of raw-text elements are found by _RAW_END.
 _INTERESTING = re.compile(rf"<(?:!--|({_NAMES}|!doctype)(?=[{_WS}/>]|\Z))")
@@ -100,6 +103,11 @@ _FETCHING = {
     "audio": ("src",),
     "source": ("src", "srcset"),
     "link": ("href", "imagesrcset"),
+    "image": ("src",),  # the parser turns it into an img
+    "input": ("src",),  # type=image
+    "track": ("src",),
+    # A background image, still honoured on the body and the parts of a table.
+    **dict.fromkeys(("body", "table", "thead", "tbody", "tfoot", "tr", "td", "th"), ("background",)),
 }
 # Attributes holding a list of candidate URLs, each with descriptors: every candidate may be fetched.
 _SRCSETS = frozenset({"srcset", "imagesrcset"})
@@ -107,7 +115,10 @@ _SRCSET_SPACE = re.compile(rf"[{_WS}]+")
 _SRCSET_SPACE_OR_COMMA = re.compile(rf"[{_WS},]+")
 _PLACEHOLDER_TAGS = {"iframe", "embed", "object", "video"}
 # Tags that only matter when they point at another host or are marked with a category.
-_PLAIN_CANDIDATES = frozenset({"img", "source", "iframe", "embed", "object", "video", "audio"})
+_PLAIN_CANDIDATES = frozenset(
+    {"img", "image", "input", "source", "track", "iframe", "embed", "object", "video", "audio"}
+    | {"table", "thead", "tbody", "tfoot", "tr", "td", "th"}
+)
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 
 
@@ -216,7 +227,9 @@ class HTMLRewriter:
         Text is copied out only up to a change (``flushed`` marks how far): unchanged tags cost no copy.
         """
         out: list[str] = []
-        low = buf.lower()  # Latin-1 lowercases character for character: positions stay the same
+        # ASCII letters only, as the HTML tokenizer folds case; through bytes, whose lower() is a table
+        # look-up (str.lower() consults the Unicode database for every character). Positions stay the same.
+        low = buf.encode("latin-1").lower().decode("latin-1")
         pos = flushed = 0
         self._carry = ""
         while True:
@@ -260,8 +273,12 @@ class HTMLRewriter:
                         cut = first
             if match is None:
                 # The end, or a tag (or bogus comment) this buffer does not complete: kept for the next
-                # chunk, unless it is the last (browsers drop a tag cut by the end) or too long.
-                if final or len(buf) - cut > TAG_LIMIT:
+                # chunk, unless it is the last or too long. At the end of the page it is dropped, as
+                # browsers drop a tag cut by the end: the markup injected after it must not complete it.
+                if final:
+                    out.append(buf[flushed:cut])
+                    return "".join(out)
+                if len(buf) - cut > TAG_LIMIT:
                     cut = len(buf)
                 out.append(buf[flushed:cut])
                 self._carry = buf[cut:]
@@ -269,9 +286,9 @@ class HTMLRewriter:
             start = match.start()
             name = match.group(1)
             if name is None:  # a comment: skip to its end
-                end_at = buf.find("-->", match.end())
+                end_at = _comment_end(buf, match.end())
                 if end_at >= 0:
-                    pos = end_at + 3
+                    pos = end_at
                     continue
                 tag_end = -1
             else:
@@ -281,7 +298,12 @@ class HTMLRewriter:
                     found = _PLAIN_TAG_END.match(buf, match.end()) or _TAG_END.match(buf, match.end())
                 tag_end = found.end() if found is not None else -1
             if tag_end < 0:  # the tag or comment continues in the next chunk
-                if final or len(buf) - start > TAG_LIMIT:
+                if final:
+                    # Cut by the end of the page: browsers drop such a tag, and a comment hides all
+                    # that follows. Dropped, so the markup injected after it is neither.
+                    out.append(buf[flushed:start])
+                    return "".join(out)
+                if len(buf) - start > TAG_LIMIT:
                     out.append(buf[flushed:])
                     self._raw = None
                     return "".join(out)
@@ -340,10 +362,14 @@ class HTMLRewriter:
             if not self._head_done:
                 injected = self._inject(plan.head)
                 self._head_done = True
+            inert = None
+            if buf.find("//", attrs_at, end) >= 0 or low.find("data-category", attrs_at, end) >= 0:
+                inert = self._inert_tag(name, buf, attrs_at, end)  # a tracker's background image
+            tag = buf[start:end] if inert is None else inert
             if self._body_done:
-                return (injected + buf[start:end]) if injected else None
+                return (injected + tag) if injected or inert is not None else None
             self._body_done = True
-            return injected + buf[start:end] + self._inject(plan.banner)
+            return injected + tag + self._inject(plan.banner)
         elif name == "style" or name == "textarea" or name == "title":
             self._raw = name
             return None
@@ -375,6 +401,14 @@ class HTMLRewriter:
             # Not a tracker, granted, or a data block (JSON, template) that is never executed or fetched.
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    def _inert_tag(self, name: str, buf: str, attrs_at: int, end: int) -> str | None:
+        """The inert form of the start tag ``buf[start:end]`` if it fetches for a refused category."""
+        attrs = self._attributes(buf[attrs_at : end - 1])
+        category = self._category(name, attrs)
+        if category is None or self.plan.allowed(category):
+            return None
+        return self._inert(name, attrs, category, buf[end - 2] == "/")
 
     @staticmethod
     def _author_inert(attrs: list[tuple[str, str | None]]) -> bool:
@@ -490,7 +524,21 @@ class HTMLRewriter:
 
     def _inject(self, markup: str) -> str:
         """Markup in the page's charset, as Latin-1 text (the rewriter's working form)."""
-        return markup.encode(self.plan.charset, "xmlcharrefreplace").decode("latin-1")
+        return _in_charset(markup, self.plan.charset)
+
+
+def _in_charset(markup: str, charset: str) -> str:
+    """``markup`` encoded in ``charset`` (characters it lacks as references), as Latin-1 text."""
+    if markup.isascii():  # the same in every ASCII-compatible charset (isascii() is a flag, not a scan)
+        return markup
+    return _encoded(markup, charset)
+
+
+@lru_cache(maxsize=128)
+def _encoded(markup: str, charset: str) -> str:
+    # Every page gets the same banner (up to its return path): hashing it to find it again costs less
+    # than encoding ten thousand characters beyond ASCII each time.
+    return markup.encode(charset, "xmlcharrefreplace").decode("latin-1")
 
 
 def _srcset_urls(value: str) -> list[str]:
@@ -502,6 +550,22 @@ def _srcset_urls(value: str) -> list[str]:
     words = [word.strip(",") for word in _SRCSET_SPACE.split(value)]
     words += _SRCSET_SPACE_OR_COMMA.split(value)
     return [word for word in dict.fromkeys(words) if word]  # in order, for the same output every run
+
+
+def _comment_end(buf: str, at: int) -> int:
+    """Where a comment whose ``<!--`` ends at ``at`` ends, as browsers read it; -1 if not in ``buf``.
+
+    ``<!-->`` and ``<!--->`` are whole (empty) comments, and ``--!>`` ends one as ``-->`` does.
+    """
+    if buf.startswith(">", at):
+        return at + 1
+    if buf.startswith("->", at):
+        return at + 2
+    plain = buf.find("-->", at)
+    bang = buf.find("--!>", at, plain if plain >= 0 else len(buf))
+    if bang >= 0:
+        return bang + 4
+    return plain + 3 if plain >= 0 else -1
 
 
 def _maybe_quoted(low: str, pos: int, at: int) -> bool:

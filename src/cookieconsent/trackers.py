@@ -87,6 +87,9 @@ _SIGNATURES: tuple[tuple[str, str], ...] = (
     (r"""\bclarity\(\s*['"]""", "analytics"),
     (r"\b_hjSettings\b", "analytics"),
 )
+#: The longest inline script whose category is remembered (characters); tag snippets are far shorter.
+CACHED_SCRIPT = 16 * 1024
+
 # When one snippet touches several categories, it needs the most privacy-invasive one.
 _STRICTNESS = {"marketing": 3, "analytics": 2, "functional": 1}
 
@@ -108,6 +111,7 @@ class Catalog:
         )
         self._signatures = [(re.compile(p), cat) for p, cat in _SIGNATURES]
         self.category_of_url = lru_cache(maxsize=2048)(self._category_of_url)
+        self._cached_script = lru_cache(maxsize=512)(self._category_of_script)
 
     def _category_of_url(self, url: str) -> str | None:
         """The category a URL needs, or None for first-party and unknown hosts."""
@@ -132,7 +136,16 @@ class Catalog:
         return None
 
     def category_of_script(self, source: str) -> str | None:
-        """The category an inline script needs: from the hosts it loads and the tag calls it makes."""
+        """The category an inline script needs: from the hosts it loads and the tag calls it makes.
+
+        A page sends the same snippets on every view: each distinct one of up to
+        :data:`CACHED_SCRIPT` characters is read once (and the last 512 are remembered).
+        """
+        if len(source) > CACHED_SCRIPT:
+            return self._category_of_script(source)
+        return self._cached_script(source)
+
+    def _category_of_script(self, source: str) -> str | None:
         found: str | None = None
         for match in self._inline.finditer(source):
             path = match.group(2).replace("\\/", "/") or "/"

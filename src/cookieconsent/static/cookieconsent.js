@@ -35,7 +35,7 @@
       e.replaceWith(n);
       if (!src) done();
     } else {
-      for (const a of ['src', 'srcset', 'srcdoc', 'data', 'poster', 'href']) {
+      for (const a of ['src', 'srcset', 'srcdoc', 'data', 'poster', 'href', 'imagesrcset', 'background']) {
         const v = e.getAttribute('data-' + a);
         if (v != null) { e.removeAttribute('data-' + a); e.setAttribute(a, v); }
       }
