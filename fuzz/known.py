@@ -9,11 +9,10 @@ again: run the reproducers that way to see whether a finding is fixed.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fuzz.browser import Violation, elements
+from fuzz.browser import Violation
 
 __all__ = ["REWRITE", "SET_COOKIE", "STRICT", "Known", "explained"]
 
@@ -54,23 +53,6 @@ def _url_as_written(page: str, violation: Violation, category_of_url: URLCategor
     return category_of_url(raw) is None
 
 
-#: What the rewriter takes for markup: comments and the start tags it looks for.
-_REWRITER_MARKUP = re.compile(
-    r"<(?:!--|(?:script|style|source|textarea|title|iframe|img|embed|object|video|audio|link|head|body|html"
-    r"|!doctype)(?=[\s/>]|$))",
-    re.IGNORECASE,
-)
-_TEXT_ELEMENTS = frozenset({"iframe", "noscript", "xmp", "noembed", "noframes"})
-
-
-def _markup_in_text(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    return any(e.name in _TEXT_ELEMENTS and _REWRITER_MARKUP.search(e.content) for e in elements(page, scripting=True))
-
-
-def _in_srcdoc(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    return violation.srcdoc > 0
-
-
 REWRITE = (
     Known(
         "url-as-written",
@@ -78,22 +60,6 @@ REWRITE = (
         "references and remove tabs, newlines and leading control characters, read backslashes as "
         "slashes, percent-decode the host and resolve http:host forms: such a tracker URL stays active.",
         _url_as_written,
-    ),
-    Known(
-        "markup-in-raw-text",
-        "The rewriter reads the content of iframe, noscript, xmp, noembed and noframes as markup, where "
-        "browsers read text (noscript: when scripting is on): a '<!--', '<title>', '<style>' or a tag "
-        "with an unbalanced quote in that text makes it skip past the element's end, and the elements "
-        "after it pass unrewritten.",
-        _markup_in_text,
-        seen=False,
-    ),
-    Known(
-        "srcdoc-content",
-        "An iframe's srcdoc is a document of its own, which the rewriter does not read: a tracker script or "
-        "pixel in it loads, unless the iframe itself is marked with a refused category.",
-        _in_srcdoc,
-        seen=False,
     ),
 )
 

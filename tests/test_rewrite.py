@@ -533,3 +533,61 @@ def test_a_tag_cut_by_the_end_of_the_page_is_dropped_not_completed_by_the_inject
     assert out.endswith(b"<p>end</p>")  # the banner went right after <body>, the head in <head>
     assert cut not in out
     assert b"facebook.com" not in out
+
+
+@pytest.mark.parametrize(
+    "opener",
+    [
+        b"<noscript><!-- old pixel </noscript>",  # the reproducer: a comment the noscript's end cuts short
+        b"<noscript><title></noscript>",
+        b"<noscript><img alt='</noscript>",
+        b"<xmp><!--</xmp>",
+        b"<noembed><style></noembed>",
+        b"<noframes><!--</noframes>",
+        b"<iframe src=/frame><!--</iframe>",
+    ],
+)
+def test_what_browsers_read_as_text_cannot_hide_the_elements_after_it(opener: bytes) -> None:
+    page = opener + GA + b"<p>after</p>"
+    out = every_split(page)
+    assert b'data-src="https://www.google-analytics.com/analytics.js"' in out
+    assert out.startswith(opener)
+
+
+def test_a_tracker_in_noscript_is_inert_for_browsers_without_scripting() -> None:
+    page = b'<noscript><img src="https://www.facebook.com/tr?id=1"><p>x</p></noscript><img src="/a.png">'
+    out = every_split(page)
+    assert b'<noscript><img data-src="https://www.facebook.com/tr?id=1" data-category="marketing"' in out
+    assert out.endswith(b'<p>x</p></noscript><img src="/a.png">')
+    assert b'data-cc-id="t-n1-1"' in out  # its own ids: never one the page's other blocked elements use
+    assert every_split(page, frozenset({"marketing"})) == page
+
+
+def test_the_content_of_an_iframe_is_text() -> None:
+    page = b"<iframe src=/frame>" + GA + b"</iframe>"
+    assert every_split(page) == page
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        b"&lt;script src=&quot;https://connect.facebook.net/en_US/fbevents.js&quot;&gt;&lt;/script&gt;",
+        b"<img src='https://www.facebook.com/tr?id=1'>",
+        b"&lt;script&gt;fbq('init', '1')&lt;/script&gt;",
+    ],
+)
+def test_a_tracker_in_an_iframe_srcdoc_makes_the_iframe_inert(document: bytes) -> None:
+    page = b'<iframe srcdoc="' + document + b'"></iframe>'
+    out = every_split(page)
+    assert b' data-srcdoc="' in out
+    assert b" srcdoc=" not in out
+    assert b'data-category="marketing"' in out
+    assert every_split(page, frozenset({"marketing"})) == page
+
+
+def test_a_page_ending_inside_a_noscript_drops_the_tag_cut_there() -> None:
+    # Found by fuzzing: the head and banner injected at the end completed the cut tag.
+    page = b"<!doctype html><noscript><img src='https://www.facebook.com/tr?id=1&ev=Page"
+    out = every_split(page)
+    assert out.endswith(b"<noscript>" + HEAD.encode() + BANNER.encode())
+    assert b"facebook.com" not in out

@@ -25,6 +25,7 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from html import unescape
 
 from markupsafe import escape
 
@@ -52,7 +53,7 @@ _ATTRS = (
 )
 _NAMES = (
     r"s(?:cript|tyle|ource)|t(?:extarea|itle|rack|able|body|foot|head|[dhr])|i(?:frame|mg|mage|nput)"
-    r"|embed|object|video|audio|link|head|body|html"
+    r"|n(?:oscript|oembed|oframes)|xmp|embed|object|video|audio|link|head|body|html"
 )
 # Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags the
 # rewriter reads. The ends of raw-text elements are found by _RAW_END.
@@ -78,7 +79,9 @@ _SKIP = re.compile(
 )
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
 _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
-_RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "style", "textarea", "title")}
+#: Elements whose content browsers read as text, to their end tag: no markup in it is active.
+_RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes"})
+_RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "iframe", "noscript", *_RAW_TEXT)}
 _JS_TYPES = {
     "",
     "text/javascript",
@@ -186,7 +189,15 @@ class HTMLRewriter:
     def __init__(self, plan: RewritePlan) -> None:
         self.plan = plan
         self._carry = ""
-        self._raw: str | None = None  # inside script/style/textarea/title: the element name
+        self._raw: str | None = None  # inside an element whose content is text: its name
+        # Inside <noscript>: its content, markup to a browser without scripting, goes through a
+        # rewriter of its own that cannot carry anything past </noscript> (where browsers with
+        # scripting end the element whatever its content).
+        self._noscript: HTMLRewriter | None = None
+        self._noscripts = 0
+        # Whether a tag cut by the end is dropped (the page's end), or kept (a noscript's end: its
+        # content goes on as markup for browsers without scripting, and nothing is injected in it).
+        self._drop_cut = True
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
         self._held_size = 0
         self._held_tag: tuple[str, list[tuple[str, str | None]]] | None = None
@@ -206,9 +217,7 @@ class HTMLRewriter:
 
     def close(self) -> bytes:
         """Flush what was held back and inject whatever the page never gave a place for."""
-        out = self._run(self._carry, final=True)
-        if self._held is not None:
-            out += self._release_held()
+        out = self._finish()
         if self._document:
             # A document without <head> or <body> tags: browsers add them; so does the rewriter.
             if not self._head_done:
@@ -218,6 +227,16 @@ class HTMLRewriter:
                 out += self._inject(self.plan.banner)
                 self._body_done = True
         return out.encode("latin-1")
+
+    def _finish(self) -> str:
+        out = self._run(self._carry, final=True)
+        if self._noscript is not None:  # the page ended inside a noscript: a tag cut there is dropped too
+            self._noscript._drop_cut = self._drop_cut
+            out += self._noscript._finish()
+            self._noscript = None
+        if self._held is not None:
+            out += self._release_held()
+        return out
 
     # -- scanning ------------------------------------------------------------------------------
 
@@ -240,6 +259,11 @@ class HTMLRewriter:
                 if self._held is not None:
                     self._hold(buf[pos:stop], out)
                     flushed = stop
+                elif self._noscript is not None:
+                    out.append(buf[flushed:pos])
+                    noscript = self._noscript
+                    out.append(noscript._run(noscript._carry + buf[pos:stop], final=False))
+                    flushed = stop
                 if end is None:
                     out.append(buf[flushed:stop])
                     self._carry = buf[stop:]
@@ -248,6 +272,9 @@ class HTMLRewriter:
                     return "".join(out)
                 if self._held is not None:
                     out.append(self._release_held())
+                elif self._noscript is not None:
+                    out.append(self._noscript._finish())
+                    self._noscript = None
                 self._raw = None
                 pos = stop
                 continue
@@ -276,7 +303,7 @@ class HTMLRewriter:
                 # chunk, unless it is the last or too long. At the end of the page it is dropped, as
                 # browsers drop a tag cut by the end: the markup injected after it must not complete it.
                 if final:
-                    out.append(buf[flushed:cut])
+                    out.append(buf[flushed : cut if self._drop_cut else len(buf)])
                     return "".join(out)
                 if len(buf) - cut > TAG_LIMIT:
                     cut = len(buf)
@@ -301,7 +328,7 @@ class HTMLRewriter:
                 if final:
                     # Cut by the end of the page: browsers drop such a tag, and a comment hides all
                     # that follows. Dropped, so the markup injected after it is neither.
-                    out.append(buf[flushed:start])
+                    out.append(buf[flushed : start if self._drop_cut else len(buf)])
                     return "".join(out)
                 if len(buf) - start > TAG_LIMIT:
                     out.append(buf[flushed:])
@@ -316,9 +343,13 @@ class HTMLRewriter:
                 (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
                 and buf.find("//", attrs_at, tag_end) < 0
                 and low.find("data-category", attrs_at, tag_end) < 0
+                and low.find("srcdoc", attrs_at, tag_end) < 0
             ):
                 # The common case: a first-party, unmarked element. An inline script still goes to
                 # _start_tag (its content decides); one with a src only needs its end found.
+                if name == "iframe":
+                    self._raw = "iframe"  # its content is text
+                    continue
                 if name != "script":
                     continue
                 if _has_src(buf, low, attrs_at, tag_end):
@@ -370,8 +401,16 @@ class HTMLRewriter:
                 return (injected + tag) if injected or inert is not None else None
             self._body_done = True
             return injected + tag + self._inject(plan.banner)
-        elif name == "style" or name == "textarea" or name == "title":
+        elif name in _RAW_TEXT:
             self._raw = name
+            return None
+        elif name == "noscript":
+            self._raw = name
+            self._noscripts += 1
+            inner = self._noscript = HTMLRewriter(self.plan)
+            inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
+            inner._head_done = inner._body_done = True  # nothing is injected in it
+            inner._drop_cut = False
             return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
@@ -380,6 +419,8 @@ class HTMLRewriter:
             self._head_done = True
         attr_text = buf[attrs_at : end - 1]
         attrs = self._attributes(attr_text)
+        if name == "iframe":
+            self._raw = "iframe"  # its content is text to browsers
         # Decided from the attributes, not from the text: "data-src", "srcbox" or "data-category-x" are not these.
         marked = low.find("data-category", attrs_at, end) >= 0 and _has(attrs, "data-category")
         if name == "script":
@@ -390,7 +431,7 @@ class HTMLRewriter:
                 self._held_size = 0
                 self._held_tag = (name, attrs)
                 return before
-        if not marked and buf.find("//", attrs_at, end) < 0:
+        if not marked and buf.find("//", attrs_at, end) < 0 and (name != "iframe" or not _has(attrs, "srcdoc")):
             return before + buf[start:end] if before else None  # first-party and unmarked
         category = self._category(name, attrs)
         if name == "script" and marked and category is not None and self._author_inert(attrs):
@@ -464,6 +505,12 @@ class HTMLRewriter:
                 # An unknown category name is never granted: a typo, or an empty value, fails closed.
                 return (value or "").strip()
             if key in fetching and value:
+                if key == "srcdoc":
+                    # A document of its own: whatever tracker it loads or runs makes the iframe inert.
+                    category = self.plan.catalog.category_of_script(unescape(value))
+                    if category is not None and (found is None or self.plan.allowed(found)):
+                        found = category
+                    continue
                 for url in _srcset_urls(value) if key in _SRCSETS else (value,):
                     category = self.plan.catalog.category_of_url(url)
                     # Any refused tracker URL makes the element inert, whichever attribute holds it.
