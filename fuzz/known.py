@@ -12,8 +12,6 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from fuzz.browser import Violation
-
 __all__ = ["REWRITE", "SET_COOKIE", "STRICT", "Known", "explained"]
 
 STRICT = os.environ.get("COOKIECONSENT_FUZZ_STRICT") == "1"
@@ -42,26 +40,7 @@ class Known:
 URLCategory = Callable[[str], str | None]
 
 
-def _url_as_written(page: str, violation: Violation, category_of_url: URLCategory) -> bool:
-    if violation.reason != "url" or violation.attr is None:
-        return False
-    raw = violation.element.raw.get(violation.attr, "")
-    if violation.attr == "srcset" and violation.url is not None:
-        # The candidate as written: the one the browser fetches, unless character references changed it.
-        written = [words[0] for words in (c.split() for c in raw.split(",")) if words]
-        return violation.url not in written or category_of_url(violation.url) is None
-    return category_of_url(raw) is None
-
-
-REWRITE = (
-    Known(
-        "url-as-written",
-        "The catalog matches a URL as it is written in the page, while browsers first decode character "
-        "references and remove tabs, newlines and leading control characters, read backslashes as "
-        "slashes, percent-decode the host and resolve http:host forms: such a tracker URL stays active.",
-        _url_as_written,
-    ),
-)
+REWRITE: tuple[Known, ...] = ()
 
 
 SET_COOKIE: tuple[Known, ...] = ()

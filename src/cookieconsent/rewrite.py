@@ -26,6 +26,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
+from urllib.parse import unquote
 
 from markupsafe import escape
 
@@ -198,6 +199,8 @@ class HTMLRewriter:
         # Whether a tag cut by the end is dropped (the page's end), or kept (a noscript's end: its
         # content goes on as markup for browsers without scripting, and nothing is injected in it).
         self._drop_cut = True
+        #: The categories of the elements made inert, in order.
+        self._blocked: list[str] = []
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
         self._held_size = 0
         self._held_tag: tuple[str, list[tuple[str, str | None]]] | None = None
@@ -341,7 +344,7 @@ class HTMLRewriter:
             attrs_at = match.end()
             if (
                 (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
-                and buf.find("//", attrs_at, tag_end) < 0
+                and _MAYBE_ELSEWHERE.search(buf, attrs_at, tag_end) is None
                 and low.find("data-category", attrs_at, tag_end) < 0
                 and low.find("srcdoc", attrs_at, tag_end) < 0
             ):
@@ -394,7 +397,7 @@ class HTMLRewriter:
                 injected = self._inject(plan.head)
                 self._head_done = True
             inert = None
-            if buf.find("//", attrs_at, end) >= 0 or low.find("data-category", attrs_at, end) >= 0:
+            if _MAYBE_ELSEWHERE.search(buf, attrs_at, end) or low.find("data-category", attrs_at, end) >= 0:
                 inert = self._inert_tag(name, buf, attrs_at, end)  # a tracker's background image
             tag = buf[start:end] if inert is None else inert
             if self._body_done:
@@ -431,7 +434,11 @@ class HTMLRewriter:
                 self._held_size = 0
                 self._held_tag = (name, attrs)
                 return before
-        if not marked and buf.find("//", attrs_at, end) < 0 and (name != "iframe" or not _has(attrs, "srcdoc")):
+        if (
+            not marked
+            and _MAYBE_ELSEWHERE.search(buf, attrs_at, end) is None
+            and (name != "iframe" or not _has(attrs, "srcdoc"))
+        ):
             return before + buf[start:end] if before else None  # first-party and unmarked
         category = self._category(name, attrs)
         if name == "script" and marked and category is not None and self._author_inert(attrs):
@@ -442,6 +449,14 @@ class HTMLRewriter:
             # Not a tracker, granted, or a data block (JSON, template) that is never executed or fetched.
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    def _srcdoc_category(self, document: str) -> str | None:
+        """The category of the first element of ``document`` made inert, if any is."""
+        inner = HTMLRewriter(self.plan)
+        inner._head_done = inner._body_done = True  # read, not sent: nothing to inject
+        inner._carry = document
+        inner._finish()
+        return inner._blocked[0] if inner._blocked else None
 
     def _inert_tag(self, name: str, buf: str, attrs_at: int, end: int) -> str | None:
         """The inert form of the start tag ``buf[start:end]`` if it fetches for a refused category."""
@@ -470,6 +485,7 @@ class HTMLRewriter:
                 parts.append(f' type="{real_type}"')
         else:
             self._next_id += 1
+            self._blocked.append(category)
             parts.append(f' type="text/plain" data-cc="blocked" data-cc-id="{self._id_prefix}-{self._next_id}"')
         parts.append(">")
         return "".join(parts)
@@ -506,13 +522,14 @@ class HTMLRewriter:
                 return (value or "").strip()
             if key in fetching and value:
                 if key == "srcdoc":
-                    # A document of its own: whatever tracker it loads or runs makes the iframe inert.
-                    category = self.plan.catalog.category_of_script(unescape(value))
+                    # A document of its own: anything in it this rewriter would make inert makes the
+                    # whole iframe inert.
+                    category = self._srcdoc_category(unescape(value))
                     if category is not None and (found is None or self.plan.allowed(found)):
                         found = category
                     continue
-                for url in _srcset_urls(value) if key in _SRCSETS else (value,):
-                    category = self.plan.catalog.category_of_url(url)
+                for url in _srcset_urls(unescape(value)) if key in _SRCSETS else (value,):
+                    category = self.plan.catalog.category_of_url(_as_fetched(url))
                     # Any refused tracker URL makes the element inert, whichever attribute holds it.
                     if category is not None and (found is None or self.plan.allowed(found)):
                         found = category
@@ -524,6 +541,7 @@ class HTMLRewriter:
         host = None
         has_category = False
         self._next_id += 1
+        self._blocked.append(category)
         ident = f"{self._id_prefix}-{self._next_id}"
         for key, value in attrs:
             low = key.lower()
@@ -586,6 +604,31 @@ def _encoded(markup: str, charset: str) -> str:
     # Every page gets the same banner (up to its return path): hashing it to find it again costs less
     # than encoding ten thousand characters beyond ASCII each time.
     return markup.encode(charset, "xmlcharrefreplace").decode("latin-1")
+
+
+#: What a tag holds if one of its URLs may point at another host, however it is written: "//" (also
+#: with tabs or newlines between, which browsers remove), a backslash (read as "/"), a character
+#: reference ("&#47;") or a scheme ("https:host"). A tag without any of these only loads from the page's site.
+_MAYBE_ELSEWHERE = re.compile(r"/[\t\n\r]*/|\\|&|:")
+_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
+_C0_OR_SPACE = "".join(map(chr, range(0x21)))
+_SCHEME = re.compile(r"(?i)(https?):/*")
+
+
+def _as_fetched(url: str) -> str:
+    """``url`` as a browser reads it before fetching, for the catalog to classify.
+
+    Character references decoded, leading and trailing controls and spaces stripped, tabs and newlines
+    removed, backslashes read as slashes, any number of slashes after the scheme (or none: ``https:host``)
+    read as two, and percent-escapes decoded (the host's among them).
+    """
+    url = unescape(url).strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE).replace("\\", "/")
+    scheme = _SCHEME.match(url)
+    if scheme is not None:
+        url = f"{scheme.group(1)}://{url[scheme.end() :]}"
+    elif url.startswith("//"):
+        url = "//" + url.lstrip("/")
+    return unquote(url)
 
 
 def _srcset_urls(value: str) -> list[str]:
