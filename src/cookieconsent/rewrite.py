@@ -196,9 +196,6 @@ class HTMLRewriter:
         # scripting end the element whatever its content).
         self._noscript: HTMLRewriter | None = None
         self._noscripts = 0
-        # Whether a tag cut by the end is dropped (the page's end), or kept (a noscript's end: its
-        # content goes on as markup for browsers without scripting, and nothing is injected in it).
-        self._drop_cut = True
         #: The categories of the elements made inert, in order.
         self._blocked: list[str] = []
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
@@ -233,8 +230,7 @@ class HTMLRewriter:
 
     def _finish(self) -> str:
         out = self._run(self._carry, final=True)
-        if self._noscript is not None:  # the page ended inside a noscript: a tag cut there is dropped too
-            self._noscript._drop_cut = self._drop_cut
+        if self._noscript is not None:  # the page ended inside a noscript
             out += self._noscript._finish()
             self._noscript = None
         if self._held is not None:
@@ -306,7 +302,7 @@ class HTMLRewriter:
                 # chunk, unless it is the last or too long. At the end of the page it is dropped, as
                 # browsers drop a tag cut by the end: the markup injected after it must not complete it.
                 if final:
-                    out.append(buf[flushed : cut if self._drop_cut else len(buf)])
+                    out.append(buf[flushed:cut])
                     return "".join(out)
                 if len(buf) - cut > TAG_LIMIT:
                     cut = len(buf)
@@ -331,7 +327,7 @@ class HTMLRewriter:
                 if final:
                     # Cut by the end of the page: browsers drop such a tag, and a comment hides all
                     # that follows. Dropped, so the markup injected after it is neither.
-                    out.append(buf[flushed : start if self._drop_cut else len(buf)])
+                    out.append(buf[flushed:start])
                     return "".join(out)
                 if len(buf) - start > TAG_LIMIT:
                     out.append(buf[flushed:])
@@ -413,7 +409,6 @@ class HTMLRewriter:
             inner = self._noscript = HTMLRewriter(self.plan)
             inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
             inner._head_done = inner._body_done = True  # nothing is injected in it
-            inner._drop_cut = False
             return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
