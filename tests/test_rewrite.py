@@ -638,3 +638,14 @@ def test_a_tracker_url_is_recognised_as_browsers_read_it(url: bytes) -> None:
     assert b'data-category="marketing"' in out
     assert b" src=" not in out
     assert every_split(page, frozenset({"marketing"})) == page
+
+
+@pytest.mark.parametrize("element", [b"script", b"style", b"title", b"textarea"])
+def test_an_element_left_open_in_a_noscript_is_closed_at_its_end(element: bytes) -> None:
+    # Found by fuzzing: without scripting, this </noscript> was text of the script, and the iframe after
+    # it (inside a style, as text, with scripting) was live markup inside the noscript.
+    page = b"<noscript><" + element + b"></noscript><style>" + YOUTUBE.encode() + b"</style><p>x</p>"
+    out = every_split(page)
+    assert out.startswith(b"<noscript><" + element + b"></" + element + b"></noscript><style>")
+    granted = every_split(page, frozenset(CATEGORIES))
+    assert granted == page.replace(b"</noscript>", b"</" + element + b"></noscript>")

@@ -196,6 +196,7 @@ class HTMLRewriter:
         # scripting end the element whatever its content).
         self._noscript: HTMLRewriter | None = None
         self._noscripts = 0
+        self._inner = False  # the rewriter of a noscript's content
         #: The categories of the elements made inert, in order.
         self._blocked: list[str] = []
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
@@ -235,6 +236,13 @@ class HTMLRewriter:
             self._noscript = None
         if self._held is not None:
             out += self._release_held()
+        if self._raw is not None:
+            if self._inner:
+                # A noscript's content ends inside a script, style, title…: without scripting, its
+                # </noscript> would be text of that element and what follows still inside the noscript.
+                # Closing it here makes browsers with and without scripting end the noscript alike.
+                out += f"</{self._raw}>"
+            self._raw = None
         return out
 
     # -- scanning ------------------------------------------------------------------------------
@@ -266,8 +274,6 @@ class HTMLRewriter:
                 if end is None:
                     out.append(buf[flushed:stop])
                     self._carry = buf[stop:]
-                    if final:
-                        self._raw = None
                     return "".join(out)
                 if self._held is not None:
                     out.append(self._release_held())
@@ -409,6 +415,7 @@ class HTMLRewriter:
             inner = self._noscript = HTMLRewriter(self.plan)
             inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
             inner._head_done = inner._body_done = True  # nothing is injected in it
+            inner._inner = True
             return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
@@ -610,6 +617,7 @@ _C0_OR_SPACE = "".join(map(chr, range(0x21)))
 _SCHEME = re.compile(r"(?i)(https?):/*")
 
 
+@lru_cache(maxsize=4096)  # a site's pages carry the same few tracker URLs again and again
 def _as_fetched(url: str) -> str:
     """``url`` as a browser reads it before fetching, for the catalog to classify.
 
