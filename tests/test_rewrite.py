@@ -649,3 +649,12 @@ def test_an_element_left_open_in_a_noscript_is_closed_at_its_end(element: bytes)
     assert out.startswith(b"<noscript><" + element + b"></" + element + b"></noscript><style>")
     granted = every_split(page, frozenset(CATEGORIES))
     assert granted == page.replace(b"</noscript>", b"</" + element + b"></noscript>")
+
+
+def test_table_parts_are_read_only_in_text_holding_background_and_then_always() -> None:
+    table = b"<table><tr><td>1</td><td>2</td></tr></table>"
+    assert every_split(table) == table
+    tracker = b"<table><tr><td background=https://www.facebook.com/tr>1</td></tr></table>"
+    assert b'data-background="https://www.facebook.com/tr"' in every_split(table * 3 + tracker)
+    # The word anywhere in the same buffer switches the reading on; elsewhere it is not needed.
+    assert every_split(b"<p>background</p>" + table) == b"<p>background</p>" + table

@@ -20,7 +20,7 @@ import difflib
 import html
 import random
 
-from cookieconsent.rewrite import _DOCTYPE_END, _INTERESTING, _RAW_END, _SKIP, _TAG_END
+from cookieconsent.rewrite import _DOCTYPE_END, _RAW_END, _SCANS, _TAG_END, _comment_end
 from fuzz.browser import Element, Violation, active_violations
 from fuzz.common import NECESSARY, POLICY, Catalog, Finding, HTMLRewriter, RewritePlan, Settings, TrackerHost, fuzz
 from fuzz.known import REWRITE, Known, explained
@@ -40,11 +40,12 @@ def judged(page: str) -> set[tuple[int, int]]:
     """Where the start tags the rewriter reads as tags begin and end in ``page`` (Latin-1 text, in one piece).
 
     A model of the rewriter's scan made of its own patterns: other tags are skipped whole, comments are
-    skipped to ``-->``, a start tag ends where its end pattern says, and script, style, textarea and
-    title hold text up to their end tag. It tells an element the rewriter judged wrongly from one it
+    skipped to their end, a start tag ends where its end pattern says, and the elements whose content
+    is text hold it up to their end tag. It tells an element the rewriter judged wrongly from one it
     never saw as an element.
     """
     low = page.lower()
+    interesting, skip = _SCANS["background" in low]
     found: set[tuple[int, int]] = set()
     pos = 0
     raw: str | None = None
@@ -55,15 +56,15 @@ def judged(page: str) -> set[tuple[int, int]]:
                 return found
             raw, pos = None, end.start()
             continue
-        skipped = _SKIP.match(low, pos)
-        match = _INTERESTING.match(low, skipped.end()) if skipped is not None else None
+        skipped = skip.match(low, pos)
+        match = interesting.match(low, skipped.end()) if skipped is not None else None
         if match is None:
             return found
         if match.group(1) is None:
-            close = page.find("-->", match.end())
+            close = _comment_end(page, match.end())
             if close < 0:
                 return found
-            pos = close + 3
+            pos = close
             continue
         tag = (_DOCTYPE_END if match.group(1) == "!doctype" else _TAG_END).match(page, match.end())
         if tag is None:

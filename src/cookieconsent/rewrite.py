@@ -53,12 +53,20 @@ _ATTRS = (
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)|(?![{_WS}]*+=)))*+"
 )
 _NAMES = (
-    r"s(?:cript|tyle|ource)|t(?:extarea|itle|rack|able|body|foot|head|[dhr])|i(?:frame|mg|mage|nput)"
+    r"s(?:cript|tyle|ource)|t(?:extarea|itle|rack)|i(?:frame|mg|mage|nput)"
     r"|n(?:oscript|oembed|oframes)|xmp|embed|object|video|audio|link|head|body|html"
 )
-# Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags the
-# rewriter reads. The ends of raw-text elements are found by _RAW_END.
-_INTERESTING = re.compile(rf"<(?:!--|({_NAMES}|!doctype)(?=[{_WS}/>]|\Z))")
+#: The parts of a table: they only fetch through a "background" attribute, so they are read only in
+#: text that holds the word (most pages have none, and tables are many tags).
+_TABLE_NAMES = r"t(?:able|body|foot|head|[dhr])"
+
+
+def _interesting(names: str) -> re.Pattern[str]:
+    # Searched in a lowercased copy of the text (faster than IGNORECASE): the comments and start tags
+    # the rewriter reads. The ends of raw-text elements are found by _RAW_END.
+    return re.compile(rf"<(?:!--|({names}|!doctype)(?=[{_WS}/>]|\Z))")
+
+
 #: Where a start tag ends, from the end of its name (quoted values may hold ">").
 _TAG_END = re.compile(_ATTRS + ">")
 #: The same for the common shape (name, name="v", name='v' or name=v, apart), which it reads faster.
@@ -67,16 +75,26 @@ _PLAIN_TAG_END = re.compile(
 )
 #: Where a doctype ends: at the first ">", even inside a quoted identifier.
 _DOCTYPE_END = re.compile(r"[^>]*+>")
+
+
 #: Text and whole tags of no interest, skipped as units, so that markup in their attribute values is
-#: never taken for an opener: it stops at an _INTERESTING opener or at a tag the buffer does not complete.
-_SKIP = re.compile(
-    r"(?:[^<]++"
-    r"|<(?![a-z/!?]|\Z)"  # a "<" that is text
-    rf"|<(?!(?:{_NAMES})(?:[{_WS}/>]|\Z))[a-z][^{_WS}/>]*+{_ATTRS}>"  # a start tag of no interest
-    rf"|</[a-z][^{_WS}/>]*+{_ATTRS}>"  # an end tag (its attributes are read, then dropped)
-    r"|</>"
-    rf"|<(?:\?|!(?!--|doctype(?:[{_WS}/>]|\Z))|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
-    r")*+"
+#: never taken for an opener: it stops at an opener of interest or at a tag the buffer does not complete.
+def _skip(names: str) -> re.Pattern[str]:
+    return re.compile(
+        r"(?:[^<]++"
+        r"|<(?![a-z/!?]|\Z)"  # a "<" that is text
+        rf"|<(?!(?:{names})(?:[{_WS}/>]|\Z))[a-z][^{_WS}/>]*+{_ATTRS}>"  # a start tag of no interest
+        rf"|</[a-z][^{_WS}/>]*+{_ATTRS}>"  # an end tag (its attributes are read, then dropped)
+        r"|</>"
+        rf"|<(?:\?|!(?!--|doctype(?:[{_WS}/>]|\Z))|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
+        r")*+"
+    )
+
+
+#: (openers, skip) for text without the word "background", and for text with it.
+_SCANS = (
+    (_interesting(_NAMES), _skip(_NAMES)),
+    (_interesting(f"{_NAMES}|{_TABLE_NAMES}"), _skip(f"{_NAMES}|{_TABLE_NAMES}")),
 )
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
 _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
@@ -256,6 +274,8 @@ class HTMLRewriter:
         # ASCII letters only, as the HTML tokenizer folds case; through bytes, whose lower() is a table
         # look-up (str.lower() consults the Unicode database for every character). Positions stay the same.
         low = buf.encode("latin-1").lower().decode("latin-1")
+        # A tag is never cut between buffers, so one with a background attribute is in a buffer holding the word.
+        interesting, skip = _SCANS["background" in low]
         pos = flushed = 0
         self._carry = ""
         while True:
@@ -287,20 +307,20 @@ class HTMLRewriter:
             # it: one still open before it (a "<" with no ">" after it), or one whose last ">" before it is
             # in a quoted value (a tag ends at a ">" outside quotes). Then the text is read tag by tag
             # (quoted values respected), which is exact but slower.
-            match = _INTERESTING.search(low, pos)
+            match = interesting.search(low, pos)
             upto = match.start() if match is not None else len(buf)
             lt = low.rfind("<", pos, upto)
             cut = len(buf)
             if lt >= 0:
                 gt = low.rfind(">", pos, upto)
                 if (match is not None and gt < lt) or (gt >= 0 and _maybe_quoted(low, pos, gt)):
-                    cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
-                    match = _INTERESTING.match(low, cut)
+                    cut = skip.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+                    match = interesting.match(low, cut)
                 elif match is None:
                     # After the last ">" all is text up to the first "<": a tag there is cut by the chunk's end.
                     first = low.find("<", max(pos, gt + 1))
                     if first >= 0 and first + 1 < len(buf) and low[first + 1] not in _TAG_START:
-                        cut = _SKIP.match(low, pos).end()  # type: ignore[union-attr]
+                        cut = skip.match(low, pos).end()  # type: ignore[union-attr]
                     elif first >= 0:
                         cut = first
             if match is None:
