@@ -658,3 +658,16 @@ def test_table_parts_are_read_only_in_text_holding_background_and_then_always() 
     assert b'data-background="https://www.facebook.com/tr"' in every_split(table * 3 + tracker)
     # The word anywhere in the same buffer switches the reading on; elsewhere it is not needed.
     assert every_split(b"<p>background</p>" + table) == b"<p>background</p>" + table
+
+
+def test_a_marking_of_a_granted_category_does_not_vouch_for_a_refused_tracker_url() -> None:
+    # Found by fuzzing: the marking was read first and the URL never looked at.
+    page = b'<img data-category="analytics" src="https://www.facebook.com/tr?id=1" alt="">'
+    out = every_split(page, frozenset({"analytics"}))
+    assert out == (
+        b'<img data-category="marketing" data-src="https://www.facebook.com/tr?id=1" alt="" '
+        b'data-cc="blocked" data-cc-id="t-1">'
+    )
+    assert every_split(page, frozenset({"analytics", "marketing"})) == page
+    refused = every_split(page)  # the marking itself refused: it names the category, as written
+    assert b'data-category="analytics" data-src=' in refused

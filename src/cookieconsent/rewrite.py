@@ -535,13 +535,16 @@ class HTMLRewriter:
         return attrs
 
     def _category(self, name: str, attrs: list[tuple[str, str | None]]) -> str | None:
-        found = None
+        """The category the element needs: a refused one if its marking or any URL it fetches is refused."""
+        found = marked = None
         fetching = _FETCHING.get(name, ())
         for key, value in attrs:
             key = key.lower()
             if key == "data-category":
-                # An unknown category name is never granted: a typo, or an empty value, fails closed.
-                return (value or "").strip()
+                if marked is None:  # the first of repeated attributes counts, as in browsers
+                    # An unknown category name is never granted: a typo, or an empty value, fails closed.
+                    marked = (value or "").strip()
+                continue
             if key in fetching and value:
                 if key == "srcdoc":
                     # A document of its own: anything in it this rewriter would make inert makes the
@@ -555,7 +558,9 @@ class HTMLRewriter:
                     # Any refused tracker URL makes the element inert, whichever attribute holds it.
                     if category is not None and (found is None or self.plan.allowed(found)):
                         found = category
-        return found
+        if marked is None or (found is not None and not self.plan.allowed(found) and self.plan.allowed(marked)):
+            return found  # a marking of a granted category does not vouch for a refused tracker URL
+        return marked
 
     def _inert(self, name: str, attrs: list[tuple[str, str | None]], category: str, self_closing: bool) -> str:
         fetching = _FETCHING.get(name, ())
@@ -575,8 +580,11 @@ class HTMLRewriter:
             if name == "script" and low == "type":
                 parts.append(f' data-type="{value}"' if value is not None else "")
                 continue
-            if low == "data-category":
+            if low == "data-category" and not has_category:
                 has_category = True
+                if (value or "").strip() != category:  # refused for a tracker URL, not for its marking
+                    parts.append(f' {key}="{escape(category)}"')
+                    continue
             parts.append(f' {key}="{value}"' if value is not None else f" {key}")
         if name == "script":
             parts.append(' type="text/plain"')
