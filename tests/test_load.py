@@ -31,3 +31,17 @@ def test_the_quick_load_run_serves_both_apps_without_errors() -> None:
         assert int(row.group(4).replace(",", "")) > 0, f"{app} {variant} middleware served nothing"
     assert re.search(r"^\| fastapi \| [\d.]+ \(target", done.stdout, re.MULTILINE)
     assert re.search(r"^\| flask \| [\d.]+ \(target", done.stdout, re.MULTILINE)
+
+
+def test_the_in_process_mix_runs_every_app_and_variant() -> None:
+    # What `benchmarks/mix.py callgrind` runs under valgrind: it raises on any 4xx or 5xx answer.
+    for case in ("fastapi-bare", "fastapi-middleware", "fastapi-demo", "flask-bare", "flask-middleware", "flask-demo"):
+        done = subprocess.run(
+            [sys.executable, "benchmarks/mix.py", "once", case, "5"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, f"{case}: {done.stderr[-4000:]}"
