@@ -671,3 +671,17 @@ def test_a_marking_of_a_granted_category_does_not_vouch_for_a_refused_tracker_ur
     assert every_split(page, frozenset({"analytics", "marketing"})) == page
     refused = every_split(page)  # the marking itself refused: it names the category, as written
     assert b'data-category="analytics" data-src=' in refused
+
+
+def test_nested_noscripts_and_srcdocs_are_bounded() -> None:
+    # Without scripting a noscript inside a noscript is plain markup: no rewriter per level.
+    page = b"<noscript>" * 5000 + b'<img src="https://www.facebook.com/tr?id=1">' + b"</noscript>" * 5000
+    out = rewrite(plan(), [page])
+    assert b'data-src="https://www.facebook.com/tr?id=1"' in out
+    # A srcdoc in a srcdoc in…: read a few levels down, then the outermost iframe is inert all the same.
+    inner = "<p>hi</p>"
+    for _ in range(12):
+        inner = '<iframe srcdoc="' + inner.replace("&", "&amp;").replace('"', "&quot;") + '"></iframe>'
+    out = rewrite(plan(frozenset(CATEGORIES)), [inner.encode()])
+    assert out.startswith(b'<div class="cc-placeholder"')
+    assert b' data-srcdoc="' in out[: out.index(b"&quot;")]

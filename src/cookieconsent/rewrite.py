@@ -39,6 +39,8 @@ logger = logging.getLogger("cookieconsent")
 
 #: The longest inline script held back to look for tracker snippets (characters).
 INLINE_LIMIT = 256 * 1024
+#: How deep srcdoc documents inside srcdoc documents are read; deeper, the outer iframe is inert.
+_SRCDOC_DEPTH = 4
 #: The longest tag held back across chunks; anything longer is passed through as text.
 TAG_LIMIT = 64 * 1024
 
@@ -215,6 +217,7 @@ class HTMLRewriter:
         self._noscript: HTMLRewriter | None = None
         self._noscripts = 0
         self._inner = False  # the rewriter of a noscript's content
+        self._depth = 0  # how many srcdoc documents this one is inside
         #: The categories of the elements made inert, in order.
         self._blocked: list[str] = []
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
@@ -429,7 +432,7 @@ class HTMLRewriter:
         elif name in _RAW_TEXT:
             self._raw = name
             return None
-        elif name == "noscript":
+        elif name == "noscript" and not self._inner:  # without scripting (the inner reading) it is markup
             self._raw = name
             self._noscripts += 1
             inner = self._noscript = HTMLRewriter(self.plan)
@@ -474,7 +477,10 @@ class HTMLRewriter:
 
     def _srcdoc_category(self, document: str) -> str | None:
         """The category of the first element of ``document`` made inert, if any is."""
+        if self._depth >= _SRCDOC_DEPTH:
+            return ""  # an iframe in an iframe in…: inert, under a category never granted
         inner = HTMLRewriter(self.plan)
+        inner._depth = self._depth + 1
         inner._head_done = inner._body_done = True  # read, not sent: nothing to inject
         inner._carry = document
         inner._finish()
