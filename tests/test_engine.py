@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
 import pytest
@@ -135,3 +136,44 @@ def test_unknown_category_is_never_allowed(config: ConsentConfig) -> None:
     assert state.allows("analytics") is True
     assert state.allows("Analytics") is False
     assert state.allows("nonexistent") is False
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    cookies=st.lists(st.tuples(names, st.text(alphabet=st.characters(codec="latin-1"), max_size=8)), max_size=5),
+    decided=st.sampled_from([None, frozenset(), frozenset({"functional"}), frozenset({"analytics", "marketing"})]),
+    gpc=st.sampled_from([None, "1", "0", " 1 ", "0, 1", "true"]),
+    raw=st.booleans(),
+)
+def test_state_from_reads_as_decide_does(
+    config: ConsentConfig, cookies: list[tuple[str, str]], decided: frozenset[str] | None, gpc: str | None, raw: bool
+) -> None:
+    # The adapters' per-request entry point, with raw ASGI bytes or WSGI text, against the general one.
+    from cookieconsent.cookie import Decision, new_consent_id
+
+    engine = Engine(config)
+    pairs = [f"{name}={value}" for name, value in cookies]
+    if decided is not None:
+        decision = Decision(new_consent_id(), decided, config.policy.fingerprint, time.time())
+        pairs.append(f"{config.cookie_name}={engine.codec.dumps(decision)}")
+    header = "; ".join(pairs)
+    environ = {"HTTP_COOKIE": header} if header else {}
+    if gpc is not None:
+        environ["HTTP_SEC_GPC"] = gpc
+    request = WSGIRequest(environ)
+    expected = engine.decide(request)
+    for _ in range(2):  # the second time from the table of Cookie headers already read
+        given_header = (header.encode("latin-1") if raw else header) or None
+        given_gpc = None if gpc is None else gpc.encode("latin-1") if raw else gpc
+        state = engine.state_from(request, given_header, given_gpc)
+        assert (state.decision, state.granted, state.gpc, state.expire, state.cookie_names) == (
+            expected.decision,
+            expected.granted,
+            expected.gpc,
+            expected.expire,
+            expected.cookie_names,
+        )
+        assert (state.pending is None) == (expected.pending is None)
+        assert not state.accessed
+        assert state.extra_cookies == ()
+        assert state.mechanism is None
