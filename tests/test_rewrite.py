@@ -685,3 +685,11 @@ def test_nested_noscripts_and_srcdocs_are_bounded() -> None:
     out = rewrite(plan(frozenset(CATEGORIES)), [inner.encode()])
     assert out.startswith(b'<div class="cc-placeholder"')
     assert b' data-srcdoc="' in out[: out.index(b"&quot;")]
+
+
+def test_an_attribute_named_with_an_equals_sign_cannot_swallow_the_inert_markup() -> None:
+    # Found by fuzzing: '/=' starts an attribute named '="…'; written back after the valueless one
+    # before it, it read as that one's value, quote and all, up to the quote of type="text/plain".
+    page = b'<script async/="x y" data-category=marketing>track()</script>'
+    out = every_split(page)
+    assert out.startswith(b'<script async y" data-category="marketing" type="text/plain" data-cc="blocked"')

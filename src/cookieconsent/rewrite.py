@@ -503,7 +503,7 @@ class HTMLRewriter:
         parts = ["<script"]
         for key, value in attrs:
             low = key.lower()
-            if low == "type" or (granted and low == "data-type"):
+            if low == "type" or (granted and low == "data-type") or key[0] == "=":
                 continue
             if granted and low == "data-src":
                 key = "src"
@@ -577,6 +577,11 @@ class HTMLRewriter:
         self._blocked.append(category)
         ident = f"{self._id_prefix}-{self._next_id}"
         for key, value in attrs:
+            if key[0] == "=":
+                # Malformed markup ('<a b/="c">' has an attribute named '="c"'). Written back after a
+                # valueless attribute, it would become that attribute's value and could swallow the
+                # attributes that make the element inert: left out.
+                continue
             low = key.lower()
             if low in fetching:
                 if low in ("src", "href", "data") and value and host is None:
