@@ -485,6 +485,7 @@ def test_the_fast_scan_reads_as_the_exact_one(parts: list[str], cuts: list[int])
     ("tag", "attr"),
     [
         (b'<image src="https://www.facebook.com/tr?id=1">', b"src"),  # the parser makes it an <img>
+        (b'<image srcset="https://www.facebook.com/tr?id=1 2x">', b"srcset"),
         (b'<input type="image" src="https://www.facebook.com/tr?id=1" alt="Go">', b"src"),
         (b'<video><track kind="captions" src="https://www.facebook.com/tr?id=1"></video>', b"src"),
         (b'<table background="https://www.facebook.com/tr?id=1"><tr><td>x</td></tr></table>', b"background"),

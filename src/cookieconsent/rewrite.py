@@ -127,7 +127,7 @@ _FETCHING = {
     "audio": ("src",),
     "source": ("src", "srcset"),
     "link": ("href", "imagesrcset"),
-    "image": ("src",),  # the parser turns it into an img
+    "image": ("src", "srcset"),  # the parser turns it into an img
     "input": ("src",),  # type=image
     "track": ("src",),
     # A background image, still honoured on the body and the parts of a table.
