@@ -435,9 +435,8 @@ class HTMLRewriter:
         elif name == "noscript" and not self._inner:  # without scripting (the inner reading) it is markup
             self._raw = name
             self._noscripts += 1
-            inner = self._noscript = HTMLRewriter(self.plan)
+            inner = self._noscript = self._nested()
             inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
-            inner._head_done = inner._body_done = True  # nothing is injected in it
             inner._inner = True
             return None
         before = ""
@@ -475,13 +474,18 @@ class HTMLRewriter:
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
 
+    def _nested(self) -> HTMLRewriter:
+        """A rewriter for markup inside this page (a noscript's content, a srcdoc): nothing is injected in it."""
+        inner = HTMLRewriter(self.plan)
+        inner._head_done = inner._body_done = True
+        return inner
+
     def _srcdoc_category(self, document: str) -> str | None:
         """The category of the first element of ``document`` made inert, if any is."""
         if self._depth >= _SRCDOC_DEPTH:
             return ""  # an iframe in an iframe in…: inert, under a category never granted
-        inner = HTMLRewriter(self.plan)
+        inner = self._nested()
         inner._depth = self._depth + 1
-        inner._head_done = inner._body_done = True  # read, not sent: nothing to inject
         inner._carry = document
         inner._finish()
         return inner._blocked[0] if inner._blocked else None
