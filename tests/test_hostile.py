@@ -183,10 +183,10 @@ def send_wsgi(app: Any, method: str, target: str, headers: Headers, body: bytes)
     return Response(int(status[:3]), list(response_headers), data)
 
 
-def recorder_of(client: AppClient) -> Recorder:
-    """The demo app's recorder (both apps record into the same SQLite file in tests)."""
-    module = importlib.import_module(APPS[client.kind])
-    recorder = module.recorder if client.kind == "fastapi" else module.consent.recorder
+def recorder_of(kind: str) -> Recorder:
+    """The recorder of the demo app ``kind`` (both apps record into the same SQLite file in tests)."""
+    module = importlib.import_module(APPS[kind])
+    recorder = module.recorder if kind == "fastapi" else module.consent.recorder
     assert isinstance(recorder, Recorder)
     return recorder
 
@@ -1180,9 +1180,16 @@ class Counts:
     records: int
 
     @classmethod
-    def of(cls, recorder: Recorder) -> Counts:
-        recorder.flush()
-        store = recorder.store
+    def now(cls) -> Counts:
+        """Flush both demo apps' recorders, then count.
+
+        They share one file: the other app's writer thread would otherwise land the records of an
+        earlier test (another module's) in the middle of this one.
+        """
+        recorders = [recorder_of(kind) for kind in sorted(APPS)]
+        for recorder in recorders:
+            recorder.flush()
+        store = recorders[0].store
         assert store is not None
         return cls(store.chain_head().seq, len(store.list_rights_requests()), store.count())
 
@@ -1212,12 +1219,11 @@ def check_location(location: str) -> None:
 
 @pytest.mark.parametrize("row", ROWS, ids=[row.id for row in ROWS])
 def test_hostile_request(client: AppClient, forged: dict[str, str], row: Row, caplog: pytest.LogCaptureFixture) -> None:
-    recorder = recorder_of(client)
-    before = Counts.of(recorder)
+    before = Counts.now()
     headers = fill(row.headers, forged)
     with caplog.at_level(logging.WARNING):
         r = send(client, row.method, row.target, headers, row.body)
-        after = Counts.of(recorder)
+        after = Counts.now()
     errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
     assert errors == [], [rec.getMessage() for rec in errors]
 

@@ -10,6 +10,7 @@ import os
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -95,7 +96,9 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[str]:
     """
     port = free_port()
     cmd = [part.format(port=port) for part in SERVERS[request.param]]
-    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    # A store of its own: the in-process tests count what the demo apps write to theirs.
+    store = Path(tempfile.mkdtemp(prefix=f"cc-live-{request.param}-")) / "records.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COOKIECONSENT_STORE": str(store)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"server-{request.param}.log"
     with log.open("wb") as output:
