@@ -83,7 +83,7 @@ class Pages:
         return RewritePlan(
             granted=state.granted,
             head=renderer.head(state, nonce),
-            banner=renderer.banner(state, next_path),
+            banner=renderer.banner(state, next_path, charset),
             placeholder=lambda category, host: renderer.placeholder(state, category, host),
             catalog=self.catalog,
             charset=charset,

@@ -22,6 +22,7 @@ from cookieconsent import pdpa
 from cookieconsent.engine import ConsentState, Engine
 from cookieconsent.i18n import messages
 from cookieconsent.policy import NECESSARY, Text
+from cookieconsent.rewrite import Encoded, encode_markup
 
 __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 
@@ -30,6 +31,8 @@ _NEXT = "ccnext0return0path"
 _NEXT_Q = "ccnext0return0query"
 _RETURN_PATH = re.compile(f"({_NEXT}|{_NEXT_Q})")
 _NONCE = "\x00nonce\x00"
+#: What a rendered banner depends on: language, decided, granted, refused by GPC, GPC signal.
+_BannerKey = tuple[str, bool, frozenset[str], frozenset[str], bool]
 
 PACKAGE = Path(__file__).parent
 STATIC = PACKAGE / "static"
@@ -68,7 +71,7 @@ class Renderer:
             lstrip_blocks=True,
             auto_reload=False,
         )
-        self._banners: dict[tuple[str, bool, frozenset[str], frozenset[str], bool], tuple[str, ...]] = {}
+        self._banners: dict[tuple[_BannerKey, str | None], tuple[str, ...]] = {}
         self._heads: dict[tuple[str, bool, frozenset[str], bool], str] = {}
         #: The privacy centre's address, once a recorder serves one (``None``: no link is shown).
         self.my_data_url: str | None = None
@@ -199,21 +202,36 @@ class Renderer:
             "next_q": quote(next_path, safe="/") if next_q is None else next_q,
         }
 
-    def banner(self, state: ConsentState, next_path: str = "/") -> str:
+    def banner(self, state: ConsentState, next_path: str = "/", charset: str | None = None) -> str:
         """The banner, the settings layer and the persistent "Cookie settings" button.
 
         Rendered once per (language, decision, GPC status) and kept; only the return path differs
-        between pages, and it is filled in afterwards.
+        between pages, and it is filled in afterwards. With ``charset``, the markup comes already
+        encoded for the page's rewriter (an :class:`~cookieconsent.rewrite.Encoded`), from pieces
+        encoded once.
         """
         key = (state.locale, state.decided, state.granted, self.engine.gpc_refused(state), state.gpc)
-        pieces = self._banners.get(key)
+        pieces = self._banners.get((key, charset))
         if pieces is None:
+            pieces = self._banner_pieces(key, state, charset)
+        next_text = str(escape(next_path))
+        next_query = str(escape(quote(next_path, safe="/")))
+        if charset is not None:
+            next_text = encode_markup(next_text, charset)  # the query is ASCII already
+        fill = {_NEXT: next_text, _NEXT_Q: next_query}
+        markup = "".join([fill.get(piece, piece) for piece in pieces])
+        return markup if charset is None else Encoded(markup)
+
+    def _banner_pieces(self, key: _BannerKey, state: ConsentState, charset: str | None) -> tuple[str, ...]:
+        text = self._banners.get((key, None))
+        if text is None:
             template = self.env.get_template("banner.html").render(self.context(state, _NEXT, _NEXT_Q))
-            pieces = tuple(_RETURN_PATH.split(template))  # text, a placeholder, text, …
-            if len(self._banners) < 512:
-                self._banners[key] = pieces
-        fill = {_NEXT: str(escape(next_path)), _NEXT_Q: str(escape(quote(next_path, safe="/")))}
-        return "".join([fill.get(piece, piece) for piece in pieces])
+            text = tuple(_RETURN_PATH.split(template))  # text, a placeholder, text, …
+        pieces = text if charset is None else tuple(encode_markup(piece, charset) for piece in text)
+        if len(self._banners) < 512:
+            self._banners[(key, None)] = text
+            self._banners[(key, charset)] = pieces
+        return pieces
 
     def placeholder(self, state: ConsentState, category: str, host: str | None) -> str:
         """The stand-in shown next to an embed of a refused category (contextual consent)."""

@@ -19,6 +19,7 @@ encoded in the page's charset (characters it lacks become character references).
 from __future__ import annotations
 
 import codecs
+import itertools
 import logging
 import re
 import secrets
@@ -33,7 +34,7 @@ from markupsafe import escape
 from cookieconsent.policy import NECESSARY
 from cookieconsent.trackers import Catalog
 
-__all__ = ["INLINE_LIMIT", "HTMLRewriter", "RewritePlan", "html_charset", "nonce_from_csp"]
+__all__ = ["INLINE_LIMIT", "Encoded", "HTMLRewriter", "RewritePlan", "encode_markup", "html_charset", "nonce_from_csp"]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -184,7 +185,8 @@ class RewritePlan:
     Args:
         granted: Categories in force; elements of other categories become inert.
         head: Markup injected first in ``<head>``.
-        banner: Markup injected right after ``<body>``.
+        banner: Markup injected right after ``<body>``. Text, or :class:`Encoded` when it is already
+            in ``charset`` (as the middleware passes it).
         placeholder: Builds the stand-in shown before a blocked embed: (category, host) -> markup.
         catalog: Known tracker hosts.
         charset: The page's charset (injected markup is encoded in it).
@@ -202,6 +204,12 @@ class RewritePlan:
     def allowed(self, category: str) -> bool:
         """Whether elements of ``category`` stay active."""
         return category == NECESSARY or category in self.granted
+
+
+#: Numbers the responses of this process for their elements' ids (from a random start, so that the
+#: worker processes of one server do not count alike). Not a secret: the ids only pair a placeholder
+#: with its embed.
+_RESPONSES = itertools.count(secrets.randbits(24))
 
 
 class HTMLRewriter:
@@ -228,7 +236,7 @@ class HTMLRewriter:
         self._body_done = False
         self._next_id = 0
         # Ids unique across responses, so an htmx fragment never reuses those already on the page.
-        self._id_prefix = plan.id_prefix or secrets.token_hex(3)
+        self._id_prefix = plan.id_prefix or f"{next(_RESPONSES) & 0xFFFFFF:06x}"
         self._placeholders: dict[tuple[str, str | None], str] = {}
 
     # -- the public interface ------------------------------------------------------------------
@@ -637,17 +645,27 @@ class HTMLRewriter:
         return _in_charset(markup, self.plan.charset)
 
 
+class Encoded(str):
+    """Markup already in the page's charset, as Latin-1 text (the rewriter's working form).
+
+    The rewriter injects it as it is. :func:`encode_markup` makes one; the renderer keeps the banner
+    in this form per charset, so that no page pays for encoding (or hashing) ten kilobytes of it.
+    """
+
+    __slots__ = ()
+
+
+def encode_markup(markup: str, charset: str) -> Encoded:
+    """``markup`` in ``charset`` (characters it lacks as character references), ready to inject."""
+    if isinstance(markup, Encoded):
+        return markup
+    return Encoded(_in_charset(markup, charset))
+
+
 def _in_charset(markup: str, charset: str) -> str:
     """``markup`` encoded in ``charset`` (characters it lacks as references), as Latin-1 text."""
-    if markup.isascii():  # the same in every ASCII-compatible charset (isascii() is a flag, not a scan)
+    if type(markup) is Encoded or markup.isascii():  # ASCII is the same in every charset the rewriter takes
         return markup
-    return _encoded(markup, charset)
-
-
-@lru_cache(maxsize=128)
-def _encoded(markup: str, charset: str) -> str:
-    # Every page gets the same banner (up to its return path): hashing it to find it again costs less
-    # than encoding ten thousand characters beyond ASCII each time.
     return markup.encode(charset, "xmlcharrefreplace").decode("latin-1")
 
 
