@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import ipaddress
 import json
 import subprocess
 import sys
@@ -11,6 +12,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from cookieconsent.errors import ConfigurationError, CookieConsentError
@@ -53,6 +56,20 @@ NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 )
 def test_ip_truncation(ip: str, expected: str) -> None:
     assert ip_minimise(ip) == expected
+
+
+@given(st.ip_addresses(v=4).map(str) | st.from_regex(r"\A[0-9]{1,4}(\.[0-9]{1,4}){3}\Z"))
+def test_ipv4_truncation_reads_as_the_ipaddress_module_does(text: str) -> None:
+    # The dotted-quad fast path must give what the full parse gives, and refuse what it refuses.
+    try:
+        expected: str | None = str(ipaddress.ip_network(f"{ipaddress.IPv4Address(text)}/24", strict=False))
+    except ValueError:
+        expected = None
+    if expected is None:
+        with pytest.raises(ValueError, match="is not an IP address"):
+            ip_minimise(text)
+    else:
+        assert ip_minimise(text) == expected
 
 
 def test_ip_hash_is_keyed_stable_and_short() -> None:

@@ -28,6 +28,7 @@ import json
 import re
 import secrets
 import uuid
+from functools import lru_cache
 from typing import Annotated, Any, Final, Literal, TypeAlias
 
 from pydantic import (
@@ -79,6 +80,9 @@ RIGHTS_PERIOD_DAYS: Final[dict[str, int]] = {"view": 15, "copy": 15, "correct": 
 
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros, as ipaddress reads them
+#: A dotted IPv4 address; its first three octets (with their dots) in group 1.
+_IPV4 = re.compile(rf"((?:{_OCTET}\.){{3}}){_OCTET}")
 _IP_HASH = re.compile(rf"^[0-9a-f]{{{IP_HASH_LENGTH}}}$")
 _SLUG = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
@@ -116,6 +120,7 @@ UtcDateTime = Annotated[
 ]
 
 
+@lru_cache(maxsize=1024)  # networks and hashes only (a full address fails): a site sees the same few again and again
 def _minimised_ip(value: str) -> str:
     if _IP_HASH.match(value):
         return value
@@ -200,6 +205,10 @@ def ip_minimise(ip: str, mode: Literal["truncate", "hash"] = "truncate", key: by
         ValueError: ``ip`` is not an IP address, or ``mode`` is unknown.
         ConfigurationError: ``hash`` mode without a key of at least 16 bytes.
     """
+    if mode == "truncate":
+        plain = _IPV4.fullmatch(ip)
+        if plain is not None:  # the common case, read without building address objects
+            return f"{plain.group(1)}0/24"
     addr = _parse_ip(ip)
     if mode == "truncate":
         prefix = 24 if addr.version == 4 else 48
