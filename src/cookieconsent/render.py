@@ -72,7 +72,8 @@ class Renderer:
             auto_reload=False,
         )
         self._banners: dict[tuple[_BannerKey, str | None], tuple[str, ...]] = {}
-        self._heads: dict[tuple[str, bool, frozenset[str], bool], str] = {}
+        self._heads: dict[tuple[str, bool, frozenset[str], bool], tuple[str, str]] = {}  # with, without nonce
+        self._fills: dict[tuple[str, str | None], dict[str, str]] = {}
         #: The privacy centre's address, once a recorder serves one (``None``: no link is shown).
         self.my_data_url: str | None = None
 
@@ -134,8 +135,8 @@ class Renderer:
         Built once per (language, decision, GPC status) and kept; the page's nonce is filled in.
         """
         key = (state.locale, state.decided, state.granted, state.gpc)
-        template = self._heads.get(key)
-        if template is None:
+        kept = self._heads.get(key)
+        if kept is None:
             template = (
                 f"<script{_NONCE}>{self.bootstrap_script(state)}</script>"
                 f'<script type="application/json" id="cookieconsent-state"{_NONCE}>'
@@ -143,9 +144,13 @@ class Renderer:
                 f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{_NONCE}>'
                 f'<script src="{self.asset_url("cookieconsent.js")}" defer{_NONCE}></script>'
             )
+            kept = (template, template.replace(_NONCE, ""))
             if len(self._heads) < 512:
-                self._heads[key] = template
-        return template.replace(_NONCE, f' nonce="{escape(nonce)}"' if nonce else "")
+                self._heads[key] = kept
+        template, plain = kept
+        if not nonce:
+            return plain
+        return template.replace(_NONCE, f' nonce="{escape(nonce)}"')
 
     # -- the banner and the pages --------------------------------------------------------------
 
@@ -214,13 +219,22 @@ class Renderer:
         pieces = self._banners.get((key, charset))
         if pieces is None:
             pieces = self._banner_pieces(key, state, charset)
-        next_text = str(escape(next_path))
-        next_query = str(escape(quote(next_path, safe="/")))
-        if charset is not None:
-            next_text = encode_markup(next_text, charset)  # the query is ASCII already
-        fill = {_NEXT: next_text, _NEXT_Q: next_query}
+        fill = self._fills.get((next_path, charset))
+        if fill is None:
+            fill = self._fill(next_path, charset)
         markup = "".join([fill.get(piece, piece) for piece in pieces])
         return markup if charset is None else Encoded(markup)
+
+    def _fill(self, next_path: str, charset: str | None) -> dict[str, str]:
+        """The return path as the banner's markup holds it, as text and as a query value."""
+        next_text = str(escape(next_path))
+        if charset is not None:
+            next_text = encode_markup(next_text, charset)  # the query is ASCII already
+        fill = {_NEXT: next_text, _NEXT_Q: str(escape(quote(next_path, safe="/")))}
+        if len(self._fills) >= 1024:  # paths come from requests: bounded, and a site's pages come back
+            self._fills.clear()
+        self._fills[(next_path, charset)] = fill
+        return fill
 
     def _banner_pieces(self, key: _BannerKey, state: ConsentState, charset: str | None) -> tuple[str, ...]:
         text = self._banners.get((key, None))
