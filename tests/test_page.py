@@ -24,8 +24,12 @@ from starlette.testclient import TestClient
 from cookieconsent import ConsentConfig, ConsentState, pdpa
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.endpoints import Event
+from cookieconsent.engine import Engine
 from cookieconsent.policy import load_policy
+from cookieconsent.render import Renderer
+from cookieconsent.rewrite import Encoded
 from cookieconsent.trackers import Catalog
+from cookieconsent.wsgi import WSGIRequest
 from tests.conftest import AppClient, Visitor
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
@@ -409,3 +413,18 @@ def test_state_object_is_what_the_page_reflects(config: ConsentConfig) -> None:
     text = client.get("/").text
     assert seen[0].decided is False
     assert '"decided":false' in text
+
+
+@pytest.mark.parametrize("charset", ["utf-8", "big5", "ascii"])
+def test_banner_kept_encoded_is_the_banner_encoded(config: ConsentConfig, charset: str) -> None:
+    # The middleware takes the banner already encoded in the page's charset, from pieces encoded once and
+    # a return path filled in once per path: it must be the very markup the text banner gives, encoded.
+    renderer = Renderer(Engine(config))
+    state = Engine(config).decide(WSGIRequest({"HTTP_ACCEPT_LANGUAGE": "zh-TW"}))
+    paths = ["/", '/新聞?q=<a&b="1">', "/x" * 300]  # text, markup characters beyond ASCII, a path too long to keep
+    for _ in range(2):  # the second round reads what the first one kept
+        for path in paths:
+            encoded = renderer.banner(state, path, charset)
+            assert isinstance(encoded, Encoded)
+            assert encoded == renderer.banner(state, path).encode(charset, "xmlcharrefreplace").decode("latin-1")
+    assert all(len(path) <= 256 for path, _ in renderer._fills)

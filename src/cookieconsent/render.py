@@ -231,9 +231,10 @@ class Renderer:
         if charset is not None:
             next_text = encode_markup(next_text, charset)  # the query is ASCII already
         fill = {_NEXT: next_text, _NEXT_Q: str(escape(quote(next_path, safe="/")))}
-        if len(self._fills) >= 1024:  # paths come from requests: bounded, and a site's pages come back
-            self._fills.clear()
-        self._fills[(next_path, charset)] = fill
+        if len(next_path) <= 256:  # paths come from requests: short ones kept, at most 1024, and a site's come back
+            if len(self._fills) >= 1024:
+                self._fills.clear()
+            self._fills[(next_path, charset)] = fill
         return fill
 
     def _banner_pieces(self, key: _BannerKey, state: ConsentState, charset: str | None) -> tuple[str, ...]:

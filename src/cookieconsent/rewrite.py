@@ -216,7 +216,7 @@ class RewritePlan:
     placeholder: Callable[[str, str | None], str]
     catalog: Catalog
     charset: str = "utf-8"
-    #: The start of the ``data-cc-id`` values (random per response unless given).
+    #: The start of the ``data-cc-id`` values (by default a per-response number, see ``_RESPONSES``).
     id_prefix: str | None = None
 
     def allowed(self, category: str) -> bool:
