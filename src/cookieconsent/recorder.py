@@ -458,7 +458,7 @@ class Recorder:
             return batch
         subjects = {s for k, r in batch if k != "consent" for s in (r.device_id, r.consent_id) if s}
         try:
-            stopped = {s for s in subjects if self.store.is_stopped(s)}
+            stopped = self.store.stopped_among(subjects) if subjects else set()
         except Exception:
             return batch  # the write below fails too and the batch is spooled; checked again on replay
         return [(k, r) for k, r in batch if k == "consent" or not ({r.device_id, r.consent_id} & stopped)]

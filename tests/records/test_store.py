@@ -407,6 +407,11 @@ def test_stop_flag_halts_recording_and_survives_a_new_consent(target: Target, st
     assert store.write_batch([visit("dev-c", "consent-3")]) == 0
     assert not store.is_stopped("dev-b", None)
     assert not store.is_stopped()
+    # The recorder's question, once per batch: which of these are stopped (the bundled stores ask once).
+    asked = ["dev-a", "dev-b", "consent-2", "consent-3", ""] + [f"dev-{i}" for i in range(1200)]
+    assert store.stopped_among(asked) == {"dev-a", "consent-3"}
+    assert store.stopped_among([]) == set()
+    assert Store.stopped_among(store, ["dev-a", "dev-b", "consent-3"]) == {"dev-a", "consent-3"}  # the default
 
     store.close()
     reopened = target.open()

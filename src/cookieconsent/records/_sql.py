@@ -473,3 +473,11 @@ class SqlStore(Store):
             return False
         with self._tx(write=False) as tx:
             return bool(self._stopped_among(tx, wanted))
+
+    @override
+    def stopped_among(self, subjects: Iterable[str]) -> set[str]:
+        wanted = {s for s in subjects if s}
+        if not wanted:
+            return set()
+        with self._tx(write=False) as tx:
+            return self._stopped_among(tx, wanted)

@@ -330,6 +330,14 @@ class Store(abc.ABC):
     def is_stopped(self, *subjects: str | None) -> bool:
         """Whether recording is stopped for any of the given device or consent ids (None is ignored)."""
 
+    def stopped_among(self, subjects: Iterable[str]) -> set[str]:
+        """Those of ``subjects`` (device or consent ids) whose recording is stopped.
+
+        The recorder asks this once per batch. This default asks :meth:`is_stopped` once per subject;
+        the bundled stores answer with one query.
+        """
+        return {subject for subject in subjects if self.is_stopped(subject)}
+
     # -- lifecycle -------------------------------------------------------------------------------
 
     @abc.abstractmethod
