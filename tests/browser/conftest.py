@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -88,7 +87,7 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.
 
 
 @pytest.fixture(scope="session", params=sorted(SERVERS))
-def live_server(request: pytest.FixtureRequest) -> Iterator[str]:
+def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of one demo app served by a real server (uvicorn, or Werkzeug's threaded server).
 
     The server's output goes to ``test-results/server-<app>.log``: not to a pipe, which nobody reads
@@ -97,7 +96,7 @@ def live_server(request: pytest.FixtureRequest) -> Iterator[str]:
     port = free_port()
     cmd = [part.format(port=port) for part in SERVERS[request.param]]
     # A store of its own: the in-process tests count what the demo apps write to theirs.
-    store = Path(tempfile.mkdtemp(prefix=f"cc-live-{request.param}-")) / "records.db"
+    store = tmp_path_factory.mktemp(f"live-{request.param}") / "records.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COOKIECONSENT_STORE": str(store)}
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     log = ARTIFACTS / f"server-{request.param}.log"
