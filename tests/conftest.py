@@ -10,7 +10,7 @@ import shutil
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NoReturn
 
 import pytest
 
@@ -28,7 +28,11 @@ def require_tool(name: str, path: str | None = None) -> str:
     found = path if path and os.path.exists(path) else shutil.which(name)
     if found:
         return found
-    message = f"{name} is not installed (make test installs it when run as root)"
+    tool_missing(f"{name} is not installed (make test installs it when run as root)")
+
+
+def tool_missing(message: str) -> NoReturn:
+    """Skip the test for a missing tool; in CI (``COOKIECONSENT_REQUIRE_TOOLS=1``) fail it instead."""
     if STRICT_TOOLS:
         pytest.fail(message)
     pytest.skip(message)

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from cookieconsent.records import Store, open_store
-from tests.conftest import STRICT_TOOLS, require_tool
+from tests.conftest import require_tool, tool_missing
 
 INITDB = "/usr/lib/postgresql/15/bin/initdb"
 
@@ -106,18 +106,12 @@ def _new_cluster() -> PgCluster:
     try:
         import psycopg  # noqa: F401
     except ImportError:
-        message = 'psycopg is not installed: pip install "cookieconsent[postgres]"'
-        if STRICT_TOOLS:
-            pytest.fail(message)
-        pytest.skip(message)
+        tool_missing('psycopg is not installed: pip install "cookieconsent[postgres]"')
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            message = "there is no 'postgres' user to run initdb as (install the Debian package postgresql)"
-            if STRICT_TOOLS:
-                pytest.fail(message)
-            pytest.skip(message)
+            tool_missing("there is no 'postgres' user to run initdb as (install the Debian package postgresql)")
     cluster = PgCluster(initdb.parent)
     try:
         cluster.init()
