@@ -35,7 +35,7 @@ if str(HERE) not in sys.path:
     sys.path.insert(0, str(HERE))
 
 import load  # noqa: E402  # the benchmark this one mirrors: its mix, its apps with and without
-from overhead import instructions  # noqa: E402
+from overhead import callgrind_modes, per_request  # noqa: E402
 
 VARIANTS = ("bare", "middleware", "demo")
 SECRET = "benchmark-mix-secret-0123456789abcdef"
@@ -158,7 +158,7 @@ def callgrind(n: int) -> None:
         per = {}
         for variant in VARIANTS:
             case = f"{app}-{variant}"
-            per[variant] = (instructions(case, n, script=__file__) - instructions(case, 0, script=__file__)) / n
+            per[variant] = per_request(case, n, __file__)
         print(
             f"| {app} | {per['bare']:,.0f} | {per['middleware']:,.0f} (×{per['middleware'] / per['bare']:.2f}) | "
             f"{per['demo']:,.0f} (×{per['demo'] / per['bare']:.2f}) | {per['bare'] / per['demo']:.2f} |",
@@ -169,11 +169,7 @@ def callgrind(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    c = sub.add_parser("callgrind", help="instructions per request under callgrind")
-    c.add_argument("--requests", type=int, default=300)
-    o = sub.add_parser("once", help="run one app in one variant (used under callgrind)")
-    o.add_argument("case", choices=[f"{app}-{variant}" for app in load.APPS for variant in VARIANTS])
-    o.add_argument("n", type=int)
+    callgrind_modes(sub, [f"{app}-{variant}" for app in load.APPS for variant in VARIANTS], requests=300)
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)

@@ -230,6 +230,22 @@ def instructions(case: str, n: int, script: str = __file__) -> int:
     raise RuntimeError(out.stderr[-2000:])
 
 
+def per_request(case: str, n: int, script: str = __file__) -> float:
+    """Instructions one request of ``case`` costs: ``n`` requests minus none, over ``n`` (callgrind)."""
+    return (instructions(case, n, script) - instructions(case, 0, script)) / n
+
+
+def callgrind_modes(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser], cases: Iterable[str], requests: int
+) -> None:
+    """Add the ``callgrind`` mode (the table) and the ``once`` mode (one case: what callgrind runs) to ``sub``."""
+    c = sub.add_parser("callgrind", help="instructions per request under callgrind")
+    c.add_argument("--requests", type=int, default=requests)
+    o = sub.add_parser("once", help="run one case (used under callgrind)")
+    o.add_argument("case", choices=sorted(cases))
+    o.add_argument("n", type=int)
+
+
 def groups() -> list[tuple[str, str, list[str]]]:
     out = []
     for stack in ("asgi", "wsgi"):
@@ -246,7 +262,7 @@ def callgrind(n: int) -> None:
     for stack, scenario, cases in groups():
         per = {}
         for case in cases:
-            per[case.rsplit("-", 1)[1]] = (instructions(case, n) - instructions(case, 0)) / n
+            per[case.rsplit("-", 1)[1]] = per_request(case, n)
         session = f"{per['session']:,.0f} (×{per['session'] / per['bare']:.3f})" if "session" in per else "—"
         print(
             f"| {'Starlette' if stack == 'asgi' else 'Flask'} | {scenario} | {per['bare']:,.0f} | {session} | "
@@ -284,11 +300,7 @@ def main() -> None:
     t = sub.add_parser("time", help="interleaved wall-clock rounds")
     t.add_argument("--rounds", type=int, default=7)
     t.add_argument("--requests", type=int, default=2000)
-    c = sub.add_parser("callgrind", help="instructions per request under callgrind")
-    c.add_argument("--requests", type=int, default=2000)
-    o = sub.add_parser("once", help="run one case (used under callgrind)")
-    o.add_argument("case", choices=sorted(CASES))
-    o.add_argument("n", type=int)
+    callgrind_modes(sub, CASES, requests=2000)
     args = parser.parse_args()
     if args.mode == "time":
         timing(args.rounds, args.requests)

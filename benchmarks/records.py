@@ -80,10 +80,7 @@ def once(case: str, n: int) -> None:
 
 
 def callgrind(n: int) -> None:
-    per = {
-        case: (overhead.instructions(case, n, __file__) - overhead.instructions(case, 0, __file__)) / n
-        for case in CASES
-    }
+    per = {case: overhead.per_request(case, n, __file__) for case in CASES}
     print(f"Instructions per request, Starlette, a visitor who granted everything ({n} requests)\n")
     print("| middleware | instructions/request | |")
     print("|---|---:|---:|")
@@ -185,16 +182,12 @@ def memory(count: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
-    c = sub.add_parser("callgrind")
-    c.add_argument("--requests", type=int, default=1000)
+    overhead.callgrind_modes(sub, CASES, requests=1000)
     w = sub.add_parser("writes")
     w.add_argument("--records", type=int, default=20_000)
     w.add_argument("--batch", type=int, default=500)
     m = sub.add_parser("memory")
     m.add_argument("--records", type=int, default=100_000)
-    o = sub.add_parser("once")
-    o.add_argument("case", choices=sorted(CASES))
-    o.add_argument("n", type=int)
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)
