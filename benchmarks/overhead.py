@@ -112,6 +112,7 @@ def asgi_runner(wrap: str, scenario: str) -> Callable[[int], None]:
         "client": ("127.0.0.1", 50000),
         "server": ("example.com", 443),
     }
+    app_state: dict[str, Any] = {}  # what the lifespan left; empty here
     request_message = {"type": "http.request", "body": b"", "more_body": False}
 
     async def receive() -> dict[str, Any]:
@@ -123,7 +124,8 @@ def asgi_runner(wrap: str, scenario: str) -> Callable[[int], None]:
 
     async def many(n: int) -> None:
         for _ in range(n):
-            await app(dict(base), receive, send)
+            # A new scope per request, with its own copy of the lifespan state, as uvicorn builds it.
+            await app({**base, "state": app_state.copy()}, receive, send)
 
     loop = asyncio.new_event_loop()
 

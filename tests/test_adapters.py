@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -18,6 +19,7 @@ from starlette.testclient import TestClient
 from werkzeug.test import Client
 
 from cookieconsent import ConsentConfig, ConsentState
+from cookieconsent.asgi import ASGIRequest
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.fastapi import Consent, require_consent
@@ -121,6 +123,94 @@ def test_asgi_passes_other_scopes_through(config: ConsentConfig) -> None:
     run_in_thread(middleware, {"type": "websocket", "path": "/_consent"}, noop, noop)
     run_in_thread(middleware, {"type": "lifespan"}, noop, noop)
     assert calls == ["websocket", "lifespan"]
+
+
+def _collected(kinds: tuple[type, ...], run: Any) -> list[object]:
+    """The objects of ``kinds`` that ``run()`` left for the cycle collector (freed only by it)."""
+    gc.collect()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        run()
+        gc.collect()
+        return [o for o in gc.garbage if isinstance(o, kinds)]
+    finally:
+        gc.garbage.clear()
+        gc.set_debug(0)
+        gc.enable()
+
+
+@pytest.mark.parametrize(
+    ("path", "cookie"),
+    [("/api", "decided"), ("/page", ""), ("/_consent/state", ""), ("/_consent", "")],
+    ids=["decided-json", "undecided-html", "own-endpoint", "own-endpoint-wrong-method"],
+)
+def test_asgi_requests_leave_no_reference_cycles(config: ConsentConfig, path: str, cookie: str) -> None:
+    """Each request's state, request view and sender are freed as soon as it ends, not by the GC.
+
+    The state in the scope leads to the request view; a view holding the scope itself, or a sender
+    still holding the state, would make a cycle per request, which costs every request.
+    """
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        html = scope["path"] == "/page"
+        headers = [(b"content-type", b"text/html" if html else b"application/json"), (b"set-cookie", b"_ga=1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": b"<html><head></head><body>hi</body></html>" if html else b"{}"})
+
+    middleware = ASGIMiddleware(app, config)
+    header = b""
+    if cookie:
+        client = TestClient(middleware, base_url="https://testserver")
+        consent_cookie(client)
+        header = f"{config.cookie_name}={client.cookies[config.cookie_name]}".encode()
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    async def requests() -> None:
+        for _ in range(3):
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "scheme": "https",
+                "path": path,
+                "query_string": b"",
+                "headers": [(b"host", b"testserver"), (b"cookie", header)],
+                "state": {},
+            }
+            await middleware(scope, receive, send)
+
+    run_in_thread(requests)  # the first rendering of a banner may make cycles of its own, once
+    left = _collected((ConsentState, ASGIRequest, dict), lambda: run_in_thread(requests))
+    assert sent and sent[0]["status"] in (200, 405)
+    assert [o for o in left if not isinstance(o, dict) or "consent" in o or "headers" in o] == []
+
+
+def test_asgi_state_still_answers_after_the_response(config: ConsentConfig) -> None:
+    """An outer middleware may read the state once the app returned: its request is still there."""
+    kept: list[ConsentState] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    inner = ASGIMiddleware(app, config)
+
+    async def outer(scope: Any, receive: Any, send: Any) -> None:
+        await inner(scope, receive, send)
+        kept.append(scope["state"]["consent"])
+
+    client = TestClient(outer, base_url="https://testserver")
+    client.get("/article?x=1", headers={"accept-language": "zh-TW,zh;q=0.9"})
+    (state,) = kept
+    assert state.request.path == "/article"
+    assert state.request.query_string == "x=1"
+    assert state.locale == "zh-TW"  # not the default ("en"): read from the request's header now
 
 
 def test_middleware_needs_a_config() -> None:

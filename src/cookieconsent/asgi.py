@@ -41,20 +41,21 @@ ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 class ASGIRequest:
     """The :class:`~cookieconsent.request.RequestView` of an ASGI HTTP scope (computed on demand)."""
 
-    __slots__ = ("_headers", "_repeated", "scope")
+    __slots__ = ("_headers", "scope")
 
-    def __init__(self, scope: Scope, headers: dict[bytes, bytes] | None = None, repeated: bool = False) -> None:
+    def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._headers = headers
-        self._repeated = repeated
+        self._headers: dict[bytes, bytes] | None = None
 
     def _table(self) -> dict[bytes, bytes]:
         headers = self._headers
         if headers is None:
-            raw = self.scope["headers"]
-            headers = self._headers = dict(raw)
-            self._repeated = len(headers) != len(raw)
+            headers = self._headers = dict(self.scope["headers"])
         return headers
+
+    def _repeated(self) -> bool:
+        """Whether a header name occurs more than once (each occurrence then counts)."""
+        return len(self._table()) != len(self.scope["headers"])
 
     @property
     def method(self) -> str:  # noqa: D102
@@ -88,13 +89,10 @@ class ASGIRequest:
         return str(client[0]) if client else None
 
     def header(self, name: str) -> str | None:  # noqa: D102
-        headers = self._headers
-        if headers is None:
-            headers = self._table()
-        value = headers.get(name.encode("latin-1"))
+        value = self._table().get(name.encode("latin-1"))
         if value is None:
             return None
-        if self._repeated:
+        if self._repeated():
             return ("; " if name == "cookie" else ", ").join(self.header_values(name))
         return value.decode("latin-1")
 
@@ -103,31 +101,22 @@ class ASGIRequest:
         table = self._table()
         if key not in table:
             return []
-        if not self._repeated:
+        if not self._repeated():
             return [table[key].decode("latin-1")]
         return [v.decode("latin-1") for k, v in self.scope["headers"] if k == key]
 
 
-_new = object.__new__
+_READ = frozenset((b"cookie", b"sec-gpc"))
 _perf_counter = time.perf_counter
 
 
 _OTHER, _CONTENT_TYPE, _SET_COOKIE = 0, 1, 2
 
 
-class _HeaderKinds(dict[bytes, int]):
-    """Response header names as sent → which of the two headers the middleware reads they are.
-
-    ASGI asks for lowercase names; one sent otherwise is still recognised. Learned on first sight,
-    and bounded: past a few hundred distinct names, new ones are classified without being kept.
-    """
-
-    def __missing__(self, name: bytes) -> int:
-        lower = name.lower()
-        kind = _CONTENT_TYPE if lower == b"content-type" else _SET_COOKIE if lower == b"set-cookie" else _OTHER
-        if len(self) < 512:
-            self[name] = kind
-        return kind
+def _kind(name: bytes) -> int:
+    """Which of the two response headers the middleware reads ``name`` is, in any case."""
+    lower = name.lower()
+    return _CONTENT_TYPE if lower == b"content-type" else _SET_COOKIE if lower == b"set-cookie" else _OTHER
 
 
 class _Disconnected(Exception):
@@ -180,7 +169,8 @@ class ConsentMiddleware:
         self._own_first = frozenset(p[1:2] for p in self.endpoints.path_prefixes)
         # Content-Type value → is it HTML (a few distinct values); no Content-Type is not HTML.
         self._html_types: dict[bytes | None, bool] = {None: False}
-        self._kinds = _HeaderKinds()
+        # Response header names as sent → which of the two the middleware reads they are (_kind).
+        self._kinds: dict[bytes, int] = {}
         self.recorder = recorder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -191,74 +181,50 @@ class ConsentMiddleware:
                 return
             await self.app(scope, receive, send)
             return
-        raw = scope["headers"]
-        table = dict(raw)
-        # The request view, without a Python __init__ frame (this runs once per request). It keeps a
+        # The two request headers every request needs, in one pass (a dictionary of all of them
+        # costs more; the request view builds one if something asks for another header). ASGI
+        # servers send names in lowercase.
+        cookie = gpc = None
+        repeated = False
+        for name, value in scope["headers"]:
+            if name in _READ:
+                if name == b"cookie":
+                    repeated = repeated or cookie is not None
+                    cookie = value
+                else:
+                    repeated = repeated or gpc is not None
+                    gpc = value
+        # The request's view and its response's sender in one object (see _Exchange). It keeps a
         # copy of the scope without its "state", where the ConsentState goes: a reference back to
         # the scope would make a cycle (scope → state → request → scope) that only the garbage
         # collector could free, at a cost to every request.
-        request: ASGIRequest = _new(ASGIRequest)
-        request.scope = view = dict(scope)
-        view.pop("state", None)
-        request._headers = table
-        if len(table) == len(raw):
-            # The two headers every request needs, straight from the table (names are lowercase in ASGI).
-            request._repeated = False
-            state = self.engine.state_from(request, table.get(b"cookie"), table.get(b"sec-gpc"))
-        else:
-            request._repeated = True
-            state = self.engine.decide(request)  # joins repeated headers; rare
+        exchange = _Exchange()
+        exchange.scope = view = dict(scope)
+        try:  # noqa: SIM105 (free when the key is there, as servers send it; suppress() is not)
+            del view["state"]
+        except KeyError:
+            pass
+        exchange._headers = None
+        # A repeated Cookie or Sec-GPC header (rare) counts each of its values: decide() joins them.
+        state = self.engine.decide(exchange) if repeated else self.engine.state_from(exchange, cookie, gpc)
         path = view["path"]
         if path[1:2] in self._own_first and self.endpoints.matches(path):
-            await self._answer(receive, send, request, state)
+            await self._answer(receive, send, exchange, state)
             return
-        shared = scope.get("state")
-        if shared is None:
+        try:
+            shared = scope["state"]
+        except KeyError:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
-        started = _perf_counter() if self.recorder is not None else 0.0
-        rewriter: HTMLRewriter | None = None
-
-        # A plain function returning ``send``'s awaitable: the app awaits it exactly as it would an
-        # ``async def``, without a coroutine of our own per message.
-        def send_wrapper(message: Message) -> Awaitable[None]:
-            nonlocal rewriter
-            if rewriter is not None:
-                if message["type"] == "http.response.body":
-                    body = rewriter.feed(message.get("body", b""))
-                    if not message.get("more_body", False):
-                        body += rewriter.close()
-                        rewriter = None
-                    message = {**message, "body": body}
-            elif message["type"] == "http.response.start":
-                # The two headers that matter, by one look-up per header: this runs for every response.
-                kinds = self._kinds
-                content_type = None
-                sets_cookie = False
-                for name, value in message.get("headers", ()):
-                    kind = kinds[name]
-                    if kind:
-                        if kind == _CONTENT_TYPE:
-                            content_type = value
-                        else:
-                            sets_cookie = True
-                html = self._html_types.get(content_type)
-                if html is None:
-                    html = self._remember_type(content_type)
-                if self.recorder is not None:
-                    self.recorder.capture(state, request, message["status"], started)  # may add the device cookie
-                if (
-                    html
-                    or sets_cookie
-                    or state.accessed
-                    or state.pending is not None
-                    or state.expire
-                    or state.extra_cookies
-                ):  # what Engine.needs_edit asks, inline
-                    message, rewriter = self._edit(message, state, request, html)
-            return send(message)
-
-        await self.app(scope, receive, send_wrapper)
+        exchange.middleware = self
+        exchange.state = state
+        exchange.send = send
+        exchange.rewriter = None
+        exchange.started = _perf_counter() if self.recorder is not None else 0.0
+        try:
+            await self.app(scope, receive, exchange.forward)
+        finally:
+            del exchange.state  # it leads back to the exchange (its request): no cycle is left
 
     def _edit(
         self, message: Message, state: ConsentState, request: ASGIRequest, html: bool
@@ -272,6 +238,12 @@ class ConsentMiddleware:
             edited = self.engine.response_headers(state, decoded)
         encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]
         return {**message, "headers": encoded}, rewriter
+
+    def _learn(self, name: bytes) -> int:
+        kind = _kind(name)
+        if len(self._kinds) < 512:  # a few dozen names in practice; bounded all the same
+            self._kinds[name] = kind
+        return kind
 
     def _remember_type(self, content_type: bytes | None) -> bool:
         html = content_type is not None and is_html(content_type)
@@ -296,6 +268,71 @@ class ConsentMiddleware:
             await send(message)
 
         return lifespan_send
+
+
+class _Exchange(ASGIRequest):
+    """One request on its way through: its request view, and the ``send`` the application gets.
+
+    One object per request rather than a request view and a closure over ``send``: setting its
+    attributes costs less than a second object and a closure's cells, and this runs for every
+    request. Built without a Python ``__init__`` frame; the middleware sets every attribute.
+    """
+
+    __slots__ = ("middleware", "rewriter", "send", "started", "state")
+    __init__ = object.__init__
+
+    middleware: ConsentMiddleware
+    rewriter: HTMLRewriter | None
+    send: Send
+    started: float
+    state: ConsentState
+
+    def forward(self, message: Message) -> Awaitable[None]:
+        """Enforce the decision on ``message`` and pass it on.
+
+        A plain method returning ``send``'s awaitable: the app awaits it exactly as it would an
+        ``async def``, without a coroutine of our own per message.
+        """
+        rewriter = self.rewriter
+        if rewriter is not None:
+            if message["type"] == "http.response.body":
+                body = rewriter.feed(message.get("body", b""))
+                if not message.get("more_body", False):
+                    body += rewriter.close()
+                    self.rewriter = None
+                message = {**message, "body": body}
+        elif message["type"] == "http.response.start":
+            # The two headers that matter, by one look-up per header: this runs for every response.
+            middleware = self.middleware
+            kinds = middleware._kinds
+            content_type = None
+            sets_cookie = False
+            for name, value in message.get("headers", ()):
+                try:
+                    kind = kinds[name]
+                except KeyError:
+                    kind = middleware._learn(name)
+                if kind:
+                    if kind == _CONTENT_TYPE:
+                        content_type = value
+                    else:
+                        sets_cookie = True
+            html = middleware._html_types.get(content_type)
+            if html is None:
+                html = middleware._remember_type(content_type)
+            state = self.state
+            if middleware.recorder is not None:  # may add the device cookie
+                middleware.recorder.capture(state, self, message["status"], self.started)
+            if (
+                html
+                or sets_cookie
+                or state.accessed
+                or state.pending is not None
+                or state.expire
+                or state.extra_cookies
+            ):  # what Engine.needs_edit asks, inline
+                message, self.rewriter = middleware._edit(message, state, self, html)
+        return self.send(message)
 
 
 def _here(scope: Scope) -> str:

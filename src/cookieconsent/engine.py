@@ -99,35 +99,26 @@ class ConsentState:
         "pending",
     )
 
-    def __init__(
-        self,
-        engine: Engine,
-        request: RequestView,
-        decision: Decision | None,
-        granted: frozenset[str],
-        gpc: bool,
-        pending: Decision | None = None,
-        expire: tuple[str, ...] = (),
-        cookie_names: frozenset[str] = frozenset(),
-    ) -> None:
-        self._engine = engine
-        self._request = request
-        self._locale: str | None = None
-        self.decision = decision
-        self.granted = granted
-        self.gpc = gpc
-        #: A decision to store with this response (set by the endpoints, or by a GPC opt-out).
-        self.pending = pending
-        #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
-        self.expire = expire
-        #: ``Set-Cookie`` values the library itself adds (the recorder's device identifier).
-        self.extra_cookies: tuple[str, ...] = ()
-        #: How :attr:`pending` was decided (``accept_all``, ``withdraw``, ``gpc_opt_out``…).
-        self.mechanism: str | None = None
-        #: Whether the application asked about consent (its response then varies by consent).
-        self.accessed = False
-        #: The names of the cookies the request carried.
-        self.cookie_names = cookie_names
+    # Set by the engine, which makes every state (``_state`` and ``Engine.state_from``): a state has
+    # no ``__init__``, so making one costs no Python frame (once per request).
+    _engine: Engine
+    _request: RequestView
+    _locale: str | None
+    decision: Decision | None
+    granted: frozenset[str]
+    gpc: bool
+    #: A decision to store with this response (set by the endpoints, or by a GPC opt-out).
+    pending: Decision | None
+    #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
+    expire: tuple[str, ...]
+    #: ``Set-Cookie`` values the library itself adds (the recorder's device identifier).
+    extra_cookies: tuple[str, ...]
+    #: How :attr:`pending` was decided (``accept_all``, ``withdraw``, ``gpc_opt_out``…).
+    mechanism: str | None
+    #: Whether the application asked about consent (its response then varies by consent).
+    accessed: bool
+    #: The names of the cookies the request carried.
+    cookie_names: frozenset[str]
 
     @property
     def request(self) -> RequestView:
@@ -185,7 +176,6 @@ class ConsentState:
         return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
 
 
-_new = object.__new__
 
 
 def _state(
@@ -198,8 +188,8 @@ def _state(
     expire: tuple[str, ...] = (),
     cookie_names: frozenset[str] = _NOTHING,
 ) -> ConsentState:
-    """``ConsentState(...)`` without the cost of a Python ``__init__`` frame (once per request)."""
-    state: ConsentState = _new(ConsentState)
+    """A new :class:`ConsentState` with every attribute set."""
+    state = ConsentState()
     state._engine = engine
     state._request = request
     state._locale = None
@@ -279,7 +269,7 @@ class Engine:
                 read = self._read_header(header)
         else:
             read = _NO_COOKIES
-        state: ConsentState = _new(ConsentState)
+        state = ConsentState()
         state._engine = self
         state._request = request
         state._locale = None
