@@ -8,6 +8,7 @@ import gzip
 import json
 import logging
 import re
+from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,7 @@ from markupsafe import escape
 from starlette.applications import Starlette
 from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -428,3 +429,32 @@ def test_banner_kept_encoded_is_the_banner_encoded(config: ConsentConfig, charse
             assert isinstance(encoded, Encoded)
             assert encoded == renderer.banner(state, path).encode(charset, "xmlcharrefreplace").decode("latin-1")
     assert all(len(path) <= 256 for path, _ in renderer._fills)
+
+
+def test_page_with_its_charset_only_in_a_meta_reads_right(config: ConsentConfig) -> None:
+    """A Big5 page whose header names no charset: the injections read right whatever the meta says.
+
+    The head markup goes after the page's <meta charset>, which stays in the first 1024 bytes where
+    browsers look for it, and all the injected markup is ASCII, with character references for the
+    rest (and \\u escapes in scripts, where references are not decoded).
+    """
+    page = "<!doctype html><html><head><meta charset=big5><title>網訊電信</title></head><body><p>你好</p></body></html>"
+
+    async def index(request: Request) -> Response:
+        return Response(page.encode("big5"), headers={"content-type": "text/html"})  # no charset in the header
+
+    app = ConsentMiddleware(Starlette(routes=[Route("/", index)]), config)
+    response = TestClient(app, base_url="https://testserver").get("/", headers={"accept-language": "zh-TW"})
+    assert response.headers["content-type"] == "text/html"
+    body = response.content
+    assert body.index(b"<meta charset=big5>") == body.index(b"<head>") + len(b"<head>")
+    assert body.index(b"<meta charset=big5>") < 1024
+    assert "網訊電信".encode("big5") in body  # the page's own text, untouched
+    assert "你好".encode("big5") in body
+    injected = body.replace("<title>網訊電信</title>".encode("big5"), b"").replace("<p>你好</p>".encode("big5"), b"")
+    assert injected.isascii()
+    text = Page(body.decode("big5"))
+    banner_text = unescape(body.decode("ascii", "replace"))
+    assert "接受" in banner_text  # the zh-TW banner, from its character references
+    state = json.loads(next(content for attrs, content in text.scripts if attrs.get("id") == "cookieconsent-state"))
+    assert state["locale"] == "zh-TW"

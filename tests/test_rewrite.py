@@ -129,11 +129,50 @@ def test_raw_text_and_comments_are_not_rewritten() -> None:
     assert '<img src="/logo.png" alt="logo">' in out
 
 
-def test_injections_are_placed_first_in_head_and_after_body() -> None:
+def test_injections_are_placed_after_the_charset_in_head_and_after_body() -> None:
     out = run(PAGE)
-    assert out.index(HEAD) == out.index("<head>") + len("<head>")
+    assert out.index(HEAD) == out.index('<meta charset="utf-8">') + len('<meta charset="utf-8">')
     assert out.index(HEAD) < out.index("<script")
     assert out.index(BANNER) == out.index("<body class='home'>") + len("<body class='home'>")
+
+
+@pytest.mark.parametrize(
+    ("head", "after"),
+    [
+        ("<head><meta charset=big5><title>t</title>", "<meta charset=big5>"),
+        ("<head>\n  <title>t</title>\n  <META CHARSET='utf-8'>\n", "<META CHARSET='utf-8'>"),
+        (
+            '<head><meta http-equiv="Content-Type" content="text/html; charset=big5">',
+            '<meta http-equiv="Content-Type" content="text/html; charset=big5">',
+        ),
+        ("<head><title>t</title><link rel=stylesheet href=/s.css><meta charset=utf-8>", "<head>"),
+        ("<head><script src=/a.js></script><meta charset=utf-8>", "<head>"),
+        ("<head><meta name=viewport content='width=device-width'><title>t</title></head>", "<head>"),
+    ],
+    ids=["charset-first", "charset-after-title", "http-equiv", "stylesheet-first", "script-first", "no-charset"],
+)
+def test_head_markup_goes_after_a_charset_declaration(head: str, after: str) -> None:
+    """Browsers look for the charset in the first 1024 bytes: the injected markup never comes before it.
+
+    A declaration after a script or stylesheet does not count: the markup must come before those
+    (Consent Mode is set up first), and goes first in the head, as it does without any declaration.
+    """
+    page = f"<!doctype html><html>{head}<body><p>x</p></body></html>"
+    for cut in (None, [page.index(after) + 3]):  # also with a chunk ending inside the tag
+        out = run(page, chunks=cut)
+        assert out.count(HEAD) == 1
+        assert out.index(HEAD) == out.index(after) + len(after)
+        assert out.replace(HEAD, "").replace(BANNER, "") == page
+
+
+def test_a_charset_declared_early_stays_in_the_first_1024_bytes() -> None:
+    page = "<!doctype html><html lang=zh-Hant><head>" + "<!-- x -->" * 80 + "<meta charset=big5><title>t</title>"
+    long_head = "<script>" + "x" * 2000 + "</script>"
+    out = rewrite(
+        RewritePlan(frozenset(), long_head, BANNER, placeholder, CATALOG, "big5", "t"),
+        [(page + "</head><body></body></html>").encode()],
+    )
+    assert out.index(b"<meta charset=big5>") < 1024 - len("<meta charset=big5>")
 
 
 @pytest.mark.parametrize(
@@ -282,7 +321,7 @@ def test_nonce_from_csp(header: str | None, nonce: str | None) -> None:
 @pytest.mark.parametrize(
     ("content_type", "charset"),
     [
-        ("text/html", "utf-8"),
+        ("text/html", "ascii"),  # the page's <meta> may declare any charset: ASCII reads the same in all
         ("text/html; charset=UTF-8", "utf-8"),
         ('text/html; charset="big5"', "big5"),
         ("text/html; charset=latin-1", "iso8859-1"),

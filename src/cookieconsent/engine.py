@@ -176,8 +176,6 @@ class ConsentState:
         return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
 
 
-
-
 def _state(
     engine: Engine,
     request: RequestView,

@@ -52,8 +52,12 @@ WAIT_FOR_UPDATE = 500
 
 
 def _json_for_script(data: Any) -> str:
-    """JSON safe inside a ``<script>`` element (no ``</script>``, no HTML comment openers)."""
-    text = json.dumps(data, separators=(",", ":"), ensure_ascii=False)
+    r"""JSON safe inside a ``<script>`` element (no ``</script>``, no HTML comment openers).
+
+    ASCII (``\u`` escapes), so that it reads the same in any page charset: in a script, a character
+    reference is not decoded.
+    """
+    text = json.dumps(data, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 

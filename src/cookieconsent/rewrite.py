@@ -55,11 +55,12 @@ _ATTRS = (
     rf"|[^{_WS}/>][^{_WS}/>=]*+"
     rf"(?:[{_WS}]*+=[{_WS}]*+(?:\"[^\"]*+\"|'[^']*+'|(?![\"'])[^{_WS}>]*+)|(?![{_WS}]*+=)))*+"
 )
-#: The elements the rewriter reads: those that fetch, those whose content is text, and the three
-#: it injects into.
+#: The elements the rewriter reads: those that fetch, those whose content is text, the three it
+#: injects into, and meta (a charset declaration comes before the injected head markup).
 _WORDS = (
     *("script", "style", "source", "textarea", "title", "track", "iframe", "img", "image", "input"),
     *("noscript", "noembed", "noframes", "xmp", "embed", "object", "video", "audio", "link", "head", "body", "html"),
+    "meta",
 )
 #: The parts of a table: they only fetch through a "background" attribute, so they are read only in
 #: text that holds the word (most pages have none, and tables are many tags).
@@ -94,6 +95,8 @@ _TAG_END = re.compile(_ATTRS + ">")
 _PLAIN_TAG_END = re.compile(
     rf"(?:[{_WS}]++[^{_WS}/>\"'=]++(?:=\"[^\"]*+\"|='[^']*+'|=[^{_WS}>\"'=`<]++)?)*+[{_WS}]*+/?>"
 )
+#: After <head>: an early charset declaration (group 1), or what ends the wait for one.
+_HEAD_AHEAD = re.compile(rf"<(?:(meta[{_WS}][^>]*charset)|(?:script|link|/head|body)[{_WS}/>])")
 #: Where a doctype ends: at the first ">", even inside a quoted identifier.
 _DOCTYPE_END = re.compile(r"[^>]*+>")
 
@@ -181,8 +184,12 @@ def nonce_from_csp(header: str | None) -> str | None:
 
 @lru_cache(maxsize=64)
 def html_charset(content_type: str) -> str | None:
-    """The charset of an HTML response, or None if it is not ASCII-compatible (it is then left alone)."""
-    charset = "utf-8"
+    """The charset of an HTML response, or None if it is not ASCII-compatible (it is then left alone).
+
+    Without a charset in the header the page may declare any in a ``<meta>``, or none: the injected
+    markup is then ASCII (other characters as references), which reads the same in all of them.
+    """
+    charset = "ascii"
     for param in content_type.split(";")[1:]:
         key, _, value = param.partition("=")
         if key.strip().lower() == "charset":
@@ -251,6 +258,7 @@ class HTMLRewriter:
         self._held_tag: tuple[str, list[tuple[str, str | None]]] | None = None
         self._document = False  # a whole document (not a fragment): it gets the injections
         self._head_done = False
+        self._charset_ahead = False  # a charset declaration follows <head>, before any script or stylesheet
         self._body_done = False
         self._next_id = 0
         # Ids unique across responses, so an htmx fragment never reuses those already on the page.
@@ -391,6 +399,14 @@ class HTMLRewriter:
                 out.append(buf[flushed:start])
                 self._carry = buf[start:]
                 return "".join(out)
+            if name == "head" and not self._head_done:
+                # Where the head's markup goes depends on what follows (see _start_tag): read on first.
+                ahead = _HEAD_AHEAD.search(low, tag_end, tag_end + 1024)
+                if ahead is None and not final and tag_end + 1024 > len(buf):
+                    out.append(buf[flushed:start])
+                    self._carry = buf[start:]
+                    return "".join(out)
+                self._charset_ahead = ahead is not None and ahead.group(1) is not None
             pos = tag_end
             attrs_at = match.end()
             if (
@@ -439,8 +455,18 @@ class HTMLRewriter:
             self._document = True
             if self._head_done:
                 return None
+            # Browsers look for a charset declaration in the first 1024 bytes only: when one comes
+            # early in this head (_run looks), the markup goes in after it (at "meta"); else, as
+            # usual, right here.
+            if self._charset_ahead:
+                return None
             self._head_done = True
             return buf[start:end] + self._inject(plan.head)
+        elif name == "meta":
+            if self._document and not self._head_done and low.find("charset", attrs_at, end) >= 0:
+                self._head_done = True
+                return buf[start:end] + self._inject(plan.head)
+            return None
         elif name == "body":
             self._document = True
             injected = ""
