@@ -627,7 +627,11 @@ def test_the_content_of_an_iframe_is_text() -> None:
         b"&lt;script src=&quot;https://connect.facebook.net/en_US/fbevents.js&quot;&gt;&lt;/script&gt;",
         b"<img src='https://www.facebook.com/tr?id=1'>",
         b"&lt;script&gt;fbq('init', '1')&lt;/script&gt;",
+        # Found by fuzzing: in a noscript (markup to a browser without scripting, in the srcdoc too).
+        b"<p>Offer</p><noscript><img src=https://www.facebook.com/tr?id=0></noscript>",
+        b"<noscript>unclosed <img src=https://www.facebook.com/tr?id=0>",
     ],
+    ids=["script-src", "img", "inline-snippet", "img-in-noscript", "img-in-unclosed-noscript"],
 )
 def test_a_tracker_in_an_iframe_srcdoc_makes_the_iframe_inert(document: bytes) -> None:
     page = b'<iframe srcdoc="' + document + b'"></iframe>'

@@ -490,6 +490,7 @@ class HTMLRewriter:
             inner = self._noscript = self._nested()
             inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
             inner._inner = True
+            inner._blocked = self._blocked  # what it makes inert counts for this document (a srcdoc's)
             return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
