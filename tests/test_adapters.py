@@ -313,6 +313,46 @@ def test_wsgi_start_response_called_late_by_a_generator(config: ConsentConfig) -
     assert r.headers.getlist("Set-Cookie") == []
 
 
+@pytest.mark.parametrize("returned", [[], [b"</p></body></html>"]], ids=["all-written", "written-then-returned"])
+def test_wsgi_write_goes_through_the_rewriter(config: ConsentConfig, returned: list[bytes]) -> None:
+    """An app that writes its body with the legacy write() gets its page rewritten like any other."""
+    tracker = b'<img src="https://www.facebook.com/tr?id=1" alt="">'
+    page = b"<!doctype html><html><head><title>t</title></head><body><p>" + tracker + b"<p>text"
+    pieces = [page[:30], page[30:75], page[75:]]  # cut inside the tracker's tag
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        for piece in pieces:
+            write(piece)
+        return returned
+
+    response = Client(WSGIMiddleware(app, config)).get("/", base_url="https://localhost")
+    body = response.get_data()
+    assert b'data-src="https://www.facebook.com/tr?id=1"' in body
+    assert b'src="https://www.facebook.com/tr' not in body.replace(b'data-src="https://www.facebook.com/tr', b"")
+    assert b'id="cookieconsent"' in body  # the banner
+    assert body.endswith(b"<p>text" + b"".join(returned))
+
+
+def test_wsgi_write_of_other_bodies_is_the_servers(config: ConsentConfig) -> None:
+    written: list[bytes] = []
+
+    def server_write(data: bytes) -> None:
+        written.append(data)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "application/json")])
+        assert write is server_write  # untouched: nothing to rewrite
+        write(b"{}")
+        return []
+
+    from werkzeug.test import EnvironBuilder
+
+    environ = EnvironBuilder(path="/", base_url="https://localhost").get_environ()
+    assert list(WSGIMiddleware(app, config)(environ, lambda status, headers, exc_info=None: server_write)) == []
+    assert written == [b"{}"]
+
+
 # -- Flask -----------------------------------------------------------------------------------------
 
 

@@ -174,7 +174,18 @@ class ConsentMiddleware:
             ):  # what Engine.needs_edit asks, inline: this runs for every response
                 headers = engine.response_headers(state, headers)
             response.started = True
-            return start_response(status, headers, exc_info)
+            server_write = start_response(status, headers, exc_info)
+            rewriter = response.rewriter
+            if rewriter is None:
+                return server_write
+
+            def write(data: bytes) -> None:
+                """The legacy ``write()`` of an app that writes its body: through the rewriter too."""
+                out = rewriter.feed(data)
+                if out:
+                    server_write(out)
+
+            return write  # what is held back comes out at the end of the body (_RewritingBody)
 
         result = self.app(environ, enforcing_start_response)
         if response.started and response.rewriter is None:
