@@ -45,7 +45,6 @@ import json
 import os
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -62,6 +61,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+from scripts.local_server import free_port  # noqa: E402
 
 #: Targets the report checks.
 MAX_RSS_GROWTH = 0.05
@@ -218,12 +219,6 @@ def lua_script(mix: Sequence[Visit]) -> str:
 # -- servers -----------------------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _rss_kib(pid: int) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
@@ -285,7 +280,7 @@ class Server:
 
 def start_server(app: str, variant: str, env: dict[str, str], workdir: Path) -> Server:
     """Start ``app`` (``fastapi`` or ``flask``) in ``variant`` (``bare`` or ``consent``) on a free port."""
-    port = _free_port()
+    port = free_port()
     factory = f"benchmarks.load:{app}_{variant}"
     if app == "fastapi":
         command = [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1", "--port", str(port)]

@@ -1,14 +1,13 @@
 """Real-browser fixtures: each demo app served by a real server, and Debian's Chromium driven by Playwright.
 
-The browser resolves every host but 127.0.0.1 to "not found", so a page that tries to reach a tracker
-shows the attempt in the request log without anything leaving the machine.
+The browser resolves every host but 127.0.0.1 to "not found" (see ``scripts/local_server.py``), so a
+page that tries to reach a tracker shows the attempt in the request log without anything leaving the
+machine.
 """
 
 from __future__ import annotations
 
 import os
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -18,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
+from scripts.local_server import CHROMIUM_ARGS, served
 from tests.conftest import require_tool
 
 if TYPE_CHECKING:
@@ -28,17 +28,6 @@ ARTIFACTS = ROOT / "test-results"
 #: Every wait in these tests is bounded: Playwright actions and ``expect`` give up after these.
 ACTION_TIMEOUT_MS = 10_000
 EXPECT_TIMEOUT_MS = 5_000
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
-]
 SERVERS = {
     "fastapi": [
         sys.executable,
@@ -66,26 +55,6 @@ SERVERS = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 20.0, log: Path | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            error = log.read_text(errors="replace") if log else ""
-            raise RuntimeError(f"the server exited with {proc.returncode}: {error}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.1)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout} s")
-
-
 @pytest.fixture(scope="session", params=sorted(SERVERS))
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of one demo app served by a real server (uvicorn, or Werkzeug's threaded server).
@@ -93,25 +62,11 @@ def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     The server's output goes to ``test-results/server-<app>.log``: not to a pipe, which nobody reads
     while the tests run (Werkzeug logs every request, and a full pipe would block the server).
     """
-    port = free_port()
-    cmd = [part.format(port=port) for part in SERVERS[request.param]]
     # A store of its own: the in-process tests count what the demo apps write to theirs.
     store = tmp_path_factory.mktemp(f"live-{request.param}") / "records.db"
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COOKIECONSENT_STORE": str(store)}
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / f"server-{request.param}.log"
-    with log.open("wb") as output:
-        proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with served(SERVERS[request.param], ARTIFACTS / f"server-{request.param}.log", env) as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.conftest import ARTIFACTS, ROOT, free_port, wait_for_port
+from scripts.local_server import free_port, served
+from tests.browser.conftest import ARTIFACTS, ROOT
 from tests.conftest import require_tool
 from tests.leaky_app import LEAKED_COOKIE, LEAKED_KEY, TRACKER
 
@@ -46,23 +47,10 @@ def audit(*args: str, timeout: float = 150) -> tuple[subprocess.CompletedProcess
 @pytest.fixture(scope="module")
 def leaky_server() -> Iterator[str]:
     """The base URL of ``tests.leaky_app`` served by uvicorn."""
-    port = free_port()
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    log = ARTIFACTS / "server-leaky.log"
-    cmd = [sys.executable, "-m", "uvicorn", "tests.leaky_app:app", "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [sys.executable, "-m", "uvicorn", "tests.leaky_app:app", "--host", "127.0.0.1", "--port", "{port}"]
     cmd += ["--timeout-graceful-shutdown", "1"]  # /hang never answers in time
-    with log.open("wb") as output:
-        proc = subprocess.Popen(cmd, cwd=ROOT, stdout=output, stderr=subprocess.STDOUT)
-    try:
-        wait_for_port(port, proc, log=log)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with served(cmd, ARTIFACTS / "server-leaky.log") as url:
+        yield url
 
 
 def test_both_demo_apps_pass(live_server: str, server_name: str) -> None:
