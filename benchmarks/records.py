@@ -119,15 +119,12 @@ def writes(count: int, batch: int) -> None:
         sqlite = open_store(str(Path(tmp) / "records.db"))
         print(f"| SQLite (WAL, one file) | {rate(sqlite, visits(count), batch):,.0f} |", flush=True)
         sqlite.close()
-    from tests.records.conftest import _new_cluster
+    from tests.conftest import pg_cluster_running
 
-    cluster = _new_cluster()
-    try:
+    with pg_cluster_running() as cluster:
         postgres = open_store(cluster.url())
         print(f"| PostgreSQL 15 (psycopg 3, pool, fsync off) | {rate(postgres, visits(count), batch):,.0f} |")
         postgres.close()
-    finally:
-        cluster.remove()
 
 
 class DownStore(SqliteStore):

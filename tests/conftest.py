@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import importlib
 import json
 import os
+import pwd
 import shutil
 import tempfile
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, NoReturn
 
 import pytest
 
 from cookieconsent import ConsentConfig
 from cookieconsent.policy import Policy, parse_policy
+from tests.pg import INITDB, PgCluster
 
 SECRET = "test-secret-key-0123456789abcdef"
 # The demo apps record into SQLite; in tests, into a file of their own.
@@ -282,3 +286,42 @@ def client(app_kind: str, demo_app: Any) -> AppClient:
 @pytest.fixture
 def visitor(client: AppClient) -> Visitor:
     return client.visitor()
+
+
+# -- PostgreSQL ------------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def pg_cluster_running() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster of its own, started, and removed at the end (CI installs PostgreSQL and psycopg)."""
+    initdb = Path(require_tool("initdb", INITDB))
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        tool_missing('psycopg is not installed: pip install "cookieconsent[postgres]"')
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            tool_missing("there is no 'postgres' user to run initdb as (install the Debian package postgresql)")
+    cluster = PgCluster(initdb.parent)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture(scope="session")
+def pg_cluster() -> Iterator[PgCluster]:
+    """One throwaway cluster for the whole session (tests that stop a server start their own)."""
+    with pg_cluster_running() as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def own_pg_cluster() -> Iterator[PgCluster]:
+    """A cluster for one test alone, for tests that stop and start the server."""
+    with pg_cluster_running() as cluster:
+        yield cluster

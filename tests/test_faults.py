@@ -55,7 +55,7 @@ from cookieconsent.records.store import Store
 from cookieconsent.request import RequestView
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import Response, small_policy_data
-from tests.records.conftest import PgCluster, _new_cluster
+from tests.pg import PgCluster
 from tests.test_hostile import asgi_scope, send_asgi, send_wsgi, serializer, wsgi_environ
 from tests.test_recorder import UA, config
 
@@ -300,16 +300,6 @@ def test_privacy_centre_answers_503_while_the_store_is_down_and_loses_nothing(
     assert len(store.list_rights_requests()) == 1
     recorder.close()
     assert_once(store)
-
-
-@pytest.fixture
-def own_pg_cluster() -> Iterator[PgCluster]:
-    """A throwaway PostgreSQL cluster for this test alone (it stops and starts the server)."""
-    cluster = _new_cluster()
-    try:
-        yield cluster
-    finally:
-        cluster.remove()
 
 
 def test_privacy_centre_over_a_stopped_postgres(own_pg_cluster: PgCluster, tmp_path: Path) -> None:

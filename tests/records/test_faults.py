@@ -21,7 +21,7 @@ from cookieconsent.records import (
     hash_notice,
     open_store,
 )
-from tests.records.conftest import PgCluster
+from tests.pg import PgCluster
 
 REPO = Path(__file__).resolve().parents[2]
 NOTICE = hash_notice("notice")

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.recorder import Recorder
 from cookieconsent.records import open_store
-from tests.records.conftest import PgCluster
+from tests.pg import PgCluster
 from tests.test_recorder import config
 
 

@@ -29,7 +29,8 @@ from cookieconsent.records import (
     ip_minimise,
     seal,
 )
-from tests.records.conftest import PgCluster, Target
+from tests.pg import PgCluster
+from tests.records.conftest import Target
 
 NOW = dt.datetime(2025, 3, 1, 12, 0, tzinfo=dt.UTC)
 NOTICE = hash_notice("<p>We use analytics cookies…</p>")
