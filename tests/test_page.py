@@ -376,15 +376,30 @@ def page_app(config: ConsentConfig, *, csp: str | None = None) -> ConsentMiddlew
     return ConsentMiddleware(Starlette(routes=[Route("/", index)]), config)
 
 
-def test_injected_tags_carry_the_pages_nonce(config: ConsentConfig) -> None:
-    client = TestClient(
-        page_app(config, csp="default-src 'self'; script-src 'self' 'nonce-r4nd0m'"), base_url="https://testserver"
-    )
+@pytest.mark.parametrize(
+    ("csp", "script_nonce", "style_nonce"),
+    [
+        ("default-src 'self'; script-src 'self' 'nonce-r4nd0m'", "r4nd0m", None),
+        ("default-src 'nonce-b0th'", "b0th", "b0th"),
+        ("script-src 'nonce-scr1pt'; style-src 'self' 'nonce-sty1e'", "scr1pt", "sty1e"),
+    ],
+    ids=["script-only", "default-src", "each-its-own"],
+)
+def test_injected_tags_carry_the_pages_nonce(
+    config: ConsentConfig, csp: str, script_nonce: str, style_nonce: str | None
+) -> None:
+    """Each injected script carries the page's script nonce, the stylesheet its style nonce."""
+    client = TestClient(page_app(config, csp=csp), base_url="https://testserver")
     text = client.get("/").text
     injected = text[text.index("<head>") + 6 : text.index("<title>")]
-    tags = re.findall(r"<(script|link)\b[^>]*>", injected)
-    assert len(tags) == 4
-    assert injected.count('nonce="r4nd0m"') == 4
+    scripts = re.findall(r"<script\b[^>]*>", injected)
+    (link,) = re.findall(r"<link\b[^>]*>", injected)
+    assert len(scripts) == 3
+    assert all(f' nonce="{script_nonce}"' in tag for tag in scripts)
+    if style_nonce:
+        assert f' nonce="{style_nonce}"' in link
+    else:
+        assert "nonce" not in link  # styles are not governed by a nonce there
     assert " on" not in text.split("<body>", 1)[1].split("</div>", 1)[0].replace(" on ", "")  # no inline handlers
 
 

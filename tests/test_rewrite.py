@@ -310,12 +310,27 @@ def test_feed_emits_as_it_goes() -> None:
         ("default-src 'nonce-dflt'", "dflt"),
         ("default-src 'nonce-dflt'; script-src 'nonce-scr'", "scr"),
         ("img-src 'nonce-nope'; script-src 'self'", None),
+        ("style-src 'nonce-css'", None),
         ("", None),
         (None, None),
     ],
 )
 def test_nonce_from_csp(header: str | None, nonce: str | None) -> None:
     assert nonce_from_csp(header) == nonce
+    assert nonce_from_csp(header, "script") == nonce
+
+
+@pytest.mark.parametrize(
+    ("header", "nonce"),
+    [
+        ("style-src 'self' 'nonce-css'", "css"),
+        ("default-src 'nonce-dflt'; style-src-elem 'nonce-elem'; style-src 'nonce-css'", "elem"),
+        ("default-src 'nonce-dflt'; script-src 'nonce-scr'", "dflt"),
+        ("script-src 'nonce-scr'", None),
+    ],
+)
+def test_style_nonce_from_csp(header: str, nonce: str | None) -> None:
+    assert nonce_from_csp(header, "style") == nonce
 
 
 @pytest.mark.parametrize(

@@ -68,7 +68,8 @@ class Pages:
                 "charset", "cookieconsent cannot rewrite HTML in %s; it passes through as it is.", content_type
             )
         elif status not in _NO_BODY and method != "HEAD":
-            rewriter = HTMLRewriter(self.plan(state, charset, nonce_from_csp(csp), next_path))
+            nonces = (nonce_from_csp(csp, "script"), nonce_from_csp(csp, "style"))
+            rewriter = HTMLRewriter(self.plan(state, charset, nonces, next_path))
         if rewriter is not None or method == "HEAD":
             # The length changes with the injected markup; the page now varies by consent and language,
             # and no shared cache may hand one visitor's page to another (R27).
@@ -77,12 +78,14 @@ class Pages:
             state.accessed = True
         return self.engine.response_headers(state, headers), rewriter
 
-    def plan(self, state: ConsentState, charset: str, nonce: str | None, next_path: str) -> RewritePlan:
-        """Everything the rewriter of one page needs."""
+    def plan(
+        self, state: ConsentState, charset: str, nonces: tuple[str | None, str | None], next_path: str
+    ) -> RewritePlan:
+        """Everything the rewriter of one page needs (``nonces``: the page's script and style nonces)."""
         renderer = self.renderer
         return RewritePlan(
             granted=state.granted,
-            head=renderer.head(state, nonce),
+            head=renderer.head(state, *nonces),
             banner=renderer.banner(state, next_path, charset),
             placeholder=lambda category, host: renderer.placeholder(state, category, host),
             catalog=self.catalog,

@@ -30,7 +30,8 @@ __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 _NEXT = "ccnext0return0path"
 _NEXT_Q = "ccnext0return0query"
 _RETURN_PATH = re.compile(f"({_NEXT}|{_NEXT_Q})")
-_NONCE = "\x00nonce\x00"
+_NONCE = "\x00nonce\x00"  # the script nonce's place
+_STYLE_NONCE = "\x00style-nonce\x00"
 #: What a rendered banner depends on: language, decided, granted, refused by GPC, GPC signal.
 _BannerKey = tuple[str, bool, frozenset[str], frozenset[str], bool]
 
@@ -59,6 +60,10 @@ def _json_for_script(data: Any) -> str:
     """
     text = json.dumps(data, separators=(",", ":"))
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+
+
+def _nonce_attribute(nonce: str | None) -> str:
+    return f' nonce="{escape(nonce)}"' if nonce else ""
 
 
 class Renderer:
@@ -133,10 +138,12 @@ class Renderer:
                 return item.category
         return None
 
-    def head(self, state: ConsentState, nonce: str | None) -> str:
+    def head(self, state: ConsentState, nonce: str | None, style_nonce: str | None = None) -> str:
         """The markup injected first in ``<head>``: bootstrap, state, stylesheet, deferred script.
 
-        Built once per (language, decision, GPC status) and kept; the page's nonce is filled in.
+        The scripts carry ``nonce`` and the stylesheet ``style_nonce``, where the page has them (a
+        page's CSP may name a nonce for either). Built once per (language, decision, GPC status) and
+        kept; the nonces are filled in.
         """
         key = (state.locale, state.decided, state.granted, state.gpc)
         kept = self._heads.get(key)
@@ -145,16 +152,16 @@ class Renderer:
                 f"<script{_NONCE}>{self.bootstrap_script(state)}</script>"
                 f'<script type="application/json" id="cookieconsent-state"{_NONCE}>'
                 f"{_json_for_script(self.state_json(state))}</script>"
-                f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{_NONCE}>'
+                f'<link rel="stylesheet" href="{self.asset_url("cookieconsent.css")}"{_STYLE_NONCE}>'
                 f'<script src="{self.asset_url("cookieconsent.js")}" defer{_NONCE}></script>'
             )
-            kept = (template, template.replace(_NONCE, ""))
+            kept = (template, template.replace(_NONCE, "").replace(_STYLE_NONCE, ""))
             if len(self._heads) < 512:
                 self._heads[key] = kept
         template, plain = kept
-        if not nonce:
+        if not nonce and not style_nonce:
             return plain
-        return template.replace(_NONCE, f' nonce="{escape(nonce)}"')
+        return template.replace(_NONCE, _nonce_attribute(nonce)).replace(_STYLE_NONCE, _nonce_attribute(style_nonce))
 
     # -- the banner and the pages --------------------------------------------------------------
 
@@ -303,6 +310,6 @@ class Renderer:
         """The full preference page (``GET /_consent/preferences``); works without JavaScript."""
         context = self.context(state, next_path)
         context["notice"] = self.notice(state.locale)
-        context["head"] = Markup(self.head(state, nonce))  # built from escaped parts
+        context["head"] = Markup(self.head(state, nonce, nonce))  # built from escaped parts
         context["banner"] = Markup(self.banner(state, next_path))  # autoescaped template output
         return self.env.get_template("preferences.html").render(context)

@@ -168,18 +168,26 @@ _PLAIN_CANDIDATES = frozenset(
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
 
 
-def nonce_from_csp(header: str | None) -> str | None:
-    """The nonce a ``Content-Security-Policy`` header allows for scripts, if it names one."""
+#: The directives that govern each kind of element, most specific first.
+_NONCE_DIRECTIVES = {
+    "script": ("script-src-elem", "script-src", "default-src"),
+    "style": ("style-src-elem", "style-src", "default-src"),
+}
+
+
+def nonce_from_csp(header: str | None, element: str = "script") -> str | None:
+    """The nonce a ``Content-Security-Policy`` header allows for ``element`` ("script" or "style")."""
     if not header:
         return None
+    directives = _NONCE_DIRECTIVES[element]
     found: dict[str, str] = {}
     for directive in header.split(";"):
         name = directive.strip().split(" ", 1)[0].lower()
         match = _NONCE.search(directive)
-        if match and name in ("script-src-elem", "script-src", "default-src"):
+        if match and name in directives:
             found.setdefault(name, match.group(1))
-    # The most specific directive governs script elements.
-    return found.get("script-src-elem") or found.get("script-src") or found.get("default-src")
+    # The most specific directive governs.
+    return next((found[name] for name in directives if name in found), None)
 
 
 @lru_cache(maxsize=64)
