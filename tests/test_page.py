@@ -28,7 +28,7 @@ from cookieconsent.endpoints import Event
 from cookieconsent.engine import Engine
 from cookieconsent.policy import load_policy
 from cookieconsent.render import Renderer
-from cookieconsent.rewrite import Encoded
+from cookieconsent.rewrite import Encoded, HTMLRewriter
 from cookieconsent.trackers import Catalog
 from cookieconsent.wsgi import WSGIRequest
 from tests.conftest import AppClient, Visitor
@@ -473,3 +473,125 @@ def test_page_with_its_charset_only_in_a_meta_reads_right(config: ConsentConfig)
     assert "接受" in banner_text  # the zh-TW banner, from its character references
     state = json.loads(next(content for attrs, content in text.scripts if attrs.get("id") == "cookieconsent-state"))
     assert state["locale"] == "zh-TW"
+
+
+# -- whole pages rewritten once (Pages.rewrite_whole) ---------------------------------------------
+
+TRACKED = (
+    "<!doctype html><html><head><title>t</title></head><body>"
+    '<iframe src="https://www.youtube.com/embed/x"></iframe><p>{text}</p></body></html>'
+)
+
+
+@pytest.fixture
+def memo(config: ConsentConfig, monkeypatch: pytest.MonkeyPatch) -> tuple[ConsentMiddleware, list[int]]:
+    """An app serving TRACKED (whole, or streamed in two parts), and how many pages were rewritten."""
+    from starlette.responses import StreamingResponse
+
+    async def whole(request: Request) -> HTMLResponse:
+        return HTMLResponse(TRACKED.format(text=request.query_params.get("text", "same")))
+
+    async def parts(request: Request) -> StreamingResponse:
+        page = TRACKED.format(text="same")
+
+        async def body() -> Any:
+            yield page[:40]
+            yield page[40:]
+
+        return StreamingResponse(body(), media_type="text/html")
+
+    async def fragment(request: Request) -> HTMLResponse:
+        return HTMLResponse('<div><iframe src="https://www.youtube.com/embed/x"></iframe></div>')
+
+    routes = [Route("/", whole), Route("/parts", parts), Route("/fragment", fragment)]
+    runs = [0]
+    closing = HTMLRewriter.close
+
+    def counted(self: HTMLRewriter) -> bytes:
+        runs[0] += 1
+        return closing(self)
+
+    monkeypatch.setattr(HTMLRewriter, "close", counted)
+    return ConsentMiddleware(Starlette(routes=routes), config), runs
+
+
+def test_a_page_served_alike_is_rewritten_once_per_plan(memo: tuple[ConsentMiddleware, list[int]]) -> None:
+    app, runs = memo
+    client = TestClient(app, base_url="https://testserver")
+    first = client.get("/", headers={"accept-language": "en"}).content
+    again = client.get("/", headers={"accept-language": "en"}).content
+    assert runs == [1]
+    assert again == first  # the very same page, element ids included
+    assert b'data-src="https://www.youtube.com/embed/x"' in first  # inert, as rewritten the first time
+    chinese = client.get("/", headers={"accept-language": "zh-TW"}).content
+    assert runs == [2]  # another language: another plan
+    assert chinese != first
+    other = client.get("/?text=changed", headers={"accept-language": "en"}).content
+    assert runs == [3]  # another page
+    assert b"<p>changed</p>" in other
+    client.post("/_consent", json={"action": "accept_all"})
+    granted = client.get("/", headers={"accept-language": "en"}).content
+    assert runs == [4]  # another decision: another plan, and the iframe is active
+    assert b'<iframe src="https://www.youtube.com/embed/x">' in granted
+
+
+def test_streamed_pages_and_fragments_are_rewritten_each_time(memo: tuple[ConsentMiddleware, list[int]]) -> None:
+    app, runs = memo
+    client = TestClient(app, base_url="https://testserver")
+    streamed = [client.get("/parts").content for _ in range(2)]
+    assert runs == [2]
+    whole = client.get("/").content
+
+    def ids(page: bytes) -> bytes:  # and the banner's return path
+        return re.sub(rb'data-cc-(id|for)="[^"]*"', b"", page).replace(b"/parts", b"/")
+
+    assert ids(streamed[0]) == ids(whole)  # the same output but for the ids
+    fragments = [client.get("/fragment").content for _ in range(2)]
+    assert runs == [5]
+    assert fragments[0] != fragments[1]  # new ids each time: a fragment lands among others
+
+
+def test_kept_pages_stay_within_their_bound(
+    memo: tuple[ConsentMiddleware, list[int]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cookieconsent import pages
+
+    app, runs = memo
+    client = TestClient(app, base_url="https://testserver")
+    client.get("/?text=0", headers={"accept-language": "en"})
+    bound = int(3.5 * app.pages._rewritten_size)  # room for three pages and their outputs
+    monkeypatch.setattr(pages, "MEMO_TOTAL", bound)
+    for i in range(1, 10):
+        client.get(f"/?text={i}", headers={"accept-language": "en"})
+    kept = app.pages._rewritten
+    assert len(kept) == 3
+    assert app.pages._rewritten_size == sum(len(page) + len(out) for (page, _), out in kept.items()) <= bound
+    client.get("/?text=9", headers={"accept-language": "en"})
+    assert runs == [10]  # the newest is still there
+    client.get("/?text=0", headers={"accept-language": "en"})
+    assert runs == [11]  # the oldest went
+
+
+def test_wsgi_pages_given_whole_are_rewritten_once(config: ConsentConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+    from werkzeug.test import Client
+
+    from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+    runs = [0]
+    closing = HTMLRewriter.close
+
+    def counted(self: HTMLRewriter) -> bytes:
+        runs[0] += 1
+        return closing(self)
+
+    monkeypatch.setattr(HTMLRewriter, "close", counted)
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        return [TRACKED.format(text="same").encode()]
+
+    client = Client(WSGIMiddleware(app, config))
+    pages = [client.get("/", base_url="https://localhost").get_data() for _ in range(2)]
+    assert runs == [1]
+    assert pages[0] == pages[1]
+    assert b'data-src="https://www.youtube.com/embed/x"' in pages[0]

@@ -8,7 +8,8 @@ warning logged once, because the middleware must sit *inside* any compression mi
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+import threading
+from collections.abc import Hashable, Sequence
 
 from cookieconsent.engine import ConsentState, Engine, private
 from cookieconsent.render import Renderer
@@ -21,6 +22,9 @@ logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
 _NO_BODY = {204, 205, 304}
+#: The largest page whose rewritten output is kept for reuse, and the most kept in all (bytes).
+MEMO_PAGE = 512 * 1024
+MEMO_TOTAL = 8 * 1024 * 1024
 
 
 def is_html(content_type: str | bytes) -> bool:
@@ -39,6 +43,10 @@ class Pages:
         policy = engine.policy
         self.catalog = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in policy.trackers)
         self._warned: set[str] = set()
+        # Whole pages already rewritten: (page, plan key) → output (see rewrite_whole).
+        self._rewritten: dict[tuple[bytes, Hashable], bytes] = {}
+        self._rewritten_size = 0
+        self._lock = threading.Lock()  # for adding and evicting; a look-up needs none
 
     def start(
         self, state: ConsentState, status: int, headers: Sequence[Header], method: str, next_path: str
@@ -83,14 +91,46 @@ class Pages:
     ) -> RewritePlan:
         """Everything the rewriter of one page needs (``nonces``: the page's script and style nonces)."""
         renderer = self.renderer
+        head = renderer.head(state, *nonces)
+        banner = renderer.banner(state, next_path, charset)
         return RewritePlan(
             granted=state.granted,
-            head=renderer.head(state, *nonces),
-            banner=renderer.banner(state, next_path, charset),
+            head=head,
+            banner=banner,
             placeholder=lambda category, host: renderer.placeholder(state, category, host),
             catalog=self.catalog,
             charset=charset,
+            # The placeholders' text follows the language; the rest is in these (the banner has the
+            # language and the return path, the head the decision, GPC and nonces).
+            key=(head, banner, state.granted, charset, state.locale),
         )
+
+    def rewrite_whole(self, rewriter: HTMLRewriter, page: bytes) -> bytes:
+        """A whole page given at once (as most apps send one), rewritten by ``rewriter``, fed nothing yet.
+
+        The same document (byte for byte) under the same plan key comes out the same, so its output
+        is kept and reused: a site's pages go to many visitors alike. Only documents are kept (a
+        fragment's element ids must be new for each response, as it lands in a page that may hold
+        others), of at most ``MEMO_PAGE`` bytes, and ``MEMO_TOTAL`` bytes of pages and outputs in all;
+        the oldest go first. A page with anything new in it (a nonce, a token, a name) is a new page.
+        """
+        key = rewriter.plan.key
+        if key is None or len(page) > MEMO_PAGE:
+            return rewriter.feed(page) + rewriter.close()
+        found = self._rewritten.get((page, key))
+        if found is not None:
+            return found
+        out = rewriter.feed(page) + rewriter.close()
+        if rewriter.document:
+            with self._lock:
+                kept = self._rewritten
+                if (page, key) not in kept:  # another thread may have kept it meanwhile
+                    kept[(page, key)] = out
+                    self._rewritten_size += len(page) + len(out)
+                while self._rewritten_size > MEMO_TOTAL and kept:
+                    oldest = next(iter(kept))
+                    self._rewritten_size -= len(oldest[0]) + len(kept.pop(oldest))
+        return out
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:
         if key not in self._warned:

@@ -23,7 +23,7 @@ import itertools
 import logging
 import re
 import secrets
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
@@ -233,6 +233,9 @@ class RewritePlan:
     charset: str = "utf-8"
     #: The start of the ``data-cc-id`` values (by default a per-response number, see ``_RESPONSES``).
     id_prefix: str | None = None
+    #: What, besides the page, decides the output (see :class:`~cookieconsent.pages.Pages`): a page
+    #: rewritten under two plans with equal keys comes out the same, but for the ids. ``None``: unknown.
+    key: Hashable | None = None
 
     def allowed(self, category: str) -> bool:
         """Whether elements of ``category`` stay active."""
@@ -278,6 +281,11 @@ class HTMLRewriter:
     def feed(self, chunk: bytes) -> bytes:
         """Rewrite the next chunk; returns what can be sent now (possibly ``b""``)."""
         return self._run(self._carry + chunk.decode("latin-1"), final=False).encode("latin-1")
+
+    @property
+    def document(self) -> bool:
+        """Whether what it read is a whole document (which gets the injections), not a fragment."""
+        return self._document
 
     def close(self) -> bytes:
         """Flush what was held back and inject whatever the page never gave a place for."""

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
-from cookieconsent.pages import is_html
+from cookieconsent.pages import Pages, is_html
 from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
@@ -190,7 +190,7 @@ class ConsentMiddleware:
         result = self.app(environ, enforcing_start_response)
         if response.started and response.rewriter is None:
             return result  # the app's own iterable: it streams, and the server closes it
-        return _RewritingBody(result, response)
+        return _RewritingBody(result, response, self.pages)
 
 
 class _Response:
@@ -205,13 +205,21 @@ class _Response:
 class _RewritingBody:
     """The app's body, rewritten chunk by chunk when it is HTML; ``close()`` reaches the app's."""
 
-    def __init__(self, inner: Iterable[bytes], response: _Response) -> None:
+    def __init__(self, inner: Iterable[bytes], response: _Response, pages: Pages) -> None:
         self.inner = inner
         self.response = response
+        self.pages = pages
 
     def __iter__(self) -> Iterator[bytes]:
         response = self.response
-        for chunk in self.inner:
+        inner = self.inner
+        whole = response.rewriter
+        if whole is not None and isinstance(inner, list | tuple) and len(inner) == 1:
+            # The whole page at once (a plain WSGI app's [body]): see Pages.rewrite_whole.
+            response.rewriter = None
+            yield self.pages.rewrite_whole(whole, inner[0])
+            return
+        for chunk in inner:
             rewriter = response.rewriter  # set by start_response, which a generator calls on its first step
             if rewriter is None:
                 yield chunk
