@@ -8,6 +8,7 @@ import gzip
 import json
 import logging
 import re
+from collections.abc import Iterator
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -595,3 +596,35 @@ def test_wsgi_pages_given_whole_are_rewritten_once(config: ConsentConfig, monkey
     assert runs == [1]
     assert pages[0] == pages[1]
     assert b'data-src="https://www.youtube.com/embed/x"' in pages[0]
+
+
+@pytest.mark.parametrize("declared", ["exact", "short"], ids=["as-declared", "longer-than-declared"])
+def test_flask_pages_of_known_length_are_rewritten_once(
+    config: ConsentConfig, monkeypatch: pytest.MonkeyPatch, declared: str
+) -> None:
+    """A WSGI page whose Content-Length is given is read whole (Flask's are), unless it runs longer."""
+    from werkzeug.test import Client
+
+    from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+    runs = [0]
+    closing = HTMLRewriter.close
+
+    def counted(self: HTMLRewriter) -> bytes:
+        runs[0] += 1
+        return closing(self)
+
+    monkeypatch.setattr(HTMLRewriter, "close", counted)
+    page = TRACKED.format(text="same").encode()
+    length = len(page) if declared == "exact" else 50  # the second chunk comes past the length given
+
+    def app(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8"), ("Content-Length", str(length))])
+        return iter([page[:50], page[50:]])  # two chunks, and no length to ask the iterable for
+
+    client = Client(WSGIMiddleware(app, config))
+    pages = [client.get("/", base_url="https://localhost").get_data() for _ in range(2)]
+    assert runs == ([1] if declared == "exact" else [2])
+    for out in pages:
+        assert b'data-src="https://www.youtube.com/embed/x"' in out
+        assert out.endswith(b"<p>same</p></body></html>")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
-from cookieconsent.pages import Pages, is_html
+from cookieconsent.pages import MEMO_PAGE, Pages, is_html
 from cookieconsent.recorder import Recorder
 from cookieconsent.rewrite import HTMLRewriter
 
@@ -164,6 +164,8 @@ class ConsentMiddleware:
             if html:
                 query = request.query_string
                 here = request.path + (f"?{query}" if query else "")
+                length = table.get("Content-Length") or table.get("content-length") or ""
+                response.length = int(length) if length.isdecimal() else -1  # before start() drops it
                 headers, response.rewriter = self.pages.start(state, int(status[:3]), headers, request.method, here)
             elif (
                 "\nset-cookie\n" in names
@@ -196,10 +198,11 @@ class ConsentMiddleware:
 class _Response:
     """Whether the response started, and its rewriter if it is an HTML page (set by start_response)."""
 
-    __slots__ = ("rewriter", "started")
+    __slots__ = ("length", "rewriter", "started")
 
     started: bool
     rewriter: HTMLRewriter | None
+    length: int  # of an HTML page, as the app's Content-Length gave it (-1: not given); set with rewriter
 
 
 class _RewritingBody:
@@ -219,7 +222,27 @@ class _RewritingBody:
             response.rewriter = None
             yield self.pages.rewrite_whole(whole, inner[0])
             return
-        for chunk in inner:
+        chunks = iter(inner)
+        if whole is not None and 0 <= response.length <= MEMO_PAGE:
+            # The app said how long its page is, and it is short (so it has it all at hand, as Flask
+            # does): read it whole, and rewrite it as one (see Pages.rewrite_whole).
+            parts: list[bytes] = []
+            size = 0
+            for chunk in chunks:
+                parts.append(chunk)
+                size += len(chunk)
+                if size >= response.length:
+                    break
+            more = next(chunks, None)
+            if more is None:
+                response.rewriter = None
+                yield self.pages.rewrite_whole(whole, b"".join(parts))
+                return
+            parts.append(more)  # longer than it said: rewritten as it streams, like any other
+            out = whole.feed(b"".join(parts))
+            if out:
+                yield out
+        for chunk in chunks:
             rewriter = response.rewriter  # set by start_response, which a generator calls on its first step
             if rewriter is None:
                 yield chunk
