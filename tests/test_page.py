@@ -628,3 +628,18 @@ def test_flask_pages_of_known_length_are_rewritten_once(
     for out in pages:
         assert b'data-src="https://www.youtube.com/embed/x"' in out
         assert out.endswith(b"<p>same</p></body></html>")
+
+
+def test_a_page_sent_as_a_bytearray_is_rewritten(config: ConsentConfig) -> None:
+    """ASGI asks for bytes, but an app may send a bytearray: rewritten (and kept) all the same."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        page = bytearray(TRACKED.format(text="same").encode())
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": page})
+
+    client = TestClient(ConsentMiddleware(app, config), base_url="https://testserver")
+    for _ in range(2):
+        response = client.get("/")
+        assert response.status_code == 200
+        assert b'data-src="https://www.youtube.com/embed/x"' in response.content

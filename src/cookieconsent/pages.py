@@ -117,6 +117,8 @@ class Pages:
         key = rewriter.plan.key
         if key is None or len(page) > MEMO_PAGE:
             return rewriter.feed(page) + rewriter.close()
+        if type(page) is not bytes:  # a bytearray or memoryview: not a dictionary key
+            page = bytes(page)
         found = self._rewritten.get((page, key))
         if found is not None:
             return found
