@@ -485,7 +485,21 @@ TRACKED = (
 
 
 @pytest.fixture
-def memo(config: ConsentConfig, monkeypatch: pytest.MonkeyPatch) -> tuple[ConsentMiddleware, list[int]]:
+def rewrites(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many pages were rewritten to their end (``[count]``), by any rewriter, during the test."""
+    runs = [0]
+    closing = HTMLRewriter.close
+
+    def counted(self: HTMLRewriter) -> bytes:
+        runs[0] += 1
+        return closing(self)
+
+    monkeypatch.setattr(HTMLRewriter, "close", counted)
+    return runs
+
+
+@pytest.fixture
+def memo(config: ConsentConfig, rewrites: list[int]) -> tuple[ConsentMiddleware, list[int]]:
     """An app serving TRACKED (whole, or streamed in two parts), and how many pages were rewritten."""
     from starlette.responses import StreamingResponse
 
@@ -505,15 +519,7 @@ def memo(config: ConsentConfig, monkeypatch: pytest.MonkeyPatch) -> tuple[Consen
         return HTMLResponse('<div><iframe src="https://www.youtube.com/embed/x"></iframe></div>')
 
     routes = [Route("/", whole), Route("/parts", parts), Route("/fragment", fragment)]
-    runs = [0]
-    closing = HTMLRewriter.close
-
-    def counted(self: HTMLRewriter) -> bytes:
-        runs[0] += 1
-        return closing(self)
-
-    monkeypatch.setattr(HTMLRewriter, "close", counted)
-    return ConsentMiddleware(Starlette(routes=routes), config), runs
+    return ConsentMiddleware(Starlette(routes=routes), config), rewrites
 
 
 def test_a_page_served_alike_is_rewritten_once_per_plan(memo: tuple[ConsentMiddleware, list[int]]) -> None:
@@ -573,19 +579,10 @@ def test_kept_pages_stay_within_their_bound(
     assert runs == [11]  # the oldest went
 
 
-def test_wsgi_pages_given_whole_are_rewritten_once(config: ConsentConfig, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_wsgi_pages_given_whole_are_rewritten_once(config: ConsentConfig, rewrites: list[int]) -> None:
     from werkzeug.test import Client
 
     from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-
-    runs = [0]
-    closing = HTMLRewriter.close
-
-    def counted(self: HTMLRewriter) -> bytes:
-        runs[0] += 1
-        return closing(self)
-
-    monkeypatch.setattr(HTMLRewriter, "close", counted)
 
     def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
         start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
@@ -593,28 +590,20 @@ def test_wsgi_pages_given_whole_are_rewritten_once(config: ConsentConfig, monkey
 
     client = Client(WSGIMiddleware(app, config))
     pages = [client.get("/", base_url="https://localhost").get_data() for _ in range(2)]
-    assert runs == [1]
+    assert rewrites == [1]
     assert pages[0] == pages[1]
     assert b'data-src="https://www.youtube.com/embed/x"' in pages[0]
 
 
 @pytest.mark.parametrize("declared", ["exact", "short"], ids=["as-declared", "longer-than-declared"])
 def test_flask_pages_of_known_length_are_rewritten_once(
-    config: ConsentConfig, monkeypatch: pytest.MonkeyPatch, declared: str
+    config: ConsentConfig, rewrites: list[int], declared: str
 ) -> None:
     """A WSGI page whose Content-Length is given is read whole (Flask's are), unless it runs longer."""
     from werkzeug.test import Client
 
     from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 
-    runs = [0]
-    closing = HTMLRewriter.close
-
-    def counted(self: HTMLRewriter) -> bytes:
-        runs[0] += 1
-        return closing(self)
-
-    monkeypatch.setattr(HTMLRewriter, "close", counted)
     page = TRACKED.format(text="same").encode()
     length = len(page) if declared == "exact" else 50  # the second chunk comes past the length given
 
@@ -624,7 +613,7 @@ def test_flask_pages_of_known_length_are_rewritten_once(
 
     client = Client(WSGIMiddleware(app, config))
     pages = [client.get("/", base_url="https://localhost").get_data() for _ in range(2)]
-    assert runs == ([1] if declared == "exact" else [2])
+    assert rewrites == ([1] if declared == "exact" else [2])
     for out in pages:
         assert b'data-src="https://www.youtube.com/embed/x"' in out
         assert out.endswith(b"<p>same</p></body></html>")
@@ -643,3 +632,30 @@ def test_a_page_sent_as_a_bytearray_is_rewritten(config: ConsentConfig) -> None:
         response = client.get("/")
         assert response.status_code == 200
         assert b'data-src="https://www.youtube.com/embed/x"' in response.content
+
+
+def test_a_page_partly_written_is_never_kept(config: ConsentConfig, rewrites: list[int]) -> None:
+    """A page begun with write() and ended by the returned [tail]: the tail alone is not a page to keep.
+
+    (Kept, it would be handed as a whole page to a later response of the same plan.)
+    """
+    from werkzeug.test import Client
+
+    from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+    page = TRACKED.format(text="same").encode()
+    tail = b"</p></body></html>"
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        write(page[: -len(tail)])
+        return [tail]
+
+    middleware = WSGIMiddleware(app, config)
+    client = Client(middleware)
+    for _ in range(2):
+        out = client.get("/", base_url="https://localhost").get_data()
+        assert b'data-src="https://www.youtube.com/embed/x"' in out
+        assert out.endswith(tail)
+    assert rewrites == [2]
+    assert middleware.pages._rewritten == {}

@@ -278,7 +278,7 @@ class _Exchange(ASGIRequest):
     request. Built without a Python ``__init__`` frame; the middleware sets every attribute.
     """
 
-    __slots__ = ("middleware", "rewriter", "send", "started", "state", "streamed")
+    __slots__ = ("middleware", "rewriter", "send", "started", "state")
     __init__ = object.__init__
 
     middleware: ConsentMiddleware
@@ -286,7 +286,6 @@ class _Exchange(ASGIRequest):
     send: Send
     started: float
     state: ConsentState
-    streamed: bool  # part of the body went out already (set with the rewriter)
 
     def forward(self, message: Message) -> Awaitable[None]:
         """Enforce the decision on ``message`` and pass it on.
@@ -299,11 +298,7 @@ class _Exchange(ASGIRequest):
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     body = rewriter.feed(message.get("body", b""))
-                    self.streamed = True
-                elif self.streamed:
-                    body = rewriter.feed(message.get("body", b"")) + rewriter.close()
-                    self.rewriter = None
-                else:  # the whole page in one message, as most apps send it
+                else:  # the end of the page (all of it, in one message, as most apps send it)
                     body = self.middleware.pages.rewrite_whole(rewriter, message.get("body", b""))
                     self.rewriter = None
                 message = {**message, "body": body}
@@ -338,7 +333,6 @@ class _Exchange(ASGIRequest):
                 or state.extra_cookies
             ):  # what Engine.needs_edit asks, inline
                 message, self.rewriter = middleware._edit(message, state, self, html)
-                self.streamed = False
         return self.send(message)
 
 

@@ -106,16 +106,17 @@ class Pages:
         )
 
     def rewrite_whole(self, rewriter: HTMLRewriter, page: bytes) -> bytes:
-        """A whole page given at once (as most apps send one), rewritten by ``rewriter``, fed nothing yet.
+        """``page`` rewritten to its end by ``rewriter``: the whole page, if the rewriter is fresh.
 
         The same document (byte for byte) under the same plan key comes out the same, so its output
         is kept and reused: a site's pages go to many visitors alike. Only documents are kept (a
         fragment's element ids must be new for each response, as it lands in a page that may hold
         others), of at most ``MEMO_PAGE`` bytes, and ``MEMO_TOTAL`` bytes of pages and outputs in all;
         the oldest go first. A page with anything new in it (a nonce, a token, a name) is a new page.
+        A rewriter already fed the start of its page just rewrites the rest.
         """
         key = rewriter.plan.key
-        if key is None or len(page) > MEMO_PAGE:
+        if key is None or not rewriter.fresh or len(page) > MEMO_PAGE:
             return rewriter.feed(page) + rewriter.close()
         if type(page) is not bytes:  # a bytearray or memoryview: not a dictionary key
             page = bytes(page)

@@ -272,6 +272,7 @@ class HTMLRewriter:
         self._charset_ahead = False  # a charset declaration follows <head>, before any script or stylesheet
         self._body_done = False
         self._next_id = 0
+        self._fed = False  # whether feed() was called
         # Ids unique across responses, so an htmx fragment never reuses those already on the page.
         self._id_prefix = plan.id_prefix or f"{next(_RESPONSES) & 0xFFFFFF:06x}"
         self._placeholders: dict[tuple[str, str | None], str] = {}
@@ -280,7 +281,13 @@ class HTMLRewriter:
 
     def feed(self, chunk: bytes) -> bytes:
         """Rewrite the next chunk; returns what can be sent now (possibly ``b""``)."""
+        self._fed = True
         return self._run(self._carry + chunk.decode("latin-1"), final=False).encode("latin-1")
+
+    @property
+    def fresh(self) -> bool:
+        """Whether it has been fed nothing yet."""
+        return not self._fed
 
     @property
     def document(self) -> bool:
