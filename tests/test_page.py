@@ -518,7 +518,10 @@ def memo(config: ConsentConfig, rewrites: list[int]) -> tuple[ConsentMiddleware,
     async def fragment(request: Request) -> HTMLResponse:
         return HTMLResponse('<div><iframe src="https://www.youtube.com/embed/x"></iframe></div>')
 
-    routes = [Route("/", whole), Route("/parts", parts), Route("/fragment", fragment)]
+    async def marked(request: Request) -> HTMLResponse:  # one address, pages of one length: only a byte differs
+        return HTMLResponse(TRACKED.format(text=f"{'a' * 100}{request.headers['x-mark'][:1]}{'b' * 300}"))
+
+    routes = [Route("/", whole), Route("/parts", parts), Route("/fragment", fragment), Route("/marked", marked)]
     return ConsentMiddleware(Starlette(routes=routes), config), rewrites
 
 
@@ -558,6 +561,19 @@ def test_streamed_pages_and_fragments_are_rewritten_each_time(memo: tuple[Consen
     assert fragments[0] != fragments[1]  # new ids each time: a fragment lands among others
 
 
+def test_pages_alike_but_for_a_few_bytes_each_get_their_own(memo: tuple[ConsentMiddleware, list[int]]) -> None:
+    """Pages are looked up by a sample of their bytes: a page the sample cannot tell apart is still not reused."""
+    app, runs = memo
+    client = TestClient(app, base_url="https://testserver")
+    one = client.get("/marked", headers={"x-mark": "1"}).content
+    two = client.get("/marked", headers={"x-mark": "2"}).content
+    assert b"<p>" + b"a" * 100 + b"1" in one
+    assert b"<p>" + b"a" * 100 + b"2" in two
+    assert runs == [2]
+    assert client.get("/marked", headers={"x-mark": "2"}).content == two
+    assert runs == [2]  # the one kept last is reused
+
+
 def test_kept_pages_stay_within_their_bound(
     memo: tuple[ConsentMiddleware, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -572,7 +588,7 @@ def test_kept_pages_stay_within_their_bound(
         client.get(f"/?text={i}", headers={"accept-language": "en"})
     kept = app.pages._rewritten
     assert len(kept) == 3
-    assert app.pages._rewritten_size == sum(len(page) + len(out) for (page, _), out in kept.items()) <= bound
+    assert app.pages._rewritten_size == sum(len(page) + len(out) for page, out in kept.values()) <= bound
     client.get("/?text=9", headers={"accept-language": "en"})
     assert runs == [10]  # the newest is still there
     client.get("/?text=0", headers={"accept-language": "en"})

@@ -43,8 +43,8 @@ class Pages:
         policy = engine.policy
         self.catalog = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in policy.trackers)
         self._warned: set[str] = set()
-        # Whole pages already rewritten: (page, plan key) → output (see rewrite_whole).
-        self._rewritten: dict[tuple[bytes, Hashable], bytes] = {}
+        # Whole pages already rewritten: (a sample of the page, plan key) → (page, output); see rewrite_whole.
+        self._rewritten: dict[tuple[int, bytes, bytes, bytes, Hashable], tuple[bytes, bytes]] = {}
         self._rewritten_size = 0
         self._lock = threading.Lock()  # for adding and evicting; a look-up needs none
 
@@ -100,9 +100,9 @@ class Pages:
             placeholder=lambda category, host: renderer.placeholder(state, category, host),
             catalog=self.catalog,
             charset=charset,
-            # The placeholders' text follows the language; the rest is in these (the banner has the
-            # language and the return path, the head the decision, GPC and nonces).
-            key=(head, banner, state.granted, charset, state.locale),
+            # The placeholders' text follows the language; the rest is in these (the banner's key has
+            # the language, the decision, GPC and the return path; the head has the nonces).
+            key=(head, renderer.banner_key(state, next_path), charset),
         )
 
     def rewrite_whole(self, rewriter: HTMLRewriter, page: bytes) -> bytes:
@@ -115,24 +115,31 @@ class Pages:
         the oldest go first. A page with anything new in it (a nonce, a token, a name) is a new page.
         A rewriter already fed the start of its page just rewrites the rest.
         """
-        key = rewriter.plan.key
-        if key is None or not rewriter.fresh or len(page) > MEMO_PAGE:
+        plan_key = rewriter.plan.key
+        size = len(page)
+        if plan_key is None or not rewriter.fresh or size > MEMO_PAGE:
             return rewriter.feed(page) + rewriter.close()
-        if type(page) is not bytes:  # a bytearray or memoryview: not a dictionary key
+        if type(page) is not bytes:  # a bytearray or memoryview: kept as bytes
             page = bytes(page)
-        found = self._rewritten.get((page, key))
-        if found is not None:
-            return found
+        # Looked up by a sample of the page (hashing all of it would cost more than the rest of the
+        # look-up), and found only if the page kept there is this one, byte for byte.
+        middle = size // 2
+        key = (size, page[:64], page[middle - 32 : middle + 32], page[-64:], plan_key)
+        found = self._rewritten.get(key)
+        if found is not None and found[0] == page:
+            return found[1]
         out = rewriter.feed(page) + rewriter.close()
         if rewriter.document:
             with self._lock:
                 kept = self._rewritten
-                if (page, key) not in kept:  # another thread may have kept it meanwhile
-                    kept[(page, key)] = out
-                    self._rewritten_size += len(page) + len(out)
+                replaced = kept.pop(key, None)  # another page with the same sample, or this one kept meanwhile
+                if replaced is not None:
+                    self._rewritten_size -= len(replaced[0]) + len(replaced[1])
+                kept[key] = (page, out)
+                self._rewritten_size += size + len(out)
                 while self._rewritten_size > MEMO_TOTAL and kept:
-                    oldest = next(iter(kept))
-                    self._rewritten_size -= len(oldest[0]) + len(kept.pop(oldest))
+                    oldest = kept.pop(next(iter(kept)))
+                    self._rewritten_size -= len(oldest[0]) + len(oldest[1])
         return out
 
     def _warn_once(self, key: str, message: str, *args: object) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Hashable
 from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
@@ -226,7 +227,7 @@ class Renderer:
         encoded for the page's rewriter (an :class:`~cookieconsent.rewrite.Encoded`), from pieces
         encoded once.
         """
-        key = (state.locale, state.decided, state.granted, self.engine.gpc_refused(state), state.gpc)
+        key = self._banner_key(state)
         pieces = self._banners.get((key, charset))
         if pieces is None:
             pieces = self._banner_pieces(key, state, charset)
@@ -235,6 +236,16 @@ class Renderer:
             fill = self._fill(next_path, charset)
         markup = "".join([fill.get(piece, piece) for piece in pieces])
         return markup if charset is None else Encoded(markup)
+
+    def banner_key(self, state: ConsentState, next_path: str) -> Hashable:
+        """What :meth:`banner` depends on: equal keys, equal banners (in one charset).
+
+        A small tuple, where the banner itself is some kilobytes of text: cheaper to compare and to hash.
+        """
+        return (self._banner_key(state), next_path)
+
+    def _banner_key(self, state: ConsentState) -> _BannerKey:
+        return (state.locale, state.decided, state.granted, self.engine.gpc_refused(state), state.gpc)
 
     def _fill(self, next_path: str, charset: str | None) -> dict[str, str]:
         """The return path as the banner's markup holds it, as text and as a query value."""
