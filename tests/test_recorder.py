@@ -162,6 +162,34 @@ def test_each_item_only_under_its_category(
         assert record.location.country == "TW"
 
 
+def test_one_header_is_parsed_once_yet_each_record_keeps_only_its_items(store: FlakyStore, tmp_path: Path) -> None:
+    """The parsed User-Agent is kept per header; which of its fields a record holds still follows its grants."""
+    policy = small_policy_data(
+        data_items=[item("software_hardware", "functional"), item("device_type_version", "marketing")]
+    )
+    recorder = Recorder(
+        ConsentConfig(policy=parse_policy(policy), secret_keys=[SECRET]),
+        store,
+        spool=tmp_path / "spool.jsonl",
+        keep_raw_user_agent=True,
+        interval=0.05,
+    )
+    for granted in (["functional"], ["marketing"], ["functional"], ["functional", "marketing"]):
+        client = app_with(recorder)  # a new visitor each time, with the same browser
+        client.post("/_consent", json={"action": "custom", "categories": granted})
+        client.get("/a")
+    recorder.close()
+    records = sorted(store.iter_records("visit"), key=lambda r: r.at)
+    software, device, software_again, both = (r.user_agent for r in records if isinstance(r, VisitRecord))
+    assert software is not None
+    assert device is not None
+    assert both is not None
+    assert (software.os, software.device_type, software.raw) == ("iOS", None, UA)
+    assert (device.os, device.device_type, device.raw) == (None, "mobile", None)  # the raw header is software
+    assert software_again == software
+    assert (both.os, both.device_type, both.raw) == ("iOS", "mobile", UA)
+
+
 def test_device_id_cookie_only_when_granted(store: FlakyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)

@@ -23,6 +23,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import datetime as dt
+import functools
 import json
 import logging
 import os
@@ -169,6 +170,8 @@ class Recorder:
         self._hook_thread: threading.Thread | None = None
         self._notice_hashes: dict[str, str] = {}
         self._parse_ua: Callable[[str], UserAgent] | None = None
+        # A UserAgent is frozen: one per distinct header is shared by every record that has it.
+        self._agents = functools.lru_cache(maxsize=1024)(self._agent)
 
     # -- hooks -----------------------------------------------------------------------------------
 
@@ -441,15 +444,19 @@ class Recorder:
         )
 
     def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
+        return self._agents(raw[:1024], "software_hardware" in items, "device_type_version" in items)
+
+    def _agent(self, raw: str, software: bool, device: bool) -> UserAgent:
+        """The recorded :class:`UserAgent` of a header (kept per header: a site sees the same few)."""
         if self._parse_ua is None:
             self._parse_ua = _ua_parser()
-        parsed = self._parse_ua(raw[:1024])
+        parsed = self._parse_ua(raw)
         fields = parsed.model_dump()
-        if "software_hardware" not in items:
+        if not software:
             fields.update(browser=None, browser_version=None, os=None, os_version=None)
-        if "device_type_version" not in items:
+        if not device:
             fields.update(device_family=None, device_brand=None, device_model=None, device_type=None)
-        fields["raw"] = raw[:1024] if self.keep_raw_user_agent and "software_hardware" in items else None
+        fields["raw"] = raw if self.keep_raw_user_agent and software else None
         return UserAgent(**fields)
 
     def _not_stopped(self, batch: list[tuple[Kind, Any]]) -> list[tuple[Kind, Any]]:

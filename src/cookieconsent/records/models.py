@@ -64,6 +64,7 @@ __all__ = [
     "compute_record_hash",
     "due_date",
     "extend",
+    "format_time",
     "hash_notice",
     "ip_minimise",
     "parse_record",
@@ -78,7 +79,6 @@ IP_HASH_LENGTH: Final = 32
 #: Days to answer a rights request: PDPA Art. 10 (view, copy) and Art. 11 (correct, stop, delete).
 RIGHTS_PERIOD_DAYS: Final[dict[str, int]] = {"view": 15, "copy": 15, "correct": 30, "stop": 30, "delete": 30}
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"  # no leading zeros, as ipaddress reads them
 #: A dotted IPv4 address; its first three octets (with their dots) in group 1.
@@ -106,8 +106,12 @@ def _utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(UTC)
 
 
-def _format_time(value: dt.datetime) -> str:
-    return _utc(value).strftime(_TIME_FORMAT)
+def format_time(value: dt.datetime) -> str:
+    """An aware time as records keep it: UTC, to the microsecond, ``2024-05-01T08:30:00.000000Z``.
+
+    Text that sorts as the times do (``isoformat``: a fixed width, and a few times faster than ``strftime``).
+    """
+    return _utc(value).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 def _now() -> dt.datetime:
@@ -116,7 +120,7 @@ def _now() -> dt.datetime:
 
 #: An aware datetime, kept in UTC and written as ``2024-05-01T08:30:00.000000Z`` (sortable text).
 UtcDateTime = Annotated[
-    dt.datetime, AfterValidator(_utc), PlainSerializer(_format_time, return_type=str, when_used="json")
+    dt.datetime, AfterValidator(_utc), PlainSerializer(format_time, return_type=str, when_used="json")
 ]
 
 
@@ -579,7 +583,7 @@ def extend(request: RightsRequest, reason: str, now: dt.datetime | None = None) 
     ref = request.reference
     if request.extended_due_at is not None:
         raise RightsRequestError(
-            f"request {ref} was already extended to {_format_time(request.extended_due_at)}; the law allows one "
+            f"request {ref} was already extended to {format_time(request.extended_due_at)}; the law allows one "
             "extension only, so answer the request by then"
         )
     if request.closed_at is not None:
@@ -590,7 +594,7 @@ def extend(request: RightsRequest, reason: str, now: dt.datetime | None = None) 
         )
     if now > request.due_at:
         raise RightsRequestError(
-            f"request {ref} was due on {_format_time(request.due_at)}; an extension must be decided and told to "
+            f"request {ref} was due on {format_time(request.due_at)}; an extension must be decided and told to "
             "the requester before the due date"
         )
     period = dt.timedelta(days=RIGHTS_PERIOD_DAYS[request.kind])

@@ -24,10 +24,10 @@ from typing_extensions import override
 
 from cookieconsent.records._sql import Row, SqlStore, Tx
 from cookieconsent.records.errors import StoreError, StoreUnavailableError
+from cookieconsent.records.models import format_time
 
 __all__ = ["SqliteStore"]
 
-_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 _SCHEMA_V1 = (
     "CREATE TABLE IF NOT EXISTS cc_records (id TEXT PRIMARY KEY, kind TEXT NOT NULL, device_id TEXT, "
@@ -168,7 +168,7 @@ class SqliteStore(SqlStore):
 
     @override
     def _time(self, value: dt.datetime) -> Any:
-        return value.astimezone(dt.UTC).strftime(_TIME_FORMAT)
+        return format_time(value)
 
     @override
     def _uuid(self, value: uuid.UUID) -> Any:
