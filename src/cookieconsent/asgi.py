@@ -43,15 +43,17 @@ class ASGIRequest:
 
     __slots__ = ("_headers", "scope")
 
+    _headers: dict[bytes, bytes]
+
     def __init__(self, scope: Scope) -> None:
         self.scope = scope
-        self._headers: dict[bytes, bytes] | None = None
 
     def _table(self) -> dict[bytes, bytes]:
-        headers = self._headers
-        if headers is None:
+        try:
+            return self._headers
+        except AttributeError:  # the first header asked for, if any
             headers = self._headers = dict(self.scope["headers"])
-        return headers
+            return headers
 
     def _repeated(self) -> bool:
         """Whether a header name occurs more than once (each occurrence then counts)."""
@@ -204,7 +206,6 @@ class ConsentMiddleware:
             del view["state"]
         except KeyError:
             pass
-        exchange._headers = None
         # A repeated Cookie or Sec-GPC header (rare) counts each of its values: decide() joins them.
         state = self.engine.decide(exchange) if repeated else self.engine.state_from(exchange, cookie, gpc)
         path = view["path"]
@@ -220,7 +221,8 @@ class ConsentMiddleware:
         exchange.state = state
         exchange.send = send
         exchange.rewriter = None
-        exchange.started = _perf_counter() if self.recorder is not None else 0.0
+        if self.recorder is not None:
+            exchange.started = _perf_counter()
         try:
             await self.app(scope, receive, exchange.forward)
         finally:
@@ -284,7 +286,7 @@ class _Exchange(ASGIRequest):
     middleware: ConsentMiddleware
     rewriter: HTMLRewriter | None
     send: Send
-    started: float
+    started: float  # set only when there is a recorder to read it
     state: ConsentState
 
     def forward(self, message: Message) -> Awaitable[None]:
@@ -318,8 +320,9 @@ class _Exchange(ASGIRequest):
                         content_type = value
                     else:
                         sets_cookie = True
-            html = middleware._html_types.get(content_type)
-            if html is None:
+            try:
+                html = middleware._html_types[content_type]
+            except KeyError:
                 html = middleware._remember_type(content_type)
             state = self.state
             if middleware.recorder is not None:  # may add the device cookie
