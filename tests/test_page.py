@@ -253,7 +253,7 @@ def test_gpc_status_is_shown(visitor: Visitor) -> None:
 
 def test_rewritten_page_headers(visitor: Visitor) -> None:
     r, _ = home(visitor)
-    assert r.header("content-length") is None or int(r.header("content-length") or 0) == len(r.body)
+    assert r.header("content-length") == str(len(r.body))  # the page is sent whole: its new length is known
     vary = {v.strip().lower() for v in (r.header("vary") or "").split(",")}
     assert {"cookie", "sec-gpc", "accept-language"} <= vary
     assert "private" in (r.header("cache-control") or "")
@@ -675,3 +675,149 @@ def test_a_page_partly_written_is_never_kept(config: ConsentConfig, rewrites: li
         assert out.endswith(tail)
     assert rewrites == [2]
     assert middleware.pages._rewritten == {}
+
+
+# -- the length of a rewritten page ------------------------------------------------------------------
+
+
+def asgi_page(config: ConsentConfig, parts: list[bytes], start: dict[str, Any] | None = None) -> TestClient:
+    """A raw ASGI app sending TRACKED in ``parts`` (with a Content-Length for the page as written)."""
+    page = b"".join(parts)
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        headers = [(b"content-type", b"text/html; charset=utf-8"), (b"content-length", b"%d" % len(page))]
+        await send({"type": "http.response.start", "status": 200, "headers": headers, **(start or {})})
+        for i, part in enumerate(parts):
+            await send({"type": "http.response.body", "body": part, "more_body": i < len(parts) - 1})
+
+    return TestClient(ConsentMiddleware(app, config), base_url="https://testserver")
+
+
+def test_asgi_page_sent_whole_keeps_a_content_length(config: ConsentConfig) -> None:
+    page = TRACKED.format(text="same").encode()
+    response = asgi_page(config, [page]).get("/")
+    assert b'data-src="https://www.youtube.com/embed/x"' in response.content  # rewritten: longer than the app's
+    assert response.headers["content-length"] == str(len(response.content))
+    assert response.headers.get("transfer-encoding") is None
+
+
+def test_asgi_page_streamed_has_no_content_length(config: ConsentConfig) -> None:
+    page = TRACKED.format(text="same").encode()
+    response = asgi_page(config, [page[:60], page[60:]]).get("/")
+    assert b'data-src="https://www.youtube.com/embed/x"' in response.content
+    assert "content-length" not in response.headers  # the server sends it chunked
+
+
+def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -> None:
+    """A response that announces trailers is sent chunked: a length would contradict it."""
+    sent: list[dict[str, Any]] = []
+    page = TRACKED.format(text="same").encode()
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        start = {"type": "http.response.start", "status": 200, "trailers": True}
+        await send({**start, "headers": [(b"content-type", b"text/html")]})
+        await send({"type": "http.response.body", "body": page})
+        await send({"type": "http.response.trailers", "headers": [(b"x-done", b"1")], "more_trailers": False})
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [], "state": {}}
+    import asyncio
+
+    asyncio.run(ConsentMiddleware(app, config)(scope, receive, send))
+    assert [m["type"] for m in sent] == ["http.response.start", "http.response.body", "http.response.trailers"]
+    assert all(name != b"content-length" for name, _ in sent[0]["headers"])
+    assert b'data-src="https://www.youtube.com/embed/x"' in sent[1]["body"]
+
+
+def test_asgi_page_failing_before_its_body_is_a_500(config: ConsentConfig) -> None:
+    """The start of a page is held until its body: an app that fails in between never sent half a response."""
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
+        raise RuntimeError("the template failed")
+
+    client = TestClient(ConsentMiddleware(app, config), base_url="https://testserver", raise_server_exceptions=False)
+    assert client.get("/").status_code == 500
+
+
+def wsgi_client(config: ConsentConfig, app: Any) -> Any:
+    from werkzeug.test import Client
+
+    from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+    return Client(WSGIMiddleware(app, config))
+
+
+@pytest.mark.parametrize("declared", [True, False], ids=["with-content-length", "without"])
+def test_wsgi_page_read_whole_keeps_a_content_length(config: ConsentConfig, declared: bool) -> None:
+    page = TRACKED.format(text="same").encode()
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        headers = [("Content-Type", "text/html; charset=utf-8")]
+        if declared:  # read whole by its length (as Flask's come); else a [page] list
+            start_response("200 OK", [*headers, ("Content-Length", str(len(page)))])
+            return iter([page[:50], page[50:]])
+        start_response("200 OK", headers)
+        return [page]
+
+    response = wsgi_client(config, app).get("/", base_url="https://localhost")
+    body = response.get_data()
+    assert b'data-src="https://www.youtube.com/embed/x"' in body
+    assert response.headers["Content-Length"] == str(len(body))
+
+
+def test_wsgi_page_streamed_or_written_has_no_content_length(config: ConsentConfig) -> None:
+    page = TRACKED.format(text="same").encode()
+
+    def streamed(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])  # called on the first step
+        yield page[:50]
+        yield page[50:]
+
+    def written(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        write = start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        write(page[:50])
+        return [page[50:]]
+
+    for app in (streamed, written):
+        response = wsgi_client(config, app).get("/", base_url="https://localhost")
+        assert b'data-src="https://www.youtube.com/embed/x"' in response.get_data()
+        assert response.get_data().endswith(b"<p>same</p></body></html>")
+        assert "Content-Length" not in response.headers
+
+
+def test_wsgi_page_started_again_with_an_error_is_the_error_page(config: ConsentConfig) -> None:
+    """start_response called again with exc_info (an error page) replaces the page that was starting."""
+    import sys
+
+    from werkzeug.test import EnvironBuilder
+
+    from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+
+    def app(environ: dict[str, Any], start_response: Any) -> list[bytes]:
+        start_response("200 OK", [("Content-Type", "text/html; charset=utf-8")])
+        try:
+            raise ValueError("rendering failed")
+        except ValueError:
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")], sys.exc_info())
+        return [b"<body>error</body>"]
+
+    started: list[tuple[str, list[tuple[str, str]]]] = []
+    body: list[bytes] = []
+
+    def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+        if exc_info is not None and body:  # headers already sent: as PEP 3333 asks of a server
+            raise exc_info[1].with_traceback(exc_info[2])
+        started.append((status, headers))
+        return body.append
+
+    environ = EnvironBuilder(path="/", base_url="https://localhost").get_environ()
+    body.extend(WSGIMiddleware(app, config)(environ, start_response))
+    assert [status for status, _ in started] == ["500 Internal Server Error"]  # the page's own start never went
+    assert ("Content-Type", "text/plain") in started[0][1]
+    assert body == [b"<body>error</body>"]  # plain text: not rewritten, no banner

@@ -18,7 +18,7 @@ wrote it.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from typing import Any
 
 from cookieconsent._setup import build
@@ -280,9 +280,10 @@ class _Exchange(ASGIRequest):
     request. Built without a Python ``__init__`` frame; the middleware sets every attribute.
     """
 
-    __slots__ = ("middleware", "rewriter", "send", "started", "state")
+    __slots__ = ("held", "middleware", "rewriter", "send", "started", "state")
     __init__ = object.__init__
 
+    held: Message | None  # a page's start message, until its first body message (set with rewriter)
     middleware: ConsentMiddleware
     rewriter: HTMLRewriter | None
     send: Send
@@ -293,17 +294,26 @@ class _Exchange(ASGIRequest):
         """Enforce the decision on ``message`` and pass it on.
 
         A plain method returning ``send``'s awaitable: the app awaits it exactly as it would an
-        ``async def``, without a coroutine of our own per message.
+        ``async def``, without a coroutine of our own per message. The start of an HTML page is
+        held (an awaitable done at once) and goes with its first body message.
         """
         rewriter = self.rewriter
         if rewriter is not None:
+            start = self.held
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     body = rewriter.feed(message.get("body", b""))
                 else:  # the end of the page (all of it, in one message, as most apps send it)
                     body = self.middleware.pages.rewrite_whole(rewriter, message.get("body", b""))
                     self.rewriter = None
+                    if start is not None and not start.get("trailers", False):
+                        # The whole page in one message: its length goes with its headers.
+                        length = (b"content-length", b"%d" % len(body))
+                        start = {**start, "headers": [*start["headers"], length]}
                 message = {**message, "body": body}
+            if start is not None:
+                self.held = None
+                return _send_both(self.send, start, message)
         elif message["type"] == "http.response.start":
             # The two headers that matter, by one look-up per header: this runs for every response.
             middleware = self.middleware
@@ -336,7 +346,29 @@ class _Exchange(ASGIRequest):
                 or state.extra_cookies
             ):  # what Engine.needs_edit asks, inline
                 message, self.rewriter = middleware._edit(message, state, self, html)
+                if self.rewriter is not None:
+                    # A page to rewrite: its headers wait for its first body message, so that a page
+                    # sent whole goes out with its new Content-Length (and not chunked).
+                    self.held = message
+                    return _HELD
         return self.send(message)
+
+
+class _Held:
+    """What ``send`` returns for a message it holds back: an awaitable that is done at once."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+_HELD = _Held()
+
+
+async def _send_both(send: Send, first: Message, second: Message) -> None:
+    await send(first)
+    await send(second)
 
 
 def _here(scope: Scope) -> str:

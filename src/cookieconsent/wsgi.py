@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import atexit
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
@@ -142,10 +142,13 @@ class ConsentMiddleware:
         response: _Response = _new(_Response)
         response.started = False
         response.rewriter = None
+        response.held = None
 
         def enforcing_start_response(
             status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None
         ) -> Any:
+            if exc_info is not None:  # the app starts again (an error page): what its first start set goes
+                response.rewriter = response.held = None
             # The two headers that matter, found with C-level passes (names are case-insensitive).
             table = dict(headers)
             names = "\n" + "\n".join(table).lower() + "\n"
@@ -176,16 +179,19 @@ class ConsentMiddleware:
             ):  # what Engine.needs_edit asks, inline: this runs for every response
                 headers = engine.response_headers(state, headers)
             response.started = True
-            server_write = start_response(status, headers, exc_info)
             rewriter = response.rewriter
             if rewriter is None:
-                return server_write
+                return start_response(status, headers, exc_info)
+            # A page to rewrite: the server gets its headers with its first part, so that a page
+            # read whole goes out with its new Content-Length (see _Response.begin).
+            response.held = (status, headers, exc_info)
+            response.start_response = start_response
 
             def write(data: bytes) -> None:
                 """The legacy ``write()`` of an app that writes its body: through the rewriter too."""
                 out = rewriter.feed(data)
                 if out:
-                    server_write(out)
+                    response.begin()(out)
 
             return write  # what is held back comes out at the end of the body (_RewritingBody)
 
@@ -198,11 +204,27 @@ class ConsentMiddleware:
 class _Response:
     """Whether the response started, and its rewriter if it is an HTML page (set by start_response)."""
 
-    __slots__ = ("length", "rewriter", "started")
+    __slots__ = ("held", "length", "rewriter", "server_write", "start_response", "started")
 
     started: bool
     rewriter: HTMLRewriter | None
-    length: int  # of an HTML page, as the app's Content-Length gave it (-1: not given); set with rewriter
+    # Set with the rewriter: the page's length as the app's Content-Length gave it (-1: not given),
+    # and its status and headers until begin() gives them to the server's start_response.
+    length: int
+    held: tuple[str, list[tuple[str, str]], OptExcInfo | None] | None
+    start_response: StartResponse
+    server_write: Callable[[bytes], object]
+
+    def begin(self, length: int = -1) -> Callable[[bytes], object]:
+        """Give the server the page's status and headers (with ``length``, if known), once; its ``write``."""
+        held = self.held
+        if held is not None:
+            self.held = None
+            status, headers, exc_info = held
+            if length >= 0:
+                headers = [*headers, ("Content-Length", str(length))]
+            self.server_write = self.start_response(status, headers, exc_info)
+        return self.server_write
 
 
 class _RewritingBody:
@@ -220,7 +242,9 @@ class _RewritingBody:
         if whole is not None and isinstance(inner, list | tuple) and len(inner) == 1:
             # The whole page at once (a plain WSGI app's [body]): see Pages.rewrite_whole.
             response.rewriter = None
-            yield self.pages.rewrite_whole(whole, inner[0])
+            page = self.pages.rewrite_whole(whole, inner[0])
+            response.begin(len(page))
+            yield page
             return
         chunks = iter(inner)
         if whole is not None and 0 <= response.length <= MEMO_PAGE:
@@ -236,11 +260,14 @@ class _RewritingBody:
             more = next(chunks, None)
             if more is None:
                 response.rewriter = None
-                yield self.pages.rewrite_whole(whole, b"".join(parts))
+                page = self.pages.rewrite_whole(whole, b"".join(parts))
+                response.begin(len(page))
+                yield page
                 return
             parts.append(more)  # longer than it said: rewritten as it streams, like any other
             out = whole.feed(b"".join(parts))
             if out:
+                response.begin()
                 yield out
         for chunk in chunks:
             rewriter = response.rewriter  # set by start_response, which a generator calls on its first step
@@ -249,10 +276,12 @@ class _RewritingBody:
             else:
                 out = rewriter.feed(chunk)
                 if out:
+                    response.begin()
                     yield out
         if response.rewriter is not None:
             tail = response.rewriter.close()
             response.rewriter = None
+            response.begin()
             if tail:
                 yield tail
 
