@@ -821,3 +821,47 @@ def test_wsgi_page_started_again_with_an_error_is_the_error_page(config: Consent
     assert [status for status, _ in started] == ["500 Internal Server Error"]  # the page's own start never went
     assert ("Content-Type", "text/plain") in started[0][1]
     assert body == [b"<body>error</body>"]  # plain text: not rewritten, no banner
+
+
+def test_asgi_html_file_is_rewritten_where_the_server_could_send_files_itself(
+    config: ConsentConfig, tmp_path: Path
+) -> None:
+    """A server offering ``http.response.pathsend`` would send a file unread: the app is not offered it."""
+    from starlette.responses import FileResponse
+
+    page = tmp_path / "page.html"
+    page.write_text(TRACKED.format(text="from a file"))
+    offered: list[dict[str, Any]] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        offered.append(dict(scope.get("extensions", {})))
+        await FileResponse(page)(scope, receive, send)
+
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    extensions = {"http.response.pathsend": {}, "http.response.trailers": {}}
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0", "spec_version": "2.4"},
+        "method": "GET",
+        "path": "/",
+        "query_string": b"",
+        "headers": [],
+        "extensions": extensions,
+        "state": {},
+    }
+    import asyncio
+
+    asyncio.run(ConsentMiddleware(app, config)(scope, receive, send))
+    assert offered == [{"http.response.trailers": {}}]
+    assert extensions == {"http.response.pathsend": {}, "http.response.trailers": {}}  # the server's, untouched
+    assert "http.response.pathsend" not in [m["type"] for m in sent]
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    assert b"<p>from a file</p>" in body
+    assert b'data-src="https://www.youtube.com/embed/x"' in body  # the embed is inert

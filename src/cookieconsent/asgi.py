@@ -109,6 +109,8 @@ class ASGIRequest:
 
 
 _READ = frozenset((b"cookie", b"sec-gpc"))
+#: ASGI extensions by which an app hands the server a file to send itself (not offered to the app).
+_FILE_SENDS = frozenset(("http.response.pathsend", "http.response.zerocopysend"))
 _perf_counter = time.perf_counter
 
 
@@ -217,6 +219,12 @@ class ConsentMiddleware:
         except KeyError:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
+        extensions = scope.get("extensions")
+        if extensions and not _FILE_SENDS.isdisjoint(extensions):
+            # A file sent by path or descriptor would reach the client without being read here: an
+            # HTML file would escape the rewriting. The app (Starlette's FileResponse) then sends its
+            # body in messages instead.
+            scope["extensions"] = {k: v for k, v in extensions.items() if k not in _FILE_SENDS}
         exchange.middleware = self
         exchange.state = state
         exchange.send = send
