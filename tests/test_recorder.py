@@ -372,3 +372,12 @@ def test_open_store_reads_a_key_value_connection_string_as_postgresql(target: st
     with pytest.raises(StoreUnavailableError):
         open_store(target, timeout=1)  # PostgreSQL, unreachable here; not an SQLite file named "host=…"
     assert not Path(target).exists()
+
+
+def test_visit_record_ids_are_random_and_distinct(store: FlakyStore, tmp_path: Path) -> None:
+    """Ids come from entropy read for many at once: still version 4, and never the same twice."""
+    recorder = make_recorder(store, tmp_path)
+    ids = [recorder._record_id() for _ in range(1000)]  # past several refills
+    assert len(set(ids)) == 1000
+    assert {i.version for i in ids} == {4}
+    recorder.close()

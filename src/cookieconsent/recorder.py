@@ -30,6 +30,7 @@ import os
 import re
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -170,6 +171,8 @@ class Recorder:
         self._hook_thread: threading.Thread | None = None
         self._notice_hashes: dict[str, str] = {}
         self._parse_ua: Callable[[str], UserAgent] | None = None
+        self._entropy = b""  # random bytes for record ids (see _record_id)
+        self._entropy_at = 0
         # A UserAgent is frozen: one per distinct header is shared by every record that has it.
         self._agents = functools.lru_cache(maxsize=1024)(self._agent)
 
@@ -393,7 +396,7 @@ class Recorder:
                 ok = self._write(held)
                 if ok:
                     self._held.clear()
-                    self._hook_queue.extend(held)
+                    self._to_hooks(held)
             while self._pending:
                 batch: list[tuple[Kind, Any]] = []
                 while self._pending and len(batch) < self.batch_size:
@@ -408,7 +411,7 @@ class Recorder:
                 if not ok:
                     self._spool(batch)
                     continue
-                self._hook_queue.extend(batch)
+                self._to_hooks(batch)
             return ok
 
     def _build(self, kind: Kind, item: Any) -> Any:
@@ -427,6 +430,7 @@ class Recorder:
             ip = None  # not an IP address (a Unix socket, a test client): nothing to keep
         at = dt.datetime.fromtimestamp(visit.at, dt.UTC)
         return VisitRecord(
+            id=self._record_id(),
             at=at,
             consent_id=visit.consent_id,
             device_id=visit.device_id,
@@ -442,6 +446,19 @@ class Recorder:
                 f'{ip or "-"} "{visit.method} {visit.path[:2048]}" {visit.status}' if "system_log" in items else None
             ),
         )
+
+    def _record_id(self) -> uuid.UUID:
+        """A random (version 4) id for a visit record, from entropy read for 256 ids at a time.
+
+        ``os.urandom`` lets other threads run while it reads: once per record (as ``uuid.uuid4``
+        does), the writer had to win the interpreter back from the requests after every record.
+        Called by the writer only (under its lock).
+        """
+        at = self._entropy_at
+        if at >= len(self._entropy):
+            self._entropy, at = os.urandom(16 * 256), 0
+        self._entropy_at = at + 16
+        return uuid.UUID(bytes=self._entropy[at : at + 16], version=4)
 
     def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
         return self._agents(raw[:1024], "software_hardware" in items, "device_type_version" in items)
@@ -559,7 +576,7 @@ class Recorder:
                     except OSError as exc:
                         self._hold(rest, exc, older=True)
                     return False
-                self._hook_queue.extend(part)
+                self._to_hooks(part)
             self.spool.unlink()
             return True
 
@@ -579,6 +596,12 @@ class Recorder:
                 yield
             finally:
                 os.close(fd)  # releases the lock
+
+    def _to_hooks(self, records: list[tuple[Kind, Any]]) -> None:
+        """Queue written records for the hooks of their kind (none queued for a kind without hooks)."""
+        hooks = self._hooks
+        if hooks["visit"] or hooks["event"] or hooks["consent"]:
+            self._hook_queue.extend(record for record in records if hooks[record[0]])
 
     def _run_hooks(self) -> None:
         while not self._last_flushed.is_set() or self._hook_queue:

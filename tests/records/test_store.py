@@ -114,6 +114,17 @@ def test_write_batch_is_idempotent_by_record_id(store: Store) -> None:
     assert len({r.id for r in store.iter_records()}) == 11
 
 
+def test_a_batch_larger_than_one_insert_is_written_whole(store: Store) -> None:
+    """A batch goes in statements of many rows (see _ROWS_PER_INSERT): every row of every statement lands."""
+    from cookieconsent.records._sql import _ROWS_PER_INSERT
+
+    batch = [visit(page=f"/p{i}") if i % 2 else event() for i in range(2 * _ROWS_PER_INSERT + 7)]
+    assert store.write_batch(batch) == len(batch)
+    assert store.write_batch([*batch[-5:], visit()]) == 1  # the last statement's rows are kept as the first's
+    assert {r.id for r in batch} < {r.id for r in store.iter_records()}  # each one, and the new visit
+    assert store.count() == len(batch) + 1
+
+
 def test_write_batch_refuses_consent_records(store: Store) -> None:
     with pytest.raises(TypeError, match="append_consent"):
         store.write_batch([consent()])  # type: ignore[list-item]
