@@ -9,15 +9,19 @@
   ``postgresql``).
 - ``memory``: 100,000 captured visits while the store is down: peak Python memory above the start,
   and the size of the spool file they went to.
+- ``contended``: the writer flushing captured visits to SQLite alone, and beside a thread that
+  runs Python as request threads do: time, and how often the writer waited for the interpreter.
 
-Run: ``python benchmarks/records.py callgrind|writes|memory``. Prints Markdown.
+Run: ``python benchmarks/records.py callgrind|writes|memory|contended``. Prints Markdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import statistics
 import sys
 import tempfile
+import threading
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -134,34 +138,25 @@ class DownStore(SqliteStore):
         raise StoreUnavailableError("down for the benchmark")
 
 
-def memory(count: int) -> None:
+def captured(i: int) -> Any:
+    """A visit as the recorder captures it (every data item allowed), to page ``i``."""
     from cookieconsent.recorder import _Visit
 
+    items = frozenset(i.id for i in overhead.POLICY.data_items)
+    return _Visit(
+        time.time(), items, "abcdefghijklmnop", "device-0123456789", f"/articles/{i}", "GET", 200, 3.2,
+        "203.0.113.7", UA, ("session",), "TW", None,
+    )  # fmt: skip
+
+
+def memory(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         store = DownStore(Path(tmp) / "records.db")
         recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=0.05, retry_after=3600)
-        items = frozenset(i.id for i in overhead.POLICY.data_items)
         tracemalloc.start()
         base = tracemalloc.get_traced_memory()[0]
         for i in range(count):
-            recorder._push(
-                "visit",
-                _Visit(
-                    time.time(),
-                    items,
-                    "abcdefghijklmnop",
-                    "device-0123456789",
-                    f"/articles/{i}",
-                    "GET",
-                    200,
-                    3.2,
-                    "203.0.113.7",
-                    UA,
-                    ("session",),
-                    "TW",
-                    None,
-                ),
-            )
+            recorder._push("visit", captured(i))
             if i % 1000 == 0:
                 time.sleep(0.001)  # let the writer run, as pages would
         recorder.close()
@@ -176,6 +171,54 @@ def memory(count: int) -> None:
     )
 
 
+def _waits() -> int:
+    """This thread's voluntary context switches so far (each wait for the interpreter is one)."""
+    for line in Path(f"/proc/self/task/{threading.get_native_id()}/status").read_text().splitlines():
+        if line.startswith("voluntary_ctxt_switches"):
+            return int(line.split()[1])
+    raise RuntimeError("no voluntary_ctxt_switches in /proc")
+
+
+def _timed_flush(recorder: Recorder, runs: list[tuple[float, int]], done: threading.Event) -> None:
+    waits, start = _waits(), time.perf_counter()
+    recorder.flush()
+    runs.append((time.perf_counter() - start, _waits() - waits))
+    done.set()
+
+
+def contended(count: int, rounds: int) -> None:
+    """Flushing ``count`` captured visits to SQLite alone, and while another thread runs Python.
+
+    A request thread is always running Python while the writer flushes; every call of the writer
+    that lets other threads run (a database call, ``os.urandom``) then costs it a wait for the
+    interpreter, and the request thread a hand-over. Medians of interleaved rounds.
+    """
+    results: dict[str, list[tuple[float, int]]] = {"alone": [], "beside a busy thread": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "records.db")
+        recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=3600)
+        recorder.start = lambda: None  # type: ignore[method-assign]  # flushed by hand below
+        for _ in range(rounds):
+            for case, runs in results.items():
+                for i in range(count):
+                    recorder._push("visit", captured(i))
+                done = threading.Event()
+                writer = threading.Thread(target=_timed_flush, args=(recorder, runs, done))
+                writer.start()
+                spins = 0
+                while case != "alone" and not done.is_set():
+                    spins += 1  # what a request thread does: run Python, never wait
+                writer.join()
+        store.close()
+    print(f"Flushing {count:,} captured visits to SQLite (median of {rounds} interleaved rounds)\n")
+    print("| writer | time | waits for the interpreter | per visit |")
+    print("|---|---:|---:|---:|")
+    for case, runs in results.items():
+        seconds = statistics.median(t for t, _ in runs)
+        waits = statistics.median(w for _, w in runs)
+        print(f"| {case} | {seconds * 1000:,.0f} ms | {waits:,.0f} | {waits / count:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -185,6 +228,9 @@ def main() -> None:
     w.add_argument("--batch", type=int, default=500)
     m = sub.add_parser("memory")
     m.add_argument("--records", type=int, default=100_000)
+    c = sub.add_parser("contended")
+    c.add_argument("--records", type=int, default=2_000)
+    c.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)
@@ -192,6 +238,8 @@ def main() -> None:
         writes(args.records, args.batch)
     elif args.mode == "memory":
         memory(args.records)
+    elif args.mode == "contended":
+        contended(args.records, args.rounds)
     else:
         once(args.case, args.n)
 

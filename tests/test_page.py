@@ -8,7 +8,7 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, MutableMapping
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -710,7 +710,7 @@ def test_asgi_page_streamed_has_no_content_length(config: ConsentConfig) -> None
 
 def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -> None:
     """A response that announces trailers is sent chunked: a length would contradict it."""
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
     page = TRACKED.format(text="same").encode()
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -722,7 +722,7 @@ def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [], "state": {}}
@@ -837,15 +837,15 @@ def test_asgi_html_file_is_rewritten_where_the_server_could_send_files_itself(
         offered.append(dict(scope.get("extensions", {})))
         await FileResponse(page)(scope, receive, send)
 
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
-    extensions = {"http.response.pathsend": {}, "http.response.trailers": {}}
+    extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}, "http.response.trailers": {}}
     scope = {
         "type": "http",
         "asgi": {"version": "3.0", "spec_version": "2.4"},
