@@ -11,10 +11,12 @@ import pwd
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+import anyio
 import pytest
 
 from cookieconsent import ConsentConfig
@@ -325,3 +327,12 @@ def own_pg_cluster() -> Iterator[PgCluster]:
     """A cluster for one test alone, for tests that stop and start the server."""
     with pg_cluster_running() as cluster:
         yield cluster
+
+
+def run_in_thread(app: Any, *args: Any) -> None:
+    """Run an ASGI call to completion on an event loop of its own thread.
+
+    The browser tests keep Playwright's loop running in the main thread for the whole session.
+    """
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(anyio.run, app, *args).result(timeout=30)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 from collections.abc import Iterator, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -25,15 +24,7 @@ from cookieconsent.errors import ConfigurationError
 from cookieconsent.fastapi import Consent, require_consent
 from cookieconsent.flask import CookieConsent, current_consent
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-
-
-def run_in_thread(app: Any, *args: Any) -> None:
-    """Run an ASGI call to completion on an event loop of its own thread.
-
-    The browser tests keep Playwright's loop running in the main thread for the whole session.
-    """
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(anyio.run, app, *args).result(timeout=30)
+from tests.conftest import run_in_thread
 
 
 def consent_cookie(client: TestClient, action: str = "accept_all") -> None:

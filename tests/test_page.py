@@ -32,7 +32,7 @@ from cookieconsent.render import Renderer
 from cookieconsent.rewrite import Encoded, HTMLRewriter
 from cookieconsent.trackers import Catalog
 from cookieconsent.wsgi import WSGIRequest
-from tests.conftest import AppClient, Visitor
+from tests.conftest import AppClient, Visitor, run_in_thread
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
 CATALOG = Catalog()
@@ -726,9 +726,7 @@ def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -
         sent.append(message)
 
     scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [], "state": {}}
-    import asyncio
-
-    asyncio.run(ConsentMiddleware(app, config)(scope, receive, send))
+    run_in_thread(ConsentMiddleware(app, config), scope, receive, send)
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body", "http.response.trailers"]
     assert all(name != b"content-length" for name, _ in sent[0]["headers"])
     assert b'data-src="https://www.youtube.com/embed/x"' in sent[1]["body"]
@@ -856,9 +854,7 @@ def test_asgi_html_file_is_rewritten_where_the_server_could_send_files_itself(
         "extensions": extensions,
         "state": {},
     }
-    import asyncio
-
-    asyncio.run(ConsentMiddleware(app, config)(scope, receive, send))
+    run_in_thread(ConsentMiddleware(app, config), scope, receive, send)
     assert offered == [{"http.response.trailers": {}}]
     assert extensions == {"http.response.pathsend": {}, "http.response.trailers": {}}  # the server's, untouched
     assert "http.response.pathsend" not in [m["type"] for m in sent]
