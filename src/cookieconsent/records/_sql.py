@@ -55,7 +55,7 @@ _ROWS_PER_INSERT = 160
 @lru_cache(maxsize=8)
 def _insert_records(rows: int) -> str:
     """One INSERT of ``rows`` records (a whole batch in a few statements, not one per record)."""
-    values = ", ".join(["(?, ?, ?, ?, ?, ?)"] * rows)
+    values = ", ".join([f"({_placeholders(6)})"] * rows)
     columns = "id, kind, device_id, consent_id, at, body"
     return f"INSERT INTO cc_records ({columns}) VALUES {values} ON CONFLICT (id) DO NOTHING"
 
@@ -70,10 +70,6 @@ class Tx(abc.ABC):
     @abc.abstractmethod
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         """Run one statement; return the number of rows it changed."""
-
-    @abc.abstractmethod
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        """Run one statement for each row of parameters; return the rows changed in all."""
 
     @abc.abstractmethod
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:

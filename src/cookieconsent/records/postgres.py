@@ -78,10 +78,6 @@ class _PgTx(Tx):
         self._cur.execute(_pg(sql), params)
         return self._cur.rowcount
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        self._cur.executemany(_pg(sql), rows)
-        return self._cur.rowcount
-
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         self._cur.execute(_pg(sql), params)
         return self._cur.fetchone()

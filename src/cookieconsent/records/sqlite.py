@@ -58,9 +58,6 @@ class _SqliteTx(Tx):
     def run(self, sql: str, params: Sequence[Any] = ()) -> int:
         return self._conn.execute(sql, tuple(params)).rowcount
 
-    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> int:
-        return self._conn.executemany(sql, [tuple(r) for r in rows]).rowcount
-
     def one(self, sql: str, params: Sequence[Any] = ()) -> Row | None:
         row: Row | None = self._conn.execute(sql, tuple(params)).fetchone()
         return row
