@@ -125,6 +125,25 @@ def test_a_batch_larger_than_one_insert_is_written_whole(store: Store) -> None:
     assert store.count() == len(batch) + 1
 
 
+def test_batches_of_every_size_use_a_few_statement_shapes(store: Store) -> None:
+    """A long-running writer's batches come in any size; its many-value statements in a few shapes.
+
+    Each shape is prepared and kept by the database driver: one per batch size left a writer with
+    a hundred big statements, megabytes that grew over the first hundred thousand requests.
+    """
+    from cookieconsent.records import _sql
+
+    pool = [visit(f"dev-{i}") for i in range(2 * _sql._ROWS_PER_INSERT + 44)]
+    store.set_stop("dev-7", NOW)
+    _sql._insert_records.cache_clear()
+    _sql._select_stopped.cache_clear()
+    for size in [*range(1, 60), _sql._ROWS_PER_INSERT - 1, _sql._ROWS_PER_INSERT + 1, len(pool)]:
+        store.write_batch(pool[:size])
+    assert store.count() == len(pool) - 1  # every record once, but the stopped device's
+    assert _sql._insert_records.cache_info().misses <= _sql._ROWS_PER_INSERT.bit_length()
+    assert _sql._select_stopped.cache_info().misses <= _sql._IN_CHUNK.bit_length()
+
+
 def test_write_batch_refuses_consent_records(store: Store) -> None:
     with pytest.raises(TypeError, match="append_consent"):
         store.write_batch([consent()])  # type: ignore[list-item]

@@ -47,17 +47,39 @@ if TYPE_CHECKING:
 Row = tuple[Any, ...]
 
 _PAGE = 500
-_IN_CHUNK = 500
-#: Rows per INSERT of visit and event records: 6 values each, within the 999 an older SQLite allows.
-_ROWS_PER_INSERT = 160
+#: Values per ``IN (…)`` list: a power of two within the 999 parameters an older SQLite allows.
+_IN_CHUNK = 512
+#: Rows per INSERT of visit and event records: 6 values each, a power of two within those 999.
+_ROWS_PER_INSERT = 128
 
 
-@lru_cache(maxsize=8)
+def _slices(items: Sequence[Any], largest: int) -> Iterator[Sequence[Any]]:
+    """``items`` in slices of ``largest`` (a power of two), the rest in slices of smaller powers of two.
+
+    A statement of many values is prepared once per shape and kept (SQLite's statement cache,
+    PostgreSQL's prepared statements): slices of any length would leave a long-running writer with
+    a hundred shapes of a thousand parameters each, megabytes of prepared statements. These slices
+    come in at most ``log2(largest) + 1`` shapes.
+    """
+    start, total = 0, len(items)
+    while start < total:
+        size = min(largest, 1 << ((total - start).bit_length() - 1))
+        yield items[start : start + size]
+        start += size
+
+
+@lru_cache(maxsize=_ROWS_PER_INSERT.bit_length())
 def _insert_records(rows: int) -> str:
     """One INSERT of ``rows`` records (a whole batch in a few statements, not one per record)."""
     values = ", ".join([f"({_placeholders(6)})"] * rows)
     columns = "id, kind, device_id, consent_id, at, body"
     return f"INSERT INTO cc_records ({columns}) VALUES {values} ON CONFLICT (id) DO NOTHING"
+
+
+@lru_cache(maxsize=_IN_CHUNK.bit_length())
+def _select_stopped(subjects: int) -> str:
+    """Which of ``subjects`` subjects have stopped recording."""
+    return f"SELECT subject FROM cc_stopped WHERE subject IN ({_placeholders(subjects)})"
 
 
 _HEAD = "SELECT seq, hash, record_id, purged_seq, purged_hash FROM cc_consent_head WHERE id = 1"
@@ -198,8 +220,7 @@ class SqlStore(Store):
             # lets other threads run meanwhile and must then win the interpreter back; one call per
             # row made the request threads hand it over hundreds of times per batch.
             written = 0
-            for start in range(0, len(rows), _ROWS_PER_INSERT):
-                chunk = rows[start : start + _ROWS_PER_INSERT]
+            for chunk in _slices(rows, _ROWS_PER_INSERT):
                 written += tx.run(_insert_records(len(chunk)), [value for row in chunk for value in row])
             return written
 
@@ -456,9 +477,8 @@ class SqlStore(Store):
     def _stopped_among(self, tx: Tx, subjects: Iterable[str]) -> set[str]:
         items = sorted(subjects)
         found: set[str] = set()
-        for i in range(0, len(items), _IN_CHUNK):
-            chunk = items[i : i + _IN_CHUNK]
-            rows = tx.all(f"SELECT subject FROM cc_stopped WHERE subject IN ({_placeholders(len(chunk))})", chunk)
+        for chunk in _slices(items, _IN_CHUNK):
+            rows = tx.all(_select_stopped(len(chunk)), chunk)
             found.update(str(row[0]) for row in rows)
         return found
 
