@@ -11,8 +11,11 @@
   and the size of the spool file they went to.
 - ``contended``: the writer flushing captured visits to SQLite alone, and beside a thread that
   runs Python as request threads do: time, and how often the writer waited for the interpreter.
+- ``grown``: the writer flushing captured visits into an SQLite store that already holds many,
+  with the recorder's time-ordered ids and, for comparison in the same run, random ones (UUID
+  version 4): the writer's CPU time, and the writes it makes and the bytes it writes per visit.
 
-Run: ``python benchmarks/records.py callgrind|writes|memory|contended``. Prints Markdown.
+Run: ``python benchmarks/records.py callgrind|writes|memory|contended|grown``. Prints Markdown.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ import tempfile
 import threading
 import time
 import tracemalloc
+import uuid
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -219,6 +223,51 @@ def contended(count: int, rounds: int) -> None:
         print(f"| {case} | {seconds * 1000:,.0f} ms | {waits:,.0f} | {waits / count:.2f} |")
 
 
+def _io() -> tuple[int, int]:
+    """This process's write calls and bytes written so far (``/proc/self/io``)."""
+    fields = dict(line.split(": ") for line in Path("/proc/self/io").read_text().splitlines())
+    return int(fields["syscw"]), int(fields["wchar"])
+
+
+def grown(rows: int, count: int, rounds: int) -> None:
+    """Flushing ``count`` visits into a store of ``rows`` visits, with time-ordered and with random ids.
+
+    Each new record goes into the primary key index of the records table: at its end when ids are
+    time-ordered, anywhere in it when they are random, so that every flush then rewrites pages all
+    over an index that has outgrown the database's cache. Medians of ``rounds`` flushes per kind
+    of id.
+    """
+    ids: dict[str, Callable[[float], uuid.UUID] | None] = {"time-ordered (version 7)": None, "random (version 4)": None}
+    results: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in ids}
+    with tempfile.TemporaryDirectory() as tmp:
+        for kind in ids:
+            store = SqliteStore(Path(tmp) / f"{kind.split()[0]}.db")
+            recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=3600)
+            recorder.start = lambda: None  # type: ignore[method-assign]  # flushed by hand below
+            if kind.startswith("random"):
+                recorder._record_id = lambda at: uuid.uuid4()  # type: ignore[method-assign]
+            for start in range(0, rows, 5_000):
+                for i in range(start, min(start + 5_000, rows)):
+                    recorder._push("visit", captured(i))
+                recorder.flush()
+            for _ in range(rounds):
+                for i in range(count):
+                    recorder._push("visit", captured(i))
+                calls, written = _io()
+                cpu = time.process_time()
+                recorder.flush()
+                cpu = time.process_time() - cpu
+                after = _io()
+                results[kind].append((cpu / count, (after[0] - calls) / count, (after[1] - written) / count))
+            store.close()
+    print(f"Flushing {count:,} visits into an SQLite store of {rows:,} (median of {rounds} flushes)\n")
+    print("| record ids | writer CPU per visit | write calls per visit | bytes written per visit |")
+    print("|---|---:|---:|---:|")
+    for kind, runs in results.items():
+        cpu_each, calls_each, bytes_each = (statistics.median(r[column] for r in runs) for column in range(3))
+        print(f"| {kind} | {cpu_each * 1e6:,.0f} µs | {calls_each:.1f} | {bytes_each / 1024:,.1f} KiB |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -231,6 +280,10 @@ def main() -> None:
     c = sub.add_parser("contended")
     c.add_argument("--records", type=int, default=2_000)
     c.add_argument("--rounds", type=int, default=5)
+    g = sub.add_parser("grown")
+    g.add_argument("--rows", type=int, default=200_000)
+    g.add_argument("--records", type=int, default=2_000)
+    g.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)
@@ -240,6 +293,8 @@ def main() -> None:
         memory(args.records)
     elif args.mode == "contended":
         contended(args.records, args.rounds)
+    elif args.mode == "grown":
+        grown(args.rows, args.records, args.rounds)
     else:
         once(args.case, args.n)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -374,10 +375,16 @@ def test_open_store_reads_a_key_value_connection_string_as_postgresql(target: st
     assert not Path(target).exists()
 
 
-def test_visit_record_ids_are_random_and_distinct(store: FlakyStore, tmp_path: Path) -> None:
-    """Ids come from entropy read for many at once: still version 4, and never the same twice."""
+def test_visit_record_ids_are_time_ordered_random_and_distinct(store: FlakyStore, tmp_path: Path) -> None:
+    """Ids come from entropy read for many at once: version 7, sorted by time, never the same twice."""
     recorder = make_recorder(store, tmp_path)
-    ids = [recorder._record_id() for _ in range(1000)]  # past several refills
+    at = 1_767_225_600.0  # 2026-01-01T00:00:00Z
+    ids = [recorder._record_id(at + i / 100) for i in range(1000)]  # past several refills, 10 ms apart
     assert len(set(ids)) == 1000
-    assert {i.version for i in ids} == {4}
+    assert {i.version for i in ids} == {7}
+    assert {i.variant for i in ids} == {uuid.RFC_4122}
+    assert ids == sorted(ids, key=lambda i: i.bytes)  # as an index keeps them: each at the end
+    assert ids[0].int >> 80 == 1_767_225_600_000  # the time, in milliseconds, leads
+    same_ms = [recorder._record_id(at) for _ in range(50)]
+    assert len({i.int & (1 << 74) - 1 for i in same_ms}) == 50  # within one millisecond: random
     recorder.close()

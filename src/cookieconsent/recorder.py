@@ -55,6 +55,7 @@ from cookieconsent.records.models import (
     VisitRecord,
     hash_notice,
     ip_minimise,
+    time_ordered_id,
 )
 from cookieconsent.records.store import Store, open_store
 from cookieconsent.request import RequestView
@@ -430,7 +431,7 @@ class Recorder:
             ip = None  # not an IP address (a Unix socket, a test client): nothing to keep
         at = dt.datetime.fromtimestamp(visit.at, dt.UTC)
         return VisitRecord(
-            id=self._record_id(),
+            id=self._record_id(visit.at),
             at=at,
             consent_id=visit.consent_id,
             device_id=visit.device_id,
@@ -447,18 +448,18 @@ class Recorder:
             ),
         )
 
-    def _record_id(self) -> uuid.UUID:
-        """A random (version 4) id for a visit record, from entropy read for 256 ids at a time.
+    def _record_id(self, at: float) -> uuid.UUID:
+        """A time-ordered id (:func:`~cookieconsent.records.models.time_ordered_id`) for a visit at ``at``.
 
-        ``os.urandom`` lets other threads run while it reads: once per record (as ``uuid.uuid4``
-        does), the writer had to win the interpreter back from the requests after every record.
-        Called by the writer only (under its lock).
+        Its random part comes from entropy read for 256 ids at a time: ``os.urandom`` lets other
+        threads run while it reads, and once per record the writer had to win the interpreter back
+        from the requests after every record. Called by the writer only (under its lock).
         """
-        at = self._entropy_at
-        if at >= len(self._entropy):
-            self._entropy, at = os.urandom(16 * 256), 0
-        self._entropy_at = at + 16
-        return uuid.UUID(bytes=self._entropy[at : at + 16], version=4)
+        start = self._entropy_at
+        if start >= len(self._entropy):
+            self._entropy, start = os.urandom(10 * 256), 0
+        self._entropy_at = start + 10
+        return time_ordered_id(self._entropy[start : start + 10], int(at * 1000))
 
     def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
         return self._agents(raw[:1024], "software_hardware" in items, "device_type_version" in items)
