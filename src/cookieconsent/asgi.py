@@ -201,9 +201,11 @@ class ConsentMiddleware:
         # The request's view and its response's sender in one object (see _Exchange). It keeps a
         # copy of the scope without its "state", where the ConsentState goes: a reference back to
         # the scope would make a cycle (scope → state → request → scope) that only the garbage
-        # collector could free, at a cost to every request.
+        # collector could free, at a cost to every request. (scope.copy() clones the table in one
+        # step; dict(scope) inserts key by key when the table has room to spare, as the scope a
+        # server builds up has: ~250 instructions more per request.)
         exchange = _Exchange()
-        exchange.scope = view = dict(scope)
+        exchange.scope = view = scope.copy()
         try:  # noqa: SIM105 (free when the key is there, as servers send it; suppress() is not)
             del view["state"]
         except KeyError:
