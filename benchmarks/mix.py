@@ -10,10 +10,17 @@ does. Three variants of each demo app:
 - ``demo``: as the demo ships, with the middleware and the recorder writing to SQLite (the writer
   thread's instructions count too: callgrind counts every thread).
 
+``waits`` runs the demo variant and counts how often each of its threads waited (its voluntary
+context switches, from ``/proc``): the request thread, the recorder's writer and its hook thread.
+Each system call of the request thread (a ``stat`` of a template file, say) lets a waiting writer
+take the interpreter, and the request thread must then wait to win it back. It runs the demo as it
+ships (its templates read once) and, for comparison, with Jinja's ``auto_reload`` on.
+
 ::
 
-    .venv/bin/python benchmarks/mix.py callgrind            # the table (needs valgrind)
+    .venv/bin/python benchmarks/mix.py callgrind              # the table (needs valgrind)
     .venv/bin/python benchmarks/mix.py once fastapi-demo 300  # what callgrind runs
+    .venv/bin/python benchmarks/mix.py waits --requests 10000 # the threads' waits (Linux)
 """
 
 from __future__ import annotations
@@ -21,10 +28,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
+import json
 import logging
 import os
+import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -166,13 +176,71 @@ def callgrind(n: int) -> None:
         )
 
 
+def _switches() -> dict[str, int]:
+    """Voluntary context switches so far of each of this process's threads, by thread name."""
+    names = {thread.native_id: thread.name for thread in threading.enumerate()}
+    counts: dict[str, int] = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            status = (task / "status").read_text()
+        except FileNotFoundError:
+            continue  # a thread that ended meanwhile
+        for line in status.splitlines():
+            if line.startswith("voluntary_ctxt_switches:"):
+                counts[names.get(int(task.name), task.name)] = int(line.split()[1])
+    return counts
+
+
+def waits_once(app: str, reload: bool, n: int) -> None:
+    """The demo variant of ``app``, its templates reloaded or not: print each thread's waits as JSON."""
+    from examples import demosite
+
+    demosite.env.auto_reload = reload
+    run = runner(app, "demo")
+    run(len(load.visits(SECRET, per_kind=10)))
+    before = _switches()
+    run(n)
+    time.sleep(0.5)  # the writer's last batch
+    after = _switches()
+    print(json.dumps({name: count - before.get(name, 0) for name, count in after.items()}))
+
+
+def waits(n: int) -> None:
+    print(f"Waits of the demo's threads (voluntary context switches) per 1,000 requests of the mix, {n:,} requests\n")
+    print("| app | templates | request thread | writer | hooks |")
+    print("|---|---|---:|---:|---:|")
+    for app in load.APPS:
+        for reload in (False, True):
+            command = [sys.executable, __file__, "waits-once", app, "1" if reload else "0", str(n)]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            found = json.loads(output.splitlines()[-1])
+            threads = ("MainThread", "cookieconsent-recorder", "cookieconsent-hooks")
+            per = {name: found.get(name, 0) * 1000 / n for name in threads}
+            templates = "stat on every page (`auto_reload`)" if reload else "read once (as shipped)"
+            print(
+                f"| {app} | {templates} | {per['MainThread']:,.0f} | {per['cookieconsent-recorder']:,.0f} | "
+                f"{per['cookieconsent-hooks']:,.0f} |",
+                flush=True,
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
     callgrind_modes(sub, [f"{app}-{variant}" for app in load.APPS for variant in VARIANTS], requests=300)
+    w = sub.add_parser("waits", help="count the demo threads' waits for the interpreter (Linux)")
+    w.add_argument("--requests", type=int, default=10_000)
+    o = sub.add_parser("waits-once", help="one app and template setting of `waits` (JSON)")
+    o.add_argument("app", choices=load.APPS)
+    o.add_argument("reload", choices=("0", "1"))
+    o.add_argument("n", type=int)
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)
+    elif args.mode == "waits":
+        waits(args.requests)
+    elif args.mode == "waits-once":
+        waits_once(args.app, args.reload == "1", args.n)
     else:
         app, variant = args.case.split("-")
         once(app, variant, args.n)

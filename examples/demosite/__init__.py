@@ -424,9 +424,13 @@ def _strings(lang: str) -> dict[str, str]:
 
 # -- rendering ---------------------------------------------------------------------------------
 
-#: The demo's template environment (autoescaping on).
+#: The demo's template environment (autoescaping on). Templates are read once, as Flask reads its
+#: own outside debug mode: with ``auto_reload`` (Jinja's default) every page would stat its template
+#: files, and each of those system calls lets the recorder's writer thread take the interpreter
+#: from the request (see docs/performance.md, "Recording").
 env = Environment(
     loader=FileSystemLoader(TEMPLATES_DIR),
+    auto_reload=False,
     autoescape=True,
     trim_blocks=True,
     lstrip_blocks=True,

@@ -205,7 +205,7 @@ class ConsentMiddleware:
         # step; dict(scope) inserts key by key when the table has room to spare, as the scope a
         # server builds up has: ~250 instructions more per request.)
         exchange = _Exchange()
-        exchange.scope = view = scope.copy()
+        exchange.scope = view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
         try:  # noqa: SIM105 (free when the key is there, as servers send it; suppress() is not)
             del view["state"]
         except KeyError:
