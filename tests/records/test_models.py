@@ -268,3 +268,20 @@ def test_importing_records_does_not_import_psycopg() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False False"
+
+
+def test_time_ordered_ids_carry_the_time_then_random_bits() -> None:
+    from cookieconsent.records.models import new_record_id, time_ordered_id
+
+    made = time_ordered_id(bytes(range(10)), 1_767_225_600_123)
+    assert made.version == 7
+    assert made.variant == uuid.RFC_4122
+    assert made.int >> 80 == 1_767_225_600_123
+    assert str(made).startswith("019b76da-a87b-7")  # the time in hex, then the version
+    assert time_ordered_id(b"\xff" * 10, 1) > time_ordered_id(b"\x00" * 10, 0)  # the time decides first
+    with pytest.raises(ValueError, match="10 random bytes"):
+        time_ordered_id(b"short", 0)
+    fresh = [new_record_id() for _ in range(200)]
+    assert len(set(fresh)) == 200
+    assert {i.version for i in fresh} == {7}
+    assert EventRecord(kind="page_view", page="/").id.version == 7  # the default of event records too

@@ -120,6 +120,8 @@ def time_ordered_id(entropy: bytes, at_ms: int) -> uuid.UUID:
         entropy: 10 random bytes (``os.urandom(10)``).
         at_ms: The time, in whole milliseconds since the Unix epoch.
     """
+    if len(entropy) < 10:
+        raise ValueError(f"time_ordered_id needs 10 random bytes (os.urandom(10)), not {len(entropy)}")
     value = (at_ms & 0xFFFF_FFFF_FFFF) << 80 | int.from_bytes(entropy[:10], "big")
     return uuid.UUID(int=value & _UUID7_CLEAR | _UUID7_SET)
 
