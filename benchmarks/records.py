@@ -14,14 +14,18 @@
 - ``grown``: the writer flushing captured visits into an SQLite store that already holds many,
   with the recorder's time-ordered ids and, for comparison in the same run, random ones (UUID
   version 4): the writer's CPU time, and the writes it makes and the bytes it writes per visit.
+- ``cache``: the process's resident memory while the writer stores 100,000 visits in SQLite, with
+  SQLite's default page cache (2 MiB) and, for comparison, a 64 KiB one (Linux).
 
-Run: ``python benchmarks/records.py callgrind|writes|memory|contended|grown``. Prints Markdown.
+Run: ``python benchmarks/records.py callgrind|writes|memory|contended|grown|cache``. Prints Markdown.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import tempfile
 import threading
@@ -268,6 +272,44 @@ def grown(rows: int, count: int, rounds: int) -> None:
         print(f"| {kind} | {cpu_each * 1e6:,.0f} µs | {calls_each:.1f} | {bytes_each / 1024:,.1f} KiB |")
 
 
+def _rss_mib() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise RuntimeError("no VmRSS in /proc/self/status (Linux only)")
+
+
+def cache_once(count: int, cache_kib: int | None) -> None:
+    """Store ``count`` visits 1,000 at a time; print the RSS after the first 1,000 and every tenth (JSON)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        store = SqliteStore(Path(tmp) / "records.db")
+        recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=3600)
+        recorder.start = lambda: None  # type: ignore[method-assign]  # flushed by hand below
+        if cache_kib is not None:
+            with store._tx(write=False) as tx:
+                tx.run(f"PRAGMA cache_size = -{cache_kib}")
+        sizes = []
+        for start in range(0, count, 1_000):
+            for i in range(start, start + 1_000):
+                recorder._push("visit", captured(i))
+            recorder.flush()
+            if start == 0 or (start + 1_000) % (count // 10) == 0:
+                sizes.append(round(_rss_mib(), 1))
+        store.close()
+    print(json.dumps(sizes))
+
+
+def cache(count: int) -> None:
+    """Resident memory while storing ``count`` visits, with SQLite's default page cache and a small one."""
+    print(f"Resident memory (MiB) of a process storing {count:,} visits in SQLite, after so many of them\n")
+    print("| SQLite page cache | 1,000 | " + " | ".join(f"{(i + 1) * count // 10:,}" for i in range(10)) + " |")
+    print("|---|" + "---:|" * 11)
+    for label, kib in (("default (2 MiB)", None), ("64 KiB", 64)):
+        command = [sys.executable, __file__, "cache-once", str(count), str(kib or 0)]
+        sizes = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout.splitlines()[-1])
+        print(f"| {label} | " + " | ".join(f"{size:.1f}" for size in sizes) + " |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = parser.add_subparsers(dest="mode", required=True)
@@ -284,6 +326,11 @@ def main() -> None:
     g.add_argument("--rows", type=int, default=200_000)
     g.add_argument("--records", type=int, default=2_000)
     g.add_argument("--rounds", type=int, default=5)
+    k = sub.add_parser("cache")
+    k.add_argument("--records", type=int, default=100_000)
+    o = sub.add_parser("cache-once", help="one row of `cache` (JSON)")
+    o.add_argument("records", type=int)
+    o.add_argument("cache_kib", type=int, help="0: SQLite's default")
     args = parser.parse_args()
     if args.mode == "callgrind":
         callgrind(args.requests)
@@ -295,6 +342,10 @@ def main() -> None:
         contended(args.records, args.rounds)
     elif args.mode == "grown":
         grown(args.rows, args.records, args.rounds)
+    elif args.mode == "cache":
+        cache(args.records)
+    elif args.mode == "cache-once":
+        cache_once(args.records, args.cache_kib or None)
     else:
         once(args.case, args.n)
 
