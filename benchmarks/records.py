@@ -241,10 +241,9 @@ def grown(rows: int, count: int, rounds: int) -> None:
     over an index that has outgrown the database's cache. Medians of ``rounds`` flushes per kind
     of id.
     """
-    ids: dict[str, Callable[[float], uuid.UUID] | None] = {"time-ordered (version 7)": None, "random (version 4)": None}
-    results: dict[str, list[tuple[float, float, float]]] = {kind: [] for kind in ids}
+    results: dict[str, list[tuple[float, float, float]]] = {"time-ordered (version 7)": [], "random (version 4)": []}
     with tempfile.TemporaryDirectory() as tmp:
-        for kind in ids:
+        for kind in results:
             store = SqliteStore(Path(tmp) / f"{kind.split()[0]}.db")
             recorder = Recorder(overhead.CONFIG, store, spool=Path(tmp) / "spool.jsonl", interval=3600)
             recorder.start = lambda: None  # type: ignore[method-assign]  # flushed by hand below
