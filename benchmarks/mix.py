@@ -11,10 +11,11 @@ does. Three variants of each demo app:
   thread's instructions count too: callgrind counts every thread).
 
 ``waits`` runs the demo variant and counts how often each of its threads waited (its voluntary
-context switches, from ``/proc``): the request thread, the recorder's writer and its hook thread.
-Each system call of the request thread (a ``stat`` of a template file, say) lets a waiting writer
-take the interpreter, and the request thread must then wait to win it back. It runs the demo as it
-ships (its templates read once) and, for comparison, with Jinja's ``auto_reload`` on.
+context switches, from ``/proc``): the main thread, the recorder's writer and its hook thread.
+Each system call of a request (a ``stat`` of a template file, say) lets a waiting writer take the
+interpreter. It runs the demo as it ships (its templates read once) and, for comparison, with
+Jinja's ``auto_reload`` on. Flask's requests run in the main thread here; FastAPI's pages are made
+in a thread pool, whose threads are not counted.
 
 ::
 
