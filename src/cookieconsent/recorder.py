@@ -174,6 +174,7 @@ class Recorder:
         self._parse_ua: Callable[[str], UserAgent] | None = None
         self._entropy = b""  # random bytes for record ids (see _record_id)
         self._entropy_at = 0
+        self._entropy_lock = threading.Lock()
         # A UserAgent is frozen: one per distinct header is shared by every record that has it.
         self._agents = functools.lru_cache(maxsize=1024)(self._agent)
 
@@ -452,14 +453,18 @@ class Recorder:
         """A time-ordered id (:func:`~cookieconsent.records.models.time_ordered_id`) for a visit at ``at``.
 
         Its random part comes from entropy read for 256 ids at a time: ``os.urandom`` lets other
-        threads run while it reads, and once per record the writer had to win the interpreter back
-        from the requests after every record. Called by the writer only (under its lock).
+        threads run while it reads, and read for each record it made the writer win the interpreter
+        back from the requests after every record. The writer calls this, and so does a request
+        thread that spools a record itself when the writer is far behind: the entropy is taken
+        under a lock of its own, so that no two records get the same id.
         """
-        start = self._entropy_at
-        if start >= len(self._entropy):
-            self._entropy, start = os.urandom(10 * 256), 0
-        self._entropy_at = start + 10
-        return time_ordered_id(self._entropy[start : start + 10], int(at * 1000))
+        with self._entropy_lock:
+            start = self._entropy_at
+            if start >= len(self._entropy):
+                self._entropy, start = os.urandom(10 * 256), 0
+            self._entropy_at = start + 10
+            entropy = self._entropy[start : start + 10]
+        return time_ordered_id(entropy, int(at * 1000))
 
     def _user_agent(self, raw: str, items: frozenset[str]) -> UserAgent:
         return self._agents(raw[:1024], "software_hardware" in items, "device_type_version" in items)
