@@ -360,7 +360,11 @@ def test_spool_is_locked_against_other_processes(store: FlakyStore, tmp_path: Pa
     lock.close()  # released
     writer.join(5)
     assert not writer.is_alive()
-    assert "/spooled" in (tmp_path / "spool.jsonl").read_text()
+    # Read as another process would, under the lock: the recorder's own thread (every 50 ms here)
+    # may be rewriting the spool meanwhile.
+    with (tmp_path / "spool.jsonl.lock").open("w") as reader:
+        fcntl.flock(reader.fileno(), fcntl.LOCK_EX)
+        assert "/spooled" in (tmp_path / "spool.jsonl").read_text()
     store.down = False
     recorder._store_down_until = 0.0
     recorder.close()
