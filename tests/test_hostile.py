@@ -1025,6 +1025,12 @@ def redirect_rows() -> list[Row]:
             "/_consent/preferences?next=/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
             absent="<script>alert",
         ),
+        get("next-dialog-protocol-relative", "/_consent/dialog?next=//evil.example", absent="evil.example"),
+        get(
+            "next-dialog-markup",
+            "/_consent/dialog?next=/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E",
+            absent="<script>alert",
+        ),
         get("next-my-data", "/_consent/my-data?next=https://evil.example", absent="evil.example"),
         get("page-path-markup", "/x%22%3E%3Cscript%3Ealert(1)%3C/script%3E", status=404, absent="<script>alert"),
     ]
@@ -1067,6 +1073,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "/_consent": ("POST",),
     "/_consent/withdraw": ("POST",),
     "/_consent/preferences": ("GET", "HEAD"),
+    "/_consent/dialog": ("GET", "HEAD"),
     "/_consent/events": ("POST",),
     "/_consent/my-data": ("GET", "HEAD"),
     "/_consent/my-data.json": ("GET", "HEAD"),

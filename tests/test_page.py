@@ -232,9 +232,38 @@ def test_decided_visitor_gets_no_first_layer_but_the_settings_button(visitor: Vi
     visitor.decide("custom", ["functional"])
     _, page = home(visitor)
     assert not page.find("div", role="region")  # no first layer (R19)
-    assert "/_consent/preferences" in [a.get("href") for t, a in page.elements if t == "a"]  # R17
-    boxes = {category: "checked" in box for category, box in toggles(page).items()}
+    settings = [a for t, a in page.elements if t == "a" and "data-cc-open" in a]
+    assert [a.get("href") for a in settings] == ["/_consent/preferences?next=/"]  # R17, without JavaScript too
+    # The settings dialog is not in the page: the script fetches it when the button is used.
+    assert not page.find("div", role="dialog")
+    assert toggles(page) == {}
+    fragment = visitor.get("/_consent/dialog?next=/", headers={"accept-language": "en"})
+    assert fragment.status == 200
+    assert fragment.header("content-type") == "text/html; charset=utf-8"
+    dialog = Page(fragment.text)
+    assert len(dialog.find("div", role="dialog")) == 1
+    boxes = {category: "checked" in box for category, box in toggles(dialog).items()}
     assert boxes == {"necessary": True, "functional": True, "analytics": False, "marketing": False}  # stored state
+
+
+def test_first_layer_comes_with_its_settings_dialog(visitor: Visitor) -> None:
+    _, page = home(visitor)
+    assert len(page.find("div", role="region")) == 1
+    assert len(page.find("div", role="dialog")) == 1  # "Settings" opens at once, without a fetch
+    boxes = {category: "checked" in box for category, box in toggles(page).items()}
+    assert boxes == {"necessary": True, "functional": False, "analytics": False, "marketing": False}  # R16
+
+
+def test_dialog_fragment_is_private_and_returns_to_a_local_path(visitor: Visitor) -> None:
+    visitor.decide("accept_all", [])
+    r = visitor.get("/_consent/dialog?next=https://evil.example/x", headers={"accept-language": "zh-TW"})
+    assert r.status == 200
+    assert r.header("cache-control") == "no-store"
+    assert "cookie" in (r.header("vary") or "").lower()
+    dialog = Page(r.text)
+    assert {a["value"] for t, a in dialog.elements if t == "input" and a.get("name") == "next"} == {"/"}
+    assert "Cookie 設定" in r.text  # the visitor's language
+    assert visitor.post("/_consent/dialog", form=[]).status == 405
 
 
 def test_banner_language_follows_accept_language(visitor: Visitor) -> None:

@@ -4,6 +4,8 @@
 - ``POST /_consent``: records a decision (JSON → 200 + state; HTML form → 303 to ``next``).
 - ``POST /_consent/withdraw``: withdraws every optional category and expires their cookies.
 - ``GET /_consent/preferences``: the preference page, with the full notice; works without JavaScript.
+- ``GET /_consent/dialog``: the banner's settings dialog alone, which the script fetches for a page
+  that does not carry it.
 - ``GET /_consent/policy.json``: the policy's categories and cookie declarations, for tools such as the audit.
 - ``GET /_consent/static/<file>``: the banner's script and stylesheet.
 - ``POST /_consent/events``: page views and clicks from the banner script (204).
@@ -127,6 +129,7 @@ class Endpoints:
             prefix: (("POST",), self._decide),
             f"{prefix}/withdraw": (("POST",), self._withdraw),
             f"{prefix}/preferences": (("GET", "HEAD"), self._preferences),
+            f"{prefix}/dialog": (("GET", "HEAD"), self._dialog),
             f"{prefix}/policy.json": (("GET", "HEAD"), self._policy_json),
             f"{prefix}/events": (("POST",), self._events),
             GPC_PATH: (("GET", "HEAD"), self._gpc_json),
@@ -192,6 +195,13 @@ class Endpoints:
         target = safe_next(_query(request).get("next"))
         page = self.renderer.preferences_page(state, target)
         reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], page.encode())
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    def _dialog(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        target = safe_next(_query(request).get("next"))
+        fragment = self.renderer.dialog(state, target)
+        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], fragment.encode())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 

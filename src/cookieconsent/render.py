@@ -317,6 +317,15 @@ class Renderer:
             ],
         }
 
+    def dialog(self, state: ConsentState, next_path: str = "/") -> str:
+        """The settings dialog alone (``GET /_consent/dialog``), showing the stored state.
+
+        A page carries the dialog only while its first layer is shown. On the pages of a visitor who
+        has decided, the script fetches it from here when "Cookie settings" is opened; without the
+        script that button is a link to the preference page.
+        """
+        return self.env.get_template("dialog.html").render(self.context(state, next_path))
+
     def preferences_page(self, state: ConsentState, next_path: str, nonce: str | None = None) -> str:
         """The full preference page (``GET /_consent/preferences``); works without JavaScript."""
         context = self.context(state, next_path)

@@ -491,6 +491,53 @@ def test_settings_reopen_shows_the_stored_state(new_session: SessionFactory) -> 
     assert contacted <= ANALYTICS_HOSTS, contacted - ANALYTICS_HOSTS
 
 
+def dialog_fetches(s: Session) -> list[str]:
+    return [u for m, u in s.log if m == "GET" and u.split("?")[0] == s.url("/_consent/dialog")]
+
+
+def test_a_decided_visitors_pages_fetch_the_settings_when_first_needed(new_session: SessionFactory) -> None:
+    """R17, R61: without the dialog in the page, "Cookie settings" fetches it once and opens it as before."""
+    s = new_session()
+    page = load_home(s)
+    banner_button(page, "accept_all").click()
+    expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
+    page.reload()
+    s.settle()
+    expect(banner(page)).to_have_count(0)
+    expect(dialog(page)).to_have_count(0)  # not in the page
+    assert dialog_fetches(s) == []  # nor fetched while nobody asks for it
+    fab = settings_button(page)
+    expect(fab).to_have_attribute("role", "button")
+    fab.focus()  # focus alone fetches it, ahead of the key press
+    assert s.wait_for_request(lambda u: u.startswith(s.url("/_consent/dialog"))) is not None
+    page.keyboard.press("Enter")
+    expect(dialog(page)).to_be_visible()
+    expect(page.locator("#cc-dtitle")).to_be_focused()  # R61: the heading, not "Accept all"
+    expect_toggles(page, set(OPTIONAL))  # the stored state
+    page.keyboard.press("Escape")
+    expect(dialog(page)).to_be_hidden()
+    expect(fab).to_be_focused()  # R61: back to the control that opened it
+    fab.click()
+    expect(dialog(page)).to_be_visible()
+    s.settle()
+    assert len(dialog_fetches(s)) == 1
+
+
+def test_settings_fall_back_to_the_preference_page_when_the_dialog_cannot_be_fetched(
+    new_session: SessionFactory,
+) -> None:
+    s = new_session()
+    page = load_home(s)
+    banner_button(page, "reject_all").click()
+    expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
+    page.route("**/_consent/dialog*", lambda route: route.fulfill(status=503, body="unavailable"))
+    page.reload()
+    s.settle()
+    settings_button(page).click()
+    page.wait_for_url(re.compile(r"/_consent/preferences\?next=%2F$"))
+    expect(page.locator("h1")).to_have_text("Privacy and cookie settings")
+
+
 @pytest.mark.parametrize("locale", ["en-US", "zh-TW"])
 def test_toggles_never_submit_and_save_is_announced(new_session: SessionFactory, locale: str) -> None:
     """R64, R16: switching toggles (mouse or Space) sends nothing; Save announces in a role=status region."""

@@ -7,8 +7,11 @@
   let S;
   try { S = JSON.parse(state.textContent); } catch (e) { return; }
   const P = S.prefix, root = d.getElementById('cookieconsent'), q = s => root && $(s, root);
-  const banner = q('.cc-banner'), dlg = q('[role=dialog]'), back = q('.cc-backdrop'),
-    form = q('.cc-dform'), live = q('.cc-status'), fab = q('.cc-fab'), head = dlg && $('h2', dlg);
+  const banner = q('.cc-banner'), live = q('.cc-status'), fab = q('.cc-fab');
+  // The settings dialog: in the page with the first layer, else fetched when first needed (load).
+  let dlg, back, form, head, loading;
+  const found = () => { dlg = q('[role=dialog]'); back = q('.cc-backdrop'); form = q('.cc-dform'); head = dlg && $('h2', dlg); return dlg; };
+  found();
   const copy = () => JSON.parse(JSON.stringify(S)), on = c => !!S.categories[c];
   const shown = e => e && e.isConnected && e.getClientRects().length;
   let opener, busy, viewed, last = 0, clicks = 0;
@@ -58,12 +61,27 @@
 
   const sync = () => { for (const c of $$('input[name=category]', form)) c.checked = on(c.value); };
 
-  const show = o => {
-    if (!dlg) { location.href = P + '/preferences?next=' + encodeURIComponent(location.pathname + location.search); return; }
+  const here = () => encodeURIComponent(location.pathname + location.search);
+  // Resolves to the dialog, or to nothing when it cannot be had (then the preference page does).
+  const load = () => dlg ? Promise.resolve(dlg) : loading || (loading = !root ? Promise.resolve() :
+    fetch(P + '/dialog?next=' + here(), { credentials: 'same-origin' })
+      .then(r => { if (!r.ok) throw r; return r.text(); })
+      .then(t => {
+        if (dlg) return dlg;
+        const x = d.createElement('template');
+        x.innerHTML = t;
+        if (!$('[role=dialog]', x.content) || !$('.cc-backdrop', x.content)) throw x;
+        root.insertBefore(x.content, fab);
+        return found();
+      })
+      .catch(() => { loading = null; }));
+  const show = async o => {
+    const by = o || d.activeElement;
+    if (!dlg && !await load()) { location.href = P + '/preferences?next=' + here(); return; }
     if (!dlg.hidden) return;
     sync();
     say('');
-    opener = o || d.activeElement;
+    opener = by;
     dlg.hidden = back.hidden = false;
     html.classList.add('cc-lock');
     head.focus();
@@ -119,6 +137,12 @@
       a == 'custom' && !!$('[name=gpc_override]', f));
   });
 
+  // A category refused because of GPC is granted only from the settings, next to their notice.
+  const allowOne = async (t, allow) => {
+    if (S.gpc && (dlg || await load()) && $(`#cc-${allow}-g`)) show(t);
+    else decide('custom', [...Object.keys(S.categories).filter(on), allow]);
+  };
+
   d.addEventListener('click', e => {
     if (e.target == back) return close();
     const t = e.target.closest && e.target.closest('a[href],button');
@@ -132,11 +156,8 @@
     const ph = t.closest('[data-cc-for]'), allow = t.dataset.ccAllow;
     if (t.matches('[data-cc-close]')) close();
     else if (ph && t.matches('[data-cc-load]')) wakeAll($$(`[data-cc-id="${ph.dataset.ccFor}"]`));
-    else if (allow) {
-      // A category refused because of GPC is granted only from the settings, next to their notice.
-      if (S.gpc && $(`#cc-${allow}-g`)) show(t);
-      else decide('custom', [...Object.keys(S.categories).filter(on), allow]);
-    } else if (dlg && (t.matches('[data-cc-open]') || t.pathname == P + '/preferences' && t.host == location.host) &&
+    else if (allow) allowOne(t, allow);
+    else if (root && (t.matches('[data-cc-open]') || t.pathname == P + '/preferences' && t.host == location.host) &&
       !(e.ctrlKey || e.metaKey || e.shiftKey || e.altKey)) {
       e.preventDefault();
       show(t);
@@ -144,7 +165,7 @@
   });
 
   d.addEventListener('keydown', e => {
-    if (e.key == ' ' && e.target.matches && e.target.matches('a[data-cc-open]') && dlg) { e.preventDefault(); show(e.target); }
+    if (e.key == ' ' && e.target.matches && e.target.matches('a[data-cc-open]') && root) { e.preventDefault(); show(e.target); }
     if (!dlg || dlg.hidden) return;
     if (e.key == 'Escape') { e.preventDefault(); close(); }
     if (e.key != 'Tab') return;
@@ -157,6 +178,7 @@
   });
   d.addEventListener('focusin', e => {
     const t = e.target;
+    if (t.matches && t.matches('[data-cc-open]')) load(); // fetched while the visitor is on the way to it
     if (dlg && !dlg.hidden && !dlg.contains(t)) return head.focus();
     // Step the floating button aside while it would cover the focused element.
     if (!fab || root.contains(t) || !t.getBoundingClientRect) return;
@@ -171,7 +193,10 @@
   });
 
   // With the script, "Settings" opens the dialog instead of going to the preference page.
-  if (dlg) for (const a of $$('a[data-cc-open]')) a.setAttribute('role', 'button');
+  if (root) for (const a of $$('a[data-cc-open]')) {
+    a.setAttribute('role', 'button');
+    a.addEventListener('pointerenter', load);
+  }
   if (banner && window.ResizeObserver) new ResizeObserver(pad).observe(banner);
   view();
   window.cookieconsent = {
