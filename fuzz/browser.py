@@ -17,8 +17,17 @@ with this separate reading, written from the WHATWG HTML tokenizer and URL parse
   read as ``/``, scheme-relative (``//host``) and ``http:host`` forms resolved against an ``https``
   page, user info and port dropped, the host percent-decoded and mapped with IDNA.
 
-It does not model tree construction beyond that (foreign content such as ``<svg>``, ``<select>`` and
-table quirks), nor CSS (``url()`` in ``style``), nor inline scripts holding bytes that are not UTF-8
+- foreign content: under an ``<svg>`` or ``<math>`` element no element's content is text, CDATA
+  sections are text, the SVG ``image``, ``script``, ``feImage`` and ``use`` elements fetch their
+  ``href`` or ``xlink:href`` (an ``<image>`` stays an SVG image), an SVG script runs its text; the
+  start tags that break out of it (``<img>``, ``<div>``, ``<font color>``…, and the end tags ``</p>``
+  and ``</br>``) close every foreign element up to the nearest HTML integration point (SVG
+  ``foreignObject``, ``desc`` and ``title``; MathML ``mi``, ``mo``, ``mn``, ``ms``, ``mtext`` and an
+  ``annotation-xml`` whose encoding is HTML), whose content is read as HTML again; an end tag closes
+  the innermost open foreign element or integration point of its name.
+
+It does not model tree construction beyond that (the HTML elements around or inside foreign content,
+``<select>`` and table quirks), nor CSS (``url()`` in ``style``), nor inline scripts holding bytes that are not UTF-8
 (which it does not classify), nor the escaped states of script data, where browsers
 end a script later than this reading does (so it may see more tags than a browser, never fewer, for the
 constructs it covers).
@@ -90,6 +99,20 @@ FETCHING: dict[str, tuple[str, ...]] = {
     "th": ("background",),
 }
 _SRCSET = frozenset({"srcset", "imagesrcset"})
+#: The same for the SVG elements of foreign content.
+FOREIGN_FETCHING: dict[str, tuple[str, ...]] = {
+    name: ("href", "xlink:href") for name in ("image", "script", "feimage", "use")
+}
+_BREAKOUT = frozenset(
+    {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed"}
+    | {"h1", "h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr"}
+    | {"ol", "p", "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u"}
+    | {"ul", "var"}
+)
+_INTEGRATION_POINTS = {
+    "svg": frozenset({"foreignobject", "desc", "title"}),
+    "math": frozenset({"mi", "mo", "mn", "ms", "mtext", "annotation-xml"}),
+}
 #: The elements whose ``data-category`` marking the library documents (docs/blocking.md).
 MARKABLE = frozenset({"script", "iframe", "img", "link", "embed", "object", "video", "audio", "source"})
 _CHARREF = re.compile(r"&(#[xX][0-9a-fA-F]+;?|#[0-9]+;?|[A-Za-z][A-Za-z0-9]*;?)")
@@ -161,6 +184,8 @@ class Element:
     source: str = ""
     #: Where the tag starts in the text.
     at: int = 0
+    #: Whether it is an element of foreign content (SVG or MathML), not HTML.
+    foreign: bool = False
 
 
 def _tag(text: str, at: int) -> tuple[Element, int] | None:
@@ -269,6 +294,8 @@ def ends_inside_tag(text: str) -> bool:
 def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
     """The elements of ``text``, and whether it ends inside a tag."""
     found: list[Element] = []
+    # Open <svg> and <math> elements and integration points: (name, namespace or "html" for a point).
+    open_: list[tuple[str, str]] = []
     n = len(text)
     i = 0
     while i < n:
@@ -276,8 +303,15 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
         if lt < 0 or lt + 1 >= n:
             break
         nxt = text[lt + 1]
+        foreign = bool(open_) and open_[-1][1] != "html"
         if nxt == "!":
-            i = _comment_end(text, lt + 4) if text.startswith("<!--", lt) else _bogus_comment_end(text, lt + 2)
+            if text.startswith("<!--", lt):
+                i = _comment_end(text, lt + 4)
+            elif foreign and text.startswith("[CDATA[", lt + 2):
+                end = text.find("]]>", lt + 9)
+                i = n if end < 0 else end + 3
+            else:
+                i = _bogus_comment_end(text, lt + 2)
             continue
         if nxt == "?":
             i = _bogus_comment_end(text, lt + 2)
@@ -292,6 +326,14 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
                 tag[0].source, tag[0].at = text[lt : tag[1]], lt
                 found.append(tag[0])
                 i = tag[1]
+                name = tag[0].name
+                if foreign and name in ("br", "p"):
+                    _break_out(open_)
+                else:
+                    for k in range(len(open_) - 1, -1, -1):
+                        if open_[k][0] == name:
+                            del open_[k:]
+                            break
             elif after == ">":
                 i = lt + 3
             elif not after:
@@ -307,6 +349,34 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
             return found, True
         element, i = tag
         element.source, element.at = text[lt:i], lt
+        name = element.name
+        closed = element.source.endswith("/>")
+        if foreign and (name in _BREAKOUT or (name == "font" and {"color", "face", "size"} & element.attrs.keys())):
+            _break_out(open_)
+            i = lt  # read again, as HTML (or in an integration point)
+            continue
+        if foreign:
+            element.foreign = True
+            found.append(element)
+            root = next(ns for _, ns in reversed(open_) if ns != "html")
+            if name in ("svg", "math"):
+                if not closed:
+                    open_.append((name, name))
+            elif name in _INTEGRATION_POINTS[root] and not closed:
+                encoding = _ascii_lower(_strip_ws(element.attrs.get("encoding", "")))
+                if name != "annotation-xml" or encoding in ("text/html", "application/xhtml+xml"):
+                    open_.append((name, "html"))
+            elif name == "script" and not closed:
+                # An SVG script's text, up to its end tag (tags in it are still read, as markup).
+                end = text.find("</script", i)
+                element.content = text[i : n if end < 0 else end]
+            continue
+        if name == "svg" or name == "math":
+            element.foreign = True
+            found.append(element)
+            if not closed:
+                open_.append((name, name))
+            continue
         if element.name == "image":
             element.name = "img"
         name = element.name
@@ -318,6 +388,12 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
             element.content = text[i:end]
             i = end
     return found, False
+
+
+def _break_out(open_: list[tuple[str, str]]) -> None:
+    """Close the foreign elements up to the innermost integration point (all of them if there is none)."""
+    while open_ and open_[-1][1] != "html":
+        open_.pop()
 
 
 def url_host_path(value: str, base_scheme: str = "https") -> tuple[str, str] | None:
@@ -381,7 +457,7 @@ def _fetches(element: Element) -> list[tuple[str, str]]:
     if name == "input" and _ascii_lower(_strip_ws(element.attrs.get("type", ""))) != "image":
         return []
     out = []
-    for attr in FETCHING.get(name, ()):
+    for attr in (FOREIGN_FETCHING if element.foreign else FETCHING).get(name, ()):
         value = element.attrs.get(attr)
         if value is None or attr == "srcdoc":
             continue
@@ -450,6 +526,11 @@ def active_violations(
     return list(found.values())
 
 
+def _external(script: Element) -> bool:
+    """Whether a script element runs a fetched script (then its content is not run)."""
+    return any(attr in script.attrs for attr in (FOREIGN_FETCHING if script.foreign else FETCHING)["script"])
+
+
 def _element_violations(
     element: Element,
     allowed: Callable[[str], bool],
@@ -460,11 +541,11 @@ def _element_violations(
     out: list[Violation] = []
     marked = element.attrs.get("data-category")
     fetches = _fetches(element)
-    if marked is not None and element.name in MARKABLE:
+    if marked is not None and element.name in MARKABLE and not element.foreign:
         category = marked.strip()
         if allowed(category):
             return out
-        runs = element.name == "script" and "src" not in element.attrs and bool(element.content.strip())
+        runs = element.name == "script" and not _external(element) and bool(element.content.strip())
         if fetches or runs or (element.name == "iframe" and "srcdoc" in element.attrs):
             out.append(Violation(element, category, "marked", srcdoc=depth))
         return out
@@ -475,10 +556,10 @@ def _element_violations(
         needed = category_of_url(f"https://{target[0]}{target[1]}")
         if needed is not None and not allowed(needed):
             out.append(Violation(element, needed, "url", attr, url, depth))
-    if element.name == "script" and "src" not in element.attrs and not _UNDECODED.search(element.content):
+    if element.name == "script" and not _external(element) and not _UNDECODED.search(element.content):
         needed = category_of_script(element.content)
         if needed is not None and not allowed(needed):
             out.append(Violation(element, needed, "inline", srcdoc=depth))
-    if element.name == "iframe" and "srcdoc" in element.attrs and depth < 3:
+    if element.name == "iframe" and not element.foreign and "srcdoc" in element.attrs and depth < 3:
         out.extend(active_violations(element.attrs["srcdoc"], allowed, category_of_url, category_of_script, depth + 1))
     return out

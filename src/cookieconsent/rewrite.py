@@ -61,6 +61,7 @@ _WORDS = (
     *("script", "style", "source", "textarea", "title", "track", "iframe", "img", "image", "input"),
     *("noscript", "noembed", "noframes", "xmp", "embed", "object", "video", "audio", "link", "head", "body", "html"),
     "meta",
+    *("svg", "math"),
 )
 #: The parts of a table: they only fetch through a "background" attribute, so they are read only in
 #: text that holds the word (most pages have none, and tables are many tags).
@@ -121,6 +122,7 @@ _SCANS = (
     (_interesting(_WORDS + _TABLE_WORDS), _skip(f"{_NAMES}|{_TABLE_NAMES}")),
 )
 _TAG_START = frozenset("abcdefghijklmnopqrstuvwxyz/!?")
+_ALL_WORDS = frozenset(_WORDS + _TABLE_WORDS)
 _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\"|'([^']*)'|([^{_WS}>]*)))?")
 #: Elements whose content browsers read as text, to their end tag: no markup in it is active.
 _RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes"})
@@ -155,6 +157,23 @@ _FETCHING = {
     # A background image, still honoured on the body and the parts of a table.
     **dict.fromkeys(("body", "table", "thead", "tbody", "tfoot", "tr", "td", "th"), ("background",)),
 }
+# The same inside <svg> or <math> (foreign content), where these are SVG elements: an image, a script,
+# a filter's image or a reference to another document, each fetching its href (or the older xlink:href).
+_FOREIGN_FETCHING = dict.fromkeys(("image", "script", "feimage", "use"), ("href", "xlink:href"))
+#: Start tags that end foreign content (the parser closes the <svg> or <math> and reads them as HTML).
+_BREAKOUT = frozenset(
+    {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed", "h1"}
+    | {"h2", "h3", "h4", "h5", "h6", "head", "hr", "i", "img", "li", "listing", "menu", "meta", "nobr", "ol"}
+    | {"p", "pre", "ruby", "s", "small", "span", "strong", "strike", "sub", "sup", "table", "tt", "u", "ul", "var"}
+)
+#: Elements of foreign content whose content is HTML again (integration points), by the root they are in.
+_INTEGRATION = {
+    "svg": frozenset(("foreignobject", "desc", "title")),
+    "math": frozenset(("mi", "mo", "mn", "ms", "mtext", "annotation-xml")),
+}
+#: In foreign content: a comment, a CDATA section, a start or end tag with its name, or a bogus comment
+#: ("<?", "<!" not starting one of the others, "</" not before a letter), which ends at the first ">".
+_FOREIGN_MARKUP = re.compile(rf"<(?:(!--)|(!\[cdata\[)|(/?)([a-z][^{_WS}/>]*+)|(?=[?!])|/(?![a-z>]))")
 # Attributes holding a list of candidate URLs, each with descriptors: every candidate may be fetched.
 _SRCSETS = frozenset({"srcset", "imagesrcset"})
 _SRCSET_SPACE = re.compile(rf"[{_WS}]+")
@@ -255,6 +274,9 @@ class HTMLRewriter:
         self.plan = plan
         self._carry = ""
         self._raw: str | None = None  # inside an element whose content is text: its name
+        # Inside <svg> or <math>: the open roots ("svg", "math") and integration points, innermost last,
+        # each with whether it is a root. Under a root no element's content is text (see _foreign_markup).
+        self._foreign: list[tuple[str, bool]] = []
         # Inside <noscript>: its content, markup to a browser without scripting, goes through a
         # rewriter of its own that cannot carry anything past </noscript> (where browsers with
         # scripting end the element whatever its content).
@@ -363,6 +385,11 @@ class HTMLRewriter:
                 self._raw = None
                 pos = stop
                 continue
+            if self._foreign:
+                pos, flushed, done = self._foreign_markup(buf, low, pos, flushed, final, out)
+                if done:
+                    return "".join(out)
+                continue
             # The next opener outside the tags of no interest. Found by searching, unless a tag could hide
             # it: one still open before it (a "<" with no ">" after it), or one whose last ">" before it is
             # in a quoted value (a tag ends at a ">" outside quotes). Then the text is read tag by tag
@@ -454,6 +481,123 @@ class HTMLRewriter:
                 out.append(replacement)
                 flushed = tag_end
 
+    def _foreign_markup(
+        self, buf: str, low: str, pos: int, flushed: int, final: bool, out: list[str]
+    ) -> tuple[int, int, bool]:
+        """Read the next piece of markup inside <svg> or <math>; returns (pos, flushed, done with the buffer).
+
+        Under an <svg> or <math> root the tokenizer reads the content of every element as markup:
+        ``<svg><style><img src=…>`` holds an HTML image that fetches, where an HTML <style> would hold
+        text. Its SVG image, script, feImage and use elements fetch their ``href``. An integration point
+        (``foreignObject``, ``desc`` and ``title`` in SVG, the text elements of MathML) holds HTML again,
+        read as the rest of the page is. Whatever the parser does that this does not follow (end tags
+        of the HTML elements around an <svg>, say), it errs towards reading more markup than a browser,
+        never less.
+        """
+        found = _FOREIGN_MARKUP.search(low, pos)
+        if found is None:
+            lt = low.rfind("<", pos)
+            cut = lt if lt >= 0 and not final and len(buf) - lt < 16 else len(buf)
+            out.append(buf[flushed:cut])
+            self._carry = buf[cut:]
+            return cut, cut, True
+        start = found.start()
+        under_root = self._foreign[-1][1]
+        if found.group(4) is None:
+            if found.group(1) is not None:
+                end = _comment_end(buf, found.end())
+            elif found.group(2) is not None and under_root:  # in HTML (an integration point) a bogus comment
+                end = low.find("]]>", found.end())
+                end = end + 3 if end >= 0 else end
+            else:
+                end = low.find(">", found.end())
+                end = end + 1 if end >= 0 else end
+            if end >= 0:
+                return end, flushed, False
+            tag_end = -1
+        else:
+            match = _TAG_END.match(buf, found.end())
+            tag_end = match.end() if match is not None else -1
+        if tag_end < 0:  # continues in the next chunk (or is cut by the end of the page: dropped)
+            out.append(buf[flushed:start])
+            self._carry = "" if final else buf[start:]
+            return start, start, True
+        name = found.group(4)
+        stack = self._foreign
+        if found.group(3):  # an end tag
+            if under_root and (name == "br" or name == "p"):
+                self._break_out()
+            else:
+                for i in range(len(stack) - 1, -1, -1):
+                    if stack[i][0] == name:
+                        del stack[i:]
+                        break
+            return tag_end, flushed, False
+        attrs_at = found.end()
+        self_closing = buf[tag_end - 2] == "/"
+        if name == "svg" or name == "math":
+            if not self_closing:
+                stack.append((name, True))
+            return tag_end, flushed, False
+        if under_root:
+            if name in _BREAKOUT or (name == "font" and self._font_breaks_out(buf[attrs_at : tag_end - 1])):
+                self._break_out()
+                return start, flushed, False  # read again, as HTML or in an integration point
+            root = next(n for n, is_root in reversed(stack) if is_root)
+            if name in _INTEGRATION[root]:
+                if not self_closing and (name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])):
+                    stack.append((name, False))
+                return tag_end, flushed, False
+            if name not in _FOREIGN_FETCHING:
+                return tag_end, flushed, False
+            replacement = self._inert_tag(name, buf, attrs_at, tag_end)
+            if replacement is None and name == "script" and not self_closing:
+                # An SVG script runs its content too. Its content is markup here, but up to </script it
+                # is the script's text, unless a tag in it ends the <svg> first: classified as a
+                # whole, and still read on as markup.
+                close = low.find("</script", tag_end)
+                if close < 0 and not final and len(buf) - tag_end <= INLINE_LIMIT:
+                    out.append(buf[flushed:start])
+                    self._carry = buf[start:]
+                    return start, start, True
+                source = buf[tag_end : close if close >= 0 else len(buf)]
+                category = self.plan.catalog.category_of_script(source)
+                attr_text = buf[attrs_at : tag_end - 1]
+                if category is not None and not self.plan.allowed(category) and self._is_js(attr_text):
+                    replacement = self._inert(name, self._attributes(attr_text), category, False)
+        elif name in _ALL_WORDS:  # in an integration point: HTML
+            replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
+        else:
+            return tag_end, flushed, False
+        if replacement is not None:
+            out.append(buf[flushed:start])
+            out.append(replacement)
+            flushed = tag_end
+        return tag_end, flushed, False
+
+    def _font_breaks_out(self, attr_text: str) -> bool:
+        """Whether a <font> start tag ends foreign content: it does with a color, face or size."""
+        return any(key.lower() in ("color", "face", "size") for key, _ in self._attributes(attr_text))
+
+    def _html_encoding(self, attr_text: str) -> bool:
+        """Whether an <annotation-xml> start tag says its content is HTML (its first encoding attribute)."""
+        for key, value in self._attributes(attr_text):
+            if key.lower() == "encoding":
+                return unescape(value or "").strip(_WS).lower() in ("text/html", "application/xhtml+xml")
+        return False
+
+    def _break_out(self) -> None:
+        """Close the foreign roots up to the innermost integration point (or all of them)."""
+        stack = self._foreign
+        while stack and stack[-1][1]:
+            stack.pop()
+
+    def _fetching(self, name: str) -> tuple[str, ...]:
+        """The attributes through which element ``name`` fetches, here (in HTML, or under <svg>)."""
+        if self._foreign and self._foreign[-1][1]:
+            return _FOREIGN_FETCHING.get(name, ())
+        return _FETCHING.get(name, ())
+
     def _hold(self, text: str, out: list[str]) -> None:
         """Add to the inline script held back; past :data:`INLINE_LIMIT` let it all through as it is."""
         assert self._held is not None
@@ -504,6 +648,10 @@ class HTMLRewriter:
                 return (injected + tag) if injected or inert is not None else None
             self._body_done = True
             return injected + tag + self._inject(plan.banner)
+        elif name == "svg" or name == "math":
+            if buf[end - 2] != "/":
+                self._foreign.append((name, True))
+            return None
         elif name in _RAW_TEXT:
             self._raw = name
             return None
@@ -623,7 +771,7 @@ class HTMLRewriter:
     def _category(self, name: str, attrs: list[tuple[str, str | None]]) -> str | None:
         """The category the element needs: a refused one if its marking or any URL it fetches is refused."""
         found = marked = None
-        fetching = _FETCHING.get(name, ())
+        fetching = self._fetching(name)
         for key, value in attrs:
             key = key.lower()
             if key == "data-category":
@@ -649,7 +797,7 @@ class HTMLRewriter:
         return marked
 
     def _inert(self, name: str, attrs: list[tuple[str, str | None]], category: str, self_closing: bool) -> str:
-        fetching = _FETCHING.get(name, ())
+        fetching = self._fetching(name)
         parts = [f"<{name}"]
         host = None
         has_category = False
@@ -666,6 +814,8 @@ class HTMLRewriter:
             if low in fetching:
                 if low in ("src", "href", "data") and value and host is None:
                     host = _host(value)
+                if low == "xlink:href":
+                    low = "href"  # the banner script gives it back as href, which SVG reads as well
                 parts.append(f' data-{low}="{value}"' if value is not None else f" data-{low}")
                 continue
             if name == "script" and low == "type":
