@@ -192,16 +192,14 @@ class Endpoints:
         return reply
 
     def _preferences(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        target = safe_next(_query(request).get("next"))
-        page = self.renderer.preferences_page(state, target)
-        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], page.encode())
-        reply.headers = self.engine.response_headers(state, reply.headers)
-        return reply
+        return self._markup(state, self.renderer.preferences_page(state, safe_next(_query(request).get("next"))))
 
     def _dialog(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        target = safe_next(_query(request).get("next"))
-        fragment = self.renderer.dialog(state, target)
-        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], fragment.encode())
+        return self._markup(state, self.renderer.dialog(state, safe_next(_query(request).get("next"))))
+
+    def _markup(self, state: ConsentState, markup: str) -> Reply:
+        """A page or fragment of the visitor's settings: never cached, and varying with their cookie."""
+        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], markup.encode())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
