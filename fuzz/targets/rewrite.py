@@ -42,7 +42,9 @@ def judged(page: str) -> set[tuple[int, int]]:
     A model of the rewriter's scan made of its own patterns: other tags are skipped whole, comments are
     skipped to their end, a start tag ends where its end pattern says, and the elements whose content
     is text hold it up to their end tag. It tells an element the rewriter judged wrongly from one it
-    never saw as an element.
+    never saw as an element. It does not follow the rewriter into <svg> and <math> content: an element
+    there counts as one the rewriter never saw, which only chooses the known findings that may explain
+    it (none are known: every violation is a finding).
     """
     low = page.lower()
     interesting, skip = _SCANS["background" in low]
