@@ -831,3 +831,15 @@ def test_markup_that_foreign_content_leaves_as_text_is_left_alone(name: str) -> 
 def test_a_refused_svg_image_is_written_inert_with_an_href_to_give_back() -> None:
     out = run(body(f'<svg><image xlink:href="{PIXEL_URL}" width="1"/></svg>'))
     assert f'<image data-href="{PIXEL_URL}" width="1" data-category="marketing" data-cc="blocked"' in out
+
+
+def test_a_long_svg_script_is_judged_alike_however_the_page_is_cut() -> None:
+    snippet = "fbq('init', '1');/*"
+    blocked = []
+    for size in range(rewrite_module.INLINE_LIMIT - 4, rewrite_module.INLINE_LIMIT + 12):  # its end on each side
+        page = body(f"<svg><script>{snippet}{'x' * (size - len(snippet) - 2)}*/</script></svg>")
+        whole = run(page)
+        assert run(page, chunks=list(range(4096, len(page.encode()), 4096))) == whole
+        assert run(page, chunks=list(range(1000, len(page.encode()), 65_536))) == whole
+        blocked.append('data-cc="blocked"' in whole)
+    assert blocked == [True] * 5 + [False] * 11  # classified up to INLINE_LIMIT characters, as in HTML

@@ -506,7 +506,7 @@ class HTMLRewriter:
         if found.group(4) is None:
             if found.group(1) is not None:
                 end = _comment_end(buf, found.end())
-            elif found.group(2) is not None and under_root:  # in HTML (an integration point) a bogus comment
+            elif found.group(2) is not None and under_root:  # CDATA (in an integration point: a bogus comment)
                 end = low.find("]]>", found.end())
                 end = end + 3 if end >= 0 else end
             else:
@@ -519,6 +519,9 @@ class HTMLRewriter:
             match = _TAG_END.match(buf, found.end())
             tag_end = match.end() if match is not None else -1
         if tag_end < 0:  # continues in the next chunk (or is cut by the end of the page: dropped)
+            if not final and len(buf) - start > TAG_LIMIT:  # as in HTML: too long to wait for
+                out.append(buf[flushed:])
+                return len(buf), len(buf), True
             out.append(buf[flushed:start])
             self._carry = "" if final else buf[start:]
             return start, start, True
@@ -555,16 +558,18 @@ class HTMLRewriter:
                 # An SVG script runs its content too. Its content is markup here, but up to </script it
                 # is the script's text, unless a tag in it ends the <svg> first: classified as a
                 # whole, and still read on as markup.
-                close = low.find("</script", tag_end)
-                if close < 0 and not final and len(buf) - tag_end <= INLINE_LIMIT:
+                # Past INLINE_LIMIT it is not classified, however the page is cut (as an HTML one).
+                close = low.find("</script", tag_end, tag_end + INLINE_LIMIT + 8)
+                if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 8:
                     out.append(buf[flushed:start])
                     self._carry = buf[start:]
                     return start, start, True
-                source = buf[tag_end : close if close >= 0 else len(buf)]
-                category = self.plan.catalog.category_of_script(source)
-                attr_text = buf[attrs_at : tag_end - 1]
-                if category is not None and not self.plan.allowed(category) and self._is_js(attr_text):
-                    replacement = self._inert(name, self._attributes(attr_text), category, False)
+                if close >= 0 or len(buf) - tag_end <= INLINE_LIMIT:
+                    source = buf[tag_end : close if close >= 0 else len(buf)]
+                    category = self.plan.catalog.category_of_script(source)
+                    attr_text = buf[attrs_at : tag_end - 1]
+                    if category is not None and not self.plan.allowed(category) and self._is_js(attr_text):
+                        replacement = self._inert(name, self._attributes(attr_text), category, False)
         elif name in _ALL_WORDS:  # in an integration point: HTML
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
         else:
