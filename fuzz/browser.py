@@ -294,7 +294,8 @@ def ends_inside_tag(text: str) -> bool:
 def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
     """The elements of ``text``, and whether it ends inside a tag."""
     found: list[Element] = []
-    # Open <svg> and <math> elements and integration points: (name, namespace or "html" for a point).
+    # Open <svg> and <math> elements and integration points: (name, namespace or "html" for a point),
+    # and, read without scripting, the <noscript> elements around them (namespace "noscript").
     open_: list[tuple[str, str]] = []
     n = len(text)
     i = 0
@@ -303,7 +304,7 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
         if lt < 0 or lt + 1 >= n:
             break
         nxt = text[lt + 1]
-        foreign = bool(open_) and open_[-1][1] != "html"
+        foreign = bool(open_) and open_[-1][1] in ("svg", "math")
         if nxt == "!":
             if text.startswith("<!--", lt):
                 i = _comment_end(text, lt + 4)
@@ -330,10 +331,7 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
                 if foreign and name in ("br", "p"):
                     _break_out(open_)
                 else:
-                    for k in range(len(open_) - 1, -1, -1):
-                        if open_[k][0] == name:
-                            del open_[k:]
-                            break
+                    _close(open_, name)
             elif after == ">":
                 i = lt + 3
             elif not after:
@@ -358,7 +356,7 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
         if foreign:
             element.foreign = True
             found.append(element)
-            root = next(ns for _, ns in reversed(open_) if ns != "html")
+            root = open_[-1][1]
             if name in ("svg", "math"):
                 if not closed:
                     open_.append((name, name))
@@ -368,8 +366,7 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
                     open_.append((name, "html"))
             elif name == "script" and not closed:
                 # An SVG script's text, up to its end tag (tags in it are still read, as markup).
-                end = text.find("</script", i)
-                element.content = text[i : n if end < 0 else end]
+                element.content = text[i : _text_end(text, "script", i)]
             continue
         if name == "svg" or name == "math":
             element.foreign = True
@@ -381,6 +378,8 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
             element.name = "img"
         name = element.name
         found.append(element)
+        if name == "noscript" and not scripting and open_:
+            open_.append((name, "noscript"))
         if name == "plaintext":
             break
         if name == "script" or name in _RAWTEXT or name in _RCDATA or (scripting and name == "noscript"):
@@ -391,9 +390,28 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
 
 
 def _break_out(open_: list[tuple[str, str]]) -> None:
-    """Close the foreign elements up to the innermost integration point (all of them if there is none)."""
-    while open_ and open_[-1][1] != "html":
+    """Close the foreign elements up to the innermost integration point or HTML element."""
+    while open_ and open_[-1][1] in ("svg", "math"):
         open_.pop()
+
+
+def _close(open_: list[tuple[str, str]], name: str) -> None:
+    """An end tag: it closes the innermost open element of its name, but never across a <noscript>.
+
+    A <noscript> is a "special" HTML element: an end tag that reaches it is ignored, and ``</noscript>``
+    itself is, when an integration point is the current node.
+    """
+    for k in range(len(open_) - 1, -1, -1):
+        element, kind = open_[k]
+        if kind == "noscript":
+            if name == "noscript":
+                del open_[k:]
+            return
+        if name == "noscript" and kind == "html":
+            return
+        if element == name:
+            del open_[k:]
+            return
 
 
 def url_host_path(value: str, base_scheme: str = "https") -> tuple[str, str] | None:

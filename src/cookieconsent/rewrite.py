@@ -343,6 +343,12 @@ class HTMLRewriter:
                 # Closing it here makes browsers with and without scripting end the noscript alike.
                 out += f"</{self._raw}>"
             self._raw = None
+        if self._foreign:
+            if self._inner:
+                # The same for an <svg> or <math> left open in it (an end tag reaching the noscript
+                # from inside an integration point is ignored): closed, innermost first.
+                out += "".join(f"</{name}>" for name, _ in reversed(self._foreign))
+            self._foreign = []
         return out
 
     # -- scanning ------------------------------------------------------------------------------
@@ -559,8 +565,9 @@ class HTMLRewriter:
                 # is the script's text, unless a tag in it ends the <svg> first: classified as a
                 # whole, and still read on as markup.
                 # Past INLINE_LIMIT it is not classified, however the page is cut (as an HTML one).
-                close = low.find("</script", tag_end, tag_end + INLINE_LIMIT + 8)
-                if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 8:
+                ended = _RAW_END["script"].search(low, tag_end, tag_end + INLINE_LIMIT + 9)
+                close = ended.start() if ended is not None else -1
+                if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 9:
                     out.append(buf[flushed:start])
                     self._carry = buf[start:]
                     return start, start, True
