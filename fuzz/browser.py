@@ -24,7 +24,8 @@ with this separate reading, written from the WHATWG HTML tokenizer and URL parse
   and ``</br>``) close every foreign element up to the nearest HTML integration point (SVG
   ``foreignObject``, ``desc`` and ``title``; MathML ``mi``, ``mo``, ``mn``, ``ms``, ``mtext`` and an
   ``annotation-xml`` whose encoding is HTML), whose content is read as HTML again; an end tag closes
-  the innermost open foreign element or integration point of its name.
+  the innermost open foreign element or integration point of its name, never across a ``<noscript>``
+  read without scripting (``</noscript>`` itself is ignored while an integration point is open in it).
 
 It does not model tree construction beyond that (the HTML elements around or inside foreign content,
 ``<select>`` and table quirks), nor CSS (``url()`` in ``style``), nor inline scripts holding bytes that are not UTF-8
