@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import gc
+import inspect
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import anyio
 import pytest
+import uvicorn
 from fastapi import FastAPI
 from flask import Flask, g, render_template_string
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
@@ -116,6 +122,85 @@ def test_asgi_passes_other_scopes_through(config: ConsentConfig) -> None:
     assert calls == ["websocket", "lifespan"]
 
 
+def test_asgi_servers_tell_the_middleware_is_an_asgi3_app(config: ConsentConfig) -> None:
+    """Its ``__call__`` returns the app's awaitable; servers that test for a coroutine function see one."""
+    middleware = ASGIMiddleware(Starlette(), config)
+    assert inspect.iscoroutinefunction(middleware.__call__)  # hypercorn's test (utils.is_asgi)
+    assert asyncio.iscoroutinefunction(middleware.__call__)  # asgiref's, and uvicorn's on Python 3.11
+    server = uvicorn.Config(middleware, interface="auto")
+    server.load()
+    assert server.interface == "asgi3"
+
+
+@pytest.mark.parametrize("how", ["called", "__call__"])
+def test_asgi_middleware_answers_alike_however_it_is_called(config: ConsentConfig, how: str) -> None:
+    """Called, or through the ``__call__`` a server looks up on it: the same response."""
+
+    def home(request: Request) -> PlainTextResponse:
+        response = PlainTextResponse(str(request.state.consent.decided))
+        response.set_cookie("_ga", "1")
+        response.set_cookie("session", "s")
+        return response
+
+    middleware = ASGIMiddleware(Starlette(routes=[Route("/", home)]), config)
+    entry = middleware if how == "called" else middleware.__call__
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        await entry(scope, receive, send)
+
+    r = TestClient(app, base_url="https://testserver").get("/")
+    assert r.text == "False"
+    assert r.headers.get_list("set-cookie") == ["session=s; Path=/; SameSite=lax"]  # _ga refused
+
+
+def test_asgi_middleware_calls_the_app_it_holds(config: ConsentConfig) -> None:
+    """Setting ``app`` replaces the wrapped application, whatever kind of callable it is."""
+
+    def answering(text: str) -> Any:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/plain")]})
+            await send({"type": "http.response.body", "body": text.encode()})
+
+        return app
+
+    class Instance:
+        async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+            await answering("instance")(scope, receive, send)
+
+    middleware = ASGIMiddleware(answering("function"), config)
+    client = TestClient(middleware, base_url="https://testserver")
+    assert client.get("/").text == "function"
+    apps: list[tuple[Any, str]] = [
+        (Instance(), "instance"),
+        (functools.partial(answering("partial")), "partial"),
+        (ASGIMiddleware(answering("nested"), config), "nested"),
+    ]
+    for app, text in apps:
+        middleware.app = app
+        assert middleware.app is app
+        assert client.get("/").text == text
+
+
+@pytest.mark.parametrize("prefix", ["/_consent", "/consent", "/~cc", "/a/b.c", "/-"])
+def test_asgi_own_path_range_holds_every_path_the_library_answers(config: ConsentConfig, prefix: str) -> None:
+    """The two comparisons that rule application paths out never rule out one of the library's."""
+    middleware = ASGIMiddleware(Starlette(), config.model_copy(update={"prefix": prefix}))
+    answered = 0
+
+    @given(tail=st.text(alphabet="/._-~azAZ09\u00e9\uffff", max_size=12), cut=st.integers(1, 30))
+    @settings(max_examples=200, deadline=None)
+    def check(tail: str, cut: int) -> None:
+        nonlocal answered
+        for base in (prefix, "/.well-known/gpc.json", "/"):
+            path = (base + tail)[:cut]
+            if middleware.endpoints.matches(path):
+                answered += 1
+                assert middleware._own_low <= path < middleware._own_high, path
+
+    check()
+    assert answered > 0  # the library's own paths were among those tried
+
+
 def _collected(kinds: tuple[type, ...], run: Any) -> list[object]:
     """The objects of ``kinds`` that ``run()`` left for the cycle collector (freed only by it)."""
     gc.collect()
@@ -133,8 +218,8 @@ def _collected(kinds: tuple[type, ...], run: Any) -> list[object]:
 
 @pytest.mark.parametrize(
     ("path", "cookie"),
-    [("/api", "decided"), ("/page", ""), ("/_consent/state", ""), ("/_consent", "")],
-    ids=["decided-json", "undecided-html", "own-endpoint", "own-endpoint-wrong-method"],
+    [("/api", "decided"), ("/asks", "decided"), ("/page", ""), ("/_consent/state", ""), ("/_consent", "")],
+    ids=["decided-json", "app-asks-request", "undecided-html", "own-endpoint", "own-endpoint-wrong-method"],
 )
 def test_asgi_requests_leave_no_reference_cycles(config: ConsentConfig, path: str, cookie: str) -> None:
     """Each request's state, request view and sender are freed as soon as it ends, not by the GC.
@@ -144,6 +229,8 @@ def test_asgi_requests_leave_no_reference_cycles(config: ConsentConfig, path: st
     """
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/asks":  # the state then makes its request view
+            assert scope["state"]["consent"].request.path == "/asks"
         html = scope["path"] == "/page"
         headers = [(b"content-type", b"text/html" if html else b"application/json"), (b"set-cookie", b"_ga=1")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})

@@ -177,3 +177,30 @@ def test_state_from_reads_as_decide_does(
         assert not state.accessed
         assert state.extra_cookies == ()
         assert state.mechanism is None
+
+
+def test_states_are_of_the_engines_state_type_and_may_make_their_request_view(config: ConsentConfig) -> None:
+    """An adapter's state class makes the request view when first asked; a plain state says it has none."""
+    engine = Engine(config)
+    bare = engine.state_from(None, None, None)
+    with pytest.raises(LookupError, match="made without its request"):
+        _ = bare.request
+
+    made: list[WSGIRequest] = []
+
+    class LazyState(ConsentState):
+        __slots__ = ()
+
+        def _new_request(self) -> WSGIRequest:
+            made.append(WSGIRequest({"PATH_INFO": "/lazy", "HTTP_ACCEPT_LANGUAGE": "zh-TW"}))
+            return made[-1]
+
+    engine.state_type = LazyState
+    for sec_gpc in (None, b"1"):  # the common path, and the general one a GPC signal takes
+        state = engine.state_from(None, None, sec_gpc)
+        assert type(state) is LazyState
+        assert made == []  # nothing asked for the request yet
+        assert state.locale == "zh-TW"
+        assert state.request is made[0] is state.request  # made once
+        assert state.request.path == "/lazy"
+        made.clear()

@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from typing import Any
+from types import FunctionType, MethodType
+from typing import Any, cast
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
@@ -27,6 +28,7 @@ from cookieconsent.endpoints import Reply
 from cookieconsent.engine import ConsentState
 from cookieconsent.pages import is_html
 from cookieconsent.recorder import Recorder
+from cookieconsent.request import RequestView
 from cookieconsent.rewrite import HTMLRewriter
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
@@ -127,7 +129,7 @@ class _Disconnected(Exception):
     pass
 
 
-async def _read_body(receive: Receive, request: ASGIRequest, limit: int) -> bytes | None:
+async def _read_body(receive: Receive, request: RequestView, limit: int) -> bytes | None:
     length = request.header("content-length")
     # isdecimal(), not isdigit(): "²" is a digit that int() refuses.
     if length is not None and length.strip().isdecimal() and int(length) > limit:
@@ -168,23 +170,48 @@ class ConsentMiddleware:
     def __init__(self, app: ASGIApp, config: ConsentConfig, recorder: Recorder | None = None) -> None:
         self.app = app
         self.engine, self.pages, self.endpoints = build(config, recorder)
-        # The second character of each of the library's path prefixes: one set lookup rules out
-        # almost every application path before the full match.
-        self._own_first = frozenset(p[1:2] for p in self.endpoints.path_prefixes)
+        self.engine.state_type = _Exchange
+        # Every path of the library's lies in [_own_low, _own_high): two comparisons rule out almost
+        # every application path ("/", "/api/…", "/static/…") before the full match.
+        prefixes = self.endpoints.path_prefixes
+        self._own_low = min(prefixes)
+        self._own_high = max(p[:-1] + chr(ord(p[-1]) + 1) for p in prefixes)
         # Content-Type value → is it HTML (a few distinct values); no Content-Type is not HTML.
         self._html_types: dict[bytes | None, bool] = {None: False}
+        # The last Content-Type looked up and its answer: comparing a new response's value with it
+        # costs less than hashing the value (a new bytes object each time) for the look-up.
+        self._last_type: tuple[bytes | None, bool] = (None, False)
         # Response header names as sent → which of the two the middleware reads they are (_kind).
         self._kinds: dict[bytes, int] = {}
         self.recorder = recorder
+        # ``__call__`` is a plain method that returns the app's awaitable: no coroutine of its own
+        # per request. Servers that tell an ASGI 3 application by ``__call__`` being a coroutine
+        # function (hypercorn by inspect's test, uvicorn and asgiref by asyncio's) look it up on the
+        # object, which answers with this coroutine function of the same behaviour.
+        self.__call__ = self._serve  # type: ignore[method-assign]
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce."""
+    @property
+    def app(self) -> ASGIApp:
+        """The wrapped ASGI application."""
+        return self._app
+
+    @app.setter
+    def app(self, app: ASGIApp) -> None:
+        self._app = app
+        self._call_app = _direct(app)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self(scope, receive, send)
+
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Handle one ASGI connection: answer the library's endpoints, else call the app and enforce.
+
+        Returns the awaitable that serves it (the app's own, for a request the app answers).
+        """
         if scope["type"] != "http":
             if scope["type"] == "lifespan" and self.recorder is not None:
-                await self.app(scope, receive, self._lifespan_send(send))
-                return
-            await self.app(scope, receive, send)
-            return
+                return self._call_app(scope, receive, self._lifespan_send(send))
+            return self._call_app(scope, receive, send)
         # The two request headers every request needs, in one pass (a dictionary of all of them
         # costs more; the request view builds one if something asks for another header). ASGI
         # servers send names in lowercase.
@@ -198,54 +225,54 @@ class ConsentMiddleware:
                 else:
                     repeated = repeated or gpc is not None
                     gpc = value
-        # The request's view and its response's sender in one object (see _Exchange). It keeps a
-        # copy of the scope without its "state", where the ConsentState goes: a reference back to
-        # the scope would make a cycle (scope → state → request → scope) that only the garbage
-        # collector could free, at a cost to every request. (scope.copy() clones the table in one
-        # step; dict(scope) inserts key by key when the table has room to spare, as the scope a
-        # server builds up has: ~250 instructions more per request.)
-        exchange = _Exchange()
-        exchange.scope = view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
+        # The state keeps a copy of the scope without its "state", where the state goes: a
+        # reference back to the scope would make a cycle (scope → state → scope) that only the
+        # garbage collector could free, at a cost to every request. (scope.copy() clones the table
+        # in one step; dict(scope) inserts key by key when the table has room to spare, as the scope
+        # a server builds up has: ~250 instructions more per request.)
+        view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
         try:  # noqa: SIM105 (free when the key is there, as servers send it; suppress() is not)
             del view["state"]
         except KeyError:
             pass
         # A repeated Cookie or Sec-GPC header (rare) counts each of its values: decide() joins them.
-        state = self.engine.decide(exchange) if repeated else self.engine.state_from(exchange, cookie, gpc)
+        # Otherwise the state makes its request view only if something asks for it.
+        state: _Exchange = (
+            self.engine.decide(ASGIRequest(view))  # type: ignore[assignment]  # its state_type is _Exchange
+            if repeated
+            else self.engine.state_from(None, cookie, gpc)
+        )
+        state._scope = view
         path = view["path"]
-        if path[1:2] in self._own_first and self.endpoints.matches(path):
-            await self._answer(receive, send, exchange, state)
-            return
+        if self._own_low <= path < self._own_high and self.endpoints.matches(path):
+            return self._answer(receive, send, state)
         try:
             shared = scope["state"]
         except KeyError:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
-        extensions = scope.get("extensions")
-        if extensions and not _FILE_SENDS.isdisjoint(extensions):
-            # A file sent by path or descriptor would reach the client without being read here: an
-            # HTML file would escape the rewriting. The app (Starlette's FileResponse) then sends its
-            # body in messages instead.
-            scope["extensions"] = {k: v for k, v in extensions.items() if k not in _FILE_SENDS}
-        exchange.middleware = self
-        exchange.state = state
-        exchange.send = send
-        exchange.rewriter = None
-        if self.recorder is not None:
-            exchange.started = _perf_counter()
-        try:
-            await self.app(scope, receive, exchange.forward)
-        finally:
-            del exchange.state  # it leads back to the exchange (its request): no cycle is left
+        if "extensions" in scope:
+            extensions = scope["extensions"]
+            if extensions and not _FILE_SENDS.isdisjoint(extensions):
+                # A file sent by path or descriptor would reach the client without being read here:
+                # an HTML file would escape the rewriting. The app (Starlette's FileResponse) then
+                # sends its body in messages instead.
+                scope["extensions"] = {k: v for k, v in extensions.items() if k not in _FILE_SENDS}
+        state._middleware = self
+        state._send = send
+        state._rewriter = None
+        if self.recorder is None:
+            return self._call_app(scope, receive, state._forward)
+        state._started = _perf_counter()
+        return self._call_app(scope, receive, state._forward_recorded)
 
-    def _edit(
-        self, message: Message, state: ConsentState, request: ASGIRequest, html: bool
-    ) -> tuple[Message, HTMLRewriter | None]:
+    def _edit(self, message: Message, state: _Exchange, html: bool) -> tuple[Message, HTMLRewriter | None]:
         """The ``http.response.start`` message enforcing ``state``, and the rewriter for an HTML body."""
         decoded = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in message.get("headers", ())]
         rewriter = None
         if html:
-            edited, rewriter = self.pages.start(state, message["status"], decoded, request.method, _here(request.scope))
+            request = state.request
+            edited, rewriter = self.pages.start(state, message["status"], decoded, request.method, _here(state._scope))
         else:
             edited = self.engine.response_headers(state, decoded)
         encoded = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in edited]
@@ -257,14 +284,19 @@ class ConsentMiddleware:
             self._kinds[name] = kind
         return kind
 
-    def _remember_type(self, content_type: bytes | None) -> bool:
-        html = content_type is not None and is_html(content_type)
-        if len(self._html_types) < 64:  # a few distinct values in practice; bounded all the same
-            self._html_types[content_type] = html
+    def _is_html(self, content_type: bytes | None) -> bool:
+        try:
+            html = self._html_types[content_type]
+        except KeyError:
+            html = content_type is not None and is_html(content_type)
+            if len(self._html_types) < 64:  # a few distinct values in practice; bounded all the same
+                self._html_types[content_type] = html
+        self._last_type = (content_type, html)
         return html
 
-    async def _answer(self, receive: Receive, send: Send, request: ASGIRequest, state: ConsentState) -> None:
+    async def _answer(self, receive: Receive, send: Send, state: ConsentState) -> None:
         """Answer a request for one of the library's own endpoints."""
+        request = state.request
         try:
             body = await _read_body(receive, request, self.endpoints.max_body)
         except _Disconnected:
@@ -282,55 +314,75 @@ class ConsentMiddleware:
         return lifespan_send
 
 
-class _Exchange(ASGIRequest):
-    """One request on its way through: its request view, and the ``send`` the application gets.
+def _direct(app: ASGIApp) -> ASGIApp:
+    """What to call to run ``app``: the bound ``__call__`` of an object of a Python class.
 
-    One object per request rather than a request view and a closure over ``send``: setting its
-    attributes costs less than a second object and a closure's cells, and this runs for every
-    request. Built without a Python ``__init__`` frame; the middleware sets every attribute.
+    Calling the object itself goes through its type's ``__call__`` slot, which packs the arguments
+    into a tuple and enters the interpreter again; the bound method is called directly. Functions,
+    and objects whose ``__call__`` is not a Python function, are called as they are.
+    """
+    call = getattr(type(app), "__call__", None)  # noqa: B004 (the method itself, not callable())
+    if isinstance(app, FunctionType | MethodType) or not isinstance(call, FunctionType):
+        return app
+    return cast("ASGIApp", MethodType(call, app))
+
+
+class _Exchange(ConsentState):
+    """The consent state of one ASGI request, which is also the ``send`` its application gets.
+
+    One object per request rather than a state, a request view and a sender: this runs for every
+    request. The request view (:attr:`request`) is made from the scope only if something asks for
+    it. Built by the engine (its ``state_type``) without a Python ``__init__`` frame; the middleware
+    sets the attributes below.
     """
 
-    __slots__ = ("held", "middleware", "rewriter", "send", "started", "state")
-    __init__ = object.__init__
+    __slots__ = ("_held", "_middleware", "_rewriter", "_scope", "_send", "_started")
 
-    held: Message | None  # a page's start message, until its first body message (set with rewriter)
-    middleware: ConsentMiddleware
-    rewriter: HTMLRewriter | None
-    send: Send
-    started: float  # set only when there is a recorder to read it
-    state: ConsentState
+    _held: Message | None  # a page's start message, until its first body message (set with rewriter)
+    _middleware: ConsentMiddleware
+    _rewriter: HTMLRewriter | None
+    _scope: Scope  # the request's scope, without its "state"
+    _send: Send
+    _started: float  # set only when there is a recorder to read it
 
-    def forward(self, message: Message) -> Awaitable[None]:
+    def _new_request(self) -> RequestView:
+        return ASGIRequest(self._scope)
+
+    def _forward(self, message: Message) -> Awaitable[None]:
         """Enforce the decision on ``message`` and pass it on.
 
         A plain method returning ``send``'s awaitable: the app awaits it exactly as it would an
         ``async def``, without a coroutine of our own per message. The start of an HTML page is
         held (an awaitable done at once) and goes with its first body message.
         """
-        rewriter = self.rewriter
+        rewriter = self._rewriter
         if rewriter is not None:
-            start = self.held
+            start = self._held
             if message["type"] == "http.response.body":
                 if message.get("more_body", False):
                     body = rewriter.feed(message.get("body", b""))
                 else:  # the end of the page (all of it, in one message, as most apps send it)
-                    body = self.middleware.pages.rewrite_whole(rewriter, message.get("body", b""))
-                    self.rewriter = None
+                    body = self._middleware.pages.rewrite_whole(rewriter, message.get("body", b""))
+                    self._rewriter = None
                     if start is not None and not start.get("trailers", False):
                         # The whole page in one message: its length goes with its headers.
                         length = (b"content-length", b"%d" % len(body))
                         start = {**start, "headers": [*start["headers"], length]}
                 message = {**message, "body": body}
             if start is not None:
-                self.held = None
-                return _send_both(self.send, start, message)
+                self._held = None
+                return _send_both(self._send, start, message)
         elif message["type"] == "http.response.start":
             # The two headers that matter, by one look-up per header: this runs for every response.
-            middleware = self.middleware
+            middleware = self._middleware
             kinds = middleware._kinds
             content_type = None
             sets_cookie = False
-            for name, value in message.get("headers", ()):
+            try:
+                headers = message["headers"]
+            except KeyError:  # optional, and almost always there
+                headers = ()
+            for name, value in headers:
                 try:
                     kind = kinds[name]
                 except KeyError:
@@ -340,28 +392,26 @@ class _Exchange(ASGIRequest):
                         content_type = value
                     else:
                         sets_cookie = True
-            try:
-                html = middleware._html_types[content_type]
-            except KeyError:
-                html = middleware._remember_type(content_type)
-            state = self.state
-            if middleware.recorder is not None:  # may add the device cookie
-                middleware.recorder.capture(state, self, message["status"], self.started)
+            last = middleware._last_type
+            html = last[1] if content_type == last[0] else middleware._is_html(content_type)
             if (
-                html
-                or sets_cookie
-                or state.accessed
-                or state.pending is not None
-                or state.expire
-                or state.extra_cookies
+                html or sets_cookie or self.accessed or self.pending is not None or self.expire or self.extra_cookies
             ):  # what Engine.needs_edit asks, inline
-                message, self.rewriter = middleware._edit(message, state, self, html)
-                if self.rewriter is not None:
+                message, self._rewriter = middleware._edit(message, self, html)
+                if self._rewriter is not None:
                     # A page to rewrite: its headers wait for its first body message, so that a page
                     # sent whole goes out with its new Content-Length (and not chunked).
-                    self.held = message
+                    self._held = message
                     return _HELD
-        return self.send(message)
+        return self._send(message)
+
+    def _forward_recorded(self, message: Message) -> Awaitable[None]:
+        """:meth:`_forward`, having the recorder capture the request first (it may add a cookie)."""
+        if message["type"] == "http.response.start" and self._rewriter is None:
+            recorder = self._middleware.recorder
+            if recorder is not None:
+                recorder.capture(self, self.request, message["status"], self._started)
+        return self._forward(message)
 
 
 class _Held:

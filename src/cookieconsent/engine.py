@@ -102,7 +102,7 @@ class ConsentState:
     # Set by the engine, which makes every state (``_state`` and ``Engine.state_from``): a state has
     # no ``__init__``, so making one costs no Python frame (once per request).
     _engine: Engine
-    _request: RequestView
+    _request: RequestView | None  # None: made when first asked for (see _new_request)
     _locale: str | None
     decision: Decision | None
     granted: frozenset[str]
@@ -123,7 +123,18 @@ class ConsentState:
     @property
     def request(self) -> RequestView:
         """The request this state belongs to."""
-        return self._request
+        request = self._request
+        if request is None:
+            request = self._request = self._new_request()
+        return request
+
+    def _new_request(self) -> RequestView:
+        """The request view of a state made without one: an adapter's subclass makes it on demand.
+
+        The ASGI adapter's state keeps the request's scope and makes its view only if something
+        asks for it: most requests never do.
+        """
+        raise LookupError("this consent state was made without its request")
 
     @property
     def decided(self) -> bool:
@@ -152,7 +163,7 @@ class ConsentState:
     def locale(self) -> str:
         """The visitor's language: the app's choice, else the best match for ``Accept-Language``."""
         if self._locale is None:
-            self._locale = self._engine.locale_for(self._request)
+            self._locale = self._engine.locale_for(self.request)
         return self._locale
 
     def categories(self) -> dict[str, bool]:
@@ -178,7 +189,7 @@ class ConsentState:
 
 def _state(
     engine: Engine,
-    request: RequestView,
+    request: RequestView | None,
     decision: Decision | None,
     granted: frozenset[str],
     gpc: bool,
@@ -186,8 +197,8 @@ def _state(
     expire: tuple[str, ...] = (),
     cookie_names: frozenset[str] = _NOTHING,
 ) -> ConsentState:
-    """A new :class:`ConsentState` with every attribute set."""
-    state = ConsentState()
+    """A new state (of the engine's :attr:`~Engine.state_type`) with every attribute set."""
+    state = engine.state_type()
     state._engine = engine
     state._request = request
     state._locale = None
@@ -241,6 +252,8 @@ class Engine:
         self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
         self._headers: dict[str | bytes, _HeaderRead] = {}
+        #: The class of the states this engine makes: an adapter may give a subclass of its own.
+        self.state_type: type[ConsentState] = ConsentState
         self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
 
     # -- requests ------------------------------------------------------------------------------
@@ -249,25 +262,29 @@ class Engine:
         """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
         return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
 
-    def state_from(self, request: RequestView, header: str | bytes | None, sec_gpc: str | bytes | None) -> ConsentState:
+    def state_from(
+        self, request: RequestView | None, header: str | bytes | None, sec_gpc: str | bytes | None
+    ) -> ConsentState:
         """:meth:`decide`, given the ``Cookie`` and ``Sec-GPC`` headers the adapter already read.
 
         The adapters' per-request entry point: every request needs these two headers, and the
         adapter reads them in the pass it makes over the request's headers anyway. Either may be the
         raw bytes of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must
-        be given to :meth:`decide_from` as its list of values instead.
+        be given to :meth:`decide_from` as its list of values instead. ``request`` may be ``None``
+        when the engine's :attr:`state_type` makes its request view itself.
         """
         if sec_gpc is not None:
             return self.decide_from(request, header, [_text(sec_gpc)])
         # The common case, inline (this runs for every request): no signal, and a Cookie header
         # read before. A visitor sends the same one again and again, so each is read once.
         if header:
-            read = self._headers.get(header)
-            if read is None:
+            try:
+                read = self._headers[header]
+            except KeyError:  # a Cookie header not seen yet (or forgotten)
                 read = self._read_header(header)
         else:
             read = _NO_COOKIES
-        state = ConsentState()
+        state = self.state_type()
         state._engine = self
         state._request = request
         state._locale = None
@@ -290,7 +307,7 @@ class Engine:
 
     def decide_from(
         self,
-        request: RequestView,
+        request: RequestView | None,
         header: str | bytes | None,
         sec_gpc: Sequence[str] | None,
         now: float | None = None,
@@ -386,10 +403,11 @@ class Engine:
         unchanged = (
             previous is not None and state.pending is None and previous.granted == chosen and previous.gpc == flag
         )
-        header = state._request.header("cookie")
+        request = state.request
+        header = request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
         pending = None if unchanged else decision
-        new = _state(self, state._request, decision, chosen, state.gpc, pending, expire, state.cookie_names)
+        new = _state(self, request, decision, chosen, state.gpc, pending, expire, state.cookie_names)
         new._locale = state._locale
         return new
 
