@@ -167,11 +167,21 @@ def test_asgi_middleware_calls_the_app_it_holds(config: ConsentConfig) -> None:
         async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
             await answering("instance")(scope, receive, send)
 
+    class Inherited(Instance):
+        pass
+
+    class Static:
+        @staticmethod
+        async def __call__(scope: Any, receive: Any, send: Any) -> None:
+            await answering("static")(scope, receive, send)
+
     middleware = ASGIMiddleware(answering("function"), config)
     client = TestClient(middleware, base_url="https://testserver")
     assert client.get("/").text == "function"
     apps: list[tuple[Any, str]] = [
         (Instance(), "instance"),
+        (Inherited(), "instance"),
+        (Static(), "static"),
         (functools.partial(answering("partial")), "partial"),
         (ASGIMiddleware(answering("nested"), config), "nested"),
     ]

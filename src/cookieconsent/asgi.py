@@ -17,6 +17,7 @@ wrote it.
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from types import FunctionType, MethodType
@@ -319,9 +320,10 @@ def _direct(app: ASGIApp) -> ASGIApp:
 
     Calling the object itself goes through its type's ``__call__`` slot, which packs the arguments
     into a tuple and enters the interpreter again; the bound method is called directly. Functions,
-    and objects whose ``__call__`` is not a Python function, are called as they are.
+    and objects whose ``__call__`` is not a plain Python function (a static method, a built-in), are
+    called as they are.
     """
-    call = getattr(type(app), "__call__", None)  # noqa: B004 (the method itself, not callable())
+    call = inspect.getattr_static(type(app), "__call__", None)  # as defined, not bound
     if isinstance(app, FunctionType | MethodType) or not isinstance(call, FunctionType):
         return app
     return cast("ASGIApp", MethodType(call, app))
