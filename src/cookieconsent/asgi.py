@@ -202,6 +202,7 @@ class ConsentMiddleware:
         self._call_app = _direct(app)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Calling the middleware, as a coroutine function: what servers find as ``__call__``."""
         await self(scope, receive, send)
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
