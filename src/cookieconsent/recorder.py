@@ -486,12 +486,19 @@ class Recorder:
         """Drop visits and events of devices or consent ids whose owner asked to stop (R53)."""
         if self.store is None:
             return batch
-        subjects = {s for k, r in batch if k != "consent" for s in (r.device_id, r.consent_id) if s}
+        # Each id is checked as what it is: a device id against device flags, a consent id against
+        # consent flags, so an id sent in the other's place stops nobody else's recording.
+        devices = {r.device_id for k, r in batch if k != "consent" and r.device_id}
+        consents = {r.consent_id for k, r in batch if k != "consent" and r.consent_id}
+        if not devices and not consents:
+            return batch
         try:
-            stopped = self.store.stopped_among(subjects) if subjects else set()
+            stopped = self.store.stopped_among(device_ids=devices, consent_ids=consents)
         except Exception:
             return batch  # the write below fails too and the batch is spooled; checked again on replay
-        return [(k, r) for k, r in batch if k == "consent" or not ({r.device_id, r.consent_id} & stopped)]
+        if not stopped:
+            return batch
+        return [(k, r) for k, r in batch if k == "consent" or not stopped.covers(r.device_id, r.consent_id)]
 
     def _write(self, batch: list[tuple[Kind, Any]]) -> bool:
         store = self.store

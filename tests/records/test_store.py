@@ -18,6 +18,7 @@ from cookieconsent.records import (
     PurgeCounts,
     RightsRequest,
     RightsRequestError,
+    Stopped,
     Store,
     StoreError,
     UserAgent,
@@ -425,33 +426,38 @@ def test_updating_an_unknown_rights_request_fails(store: Store) -> None:
 
 def test_stop_flag_halts_recording_and_survives_a_new_consent(target: Target, store: Store) -> None:
     store.write_batch([visit("dev-a", "consent-1")])
-    store.set_stop("dev-a")
-    store.set_stop("dev-a")  # twice is harmless
+    store.set_stop(device_id="dev-a")
+    store.set_stop(device_id="dev-a")  # twice is harmless
 
     # The visitor clears cookies and consents again: a new consent id, the same device.
     store.append_consent(consent("consent-2"))
-    assert store.is_stopped("dev-a", "consent-2")
+    assert store.is_stopped(device_id="dev-a", consent_id="consent-2")
+    assert not store.is_stopped(consent_id="consent-2")
     assert store.write_batch([visit("dev-a", "consent-2"), event("dev-a", "consent-2"), visit("dev-b")]) == 1
 
     # Stopping a consent id stops its records whatever device they come from.
-    store.set_stop("consent-3")
+    store.set_stop(consent_id="consent-3")
     assert store.write_batch([visit("dev-c", "consent-3")]) == 0
-    assert not store.is_stopped("dev-b", None)
+    assert not store.is_stopped(device_id="dev-b", consent_id=None)
     assert not store.is_stopped()
     # The recorder's question, once per batch: which of these are stopped (the bundled stores ask once).
-    asked = ["dev-a", "dev-b", "consent-2", "consent-3", ""] + [f"dev-{i}" for i in range(1200)]
-    assert store.stopped_among(asked) == {"dev-a", "consent-3"}
-    assert store.stopped_among([]) == set()
-    assert Store.stopped_among(store, ["dev-a", "dev-b", "consent-3"]) == {"dev-a", "consent-3"}  # the default
+    devices = ["dev-a", "dev-b", "consent-3", ""] + [f"dev-{i}" for i in range(1200)]
+    consents = ["consent-2", "consent-3", "dev-a"]
+    assert store.stopped_among(device_ids=devices, consent_ids=consents) == Stopped(
+        frozenset({"dev-a"}), frozenset({"consent-3"})
+    )
+    assert store.stopped_among() == Stopped()
+    default = Store.stopped_among(store, device_ids=["dev-a", "consent-3"], consent_ids=["dev-a", "consent-3"])
+    assert default == Stopped(frozenset({"dev-a"}), frozenset({"consent-3"}))  # the default, by is_stopped
 
     store.close()
     reopened = target.open()
     try:
-        assert reopened.is_stopped("dev-a")
-        assert reopened.is_stopped("consent-3")
+        assert reopened.is_stopped(device_id="dev-a")
+        assert reopened.is_stopped(consent_id="consent-3")
         assert reopened.records_for(device_id="dev-a") == store_records_before(reopened)
-        assert reopened.clear_stop("dev-a") is True
-        assert reopened.clear_stop("dev-a") is False
+        assert reopened.clear_stop(device_id="dev-a") is True
+        assert reopened.clear_stop(device_id="dev-a") is False
         assert reopened.write_batch([visit("dev-a")]) == 1
     finally:
         reopened.close()
@@ -475,7 +481,10 @@ def test_schema_is_created_once_with_a_version(target: Target, store: Store) -> 
     with target.open() as again:
         assert again.count() == 1
         assert again.schema_version() == SCHEMA_VERSION
-    assert target.sql("SELECT version FROM cc_schema_version") == [(SCHEMA_VERSION,)]
+    # Each version's step applied once, in order (a new database goes through every step).
+    assert target.sql("SELECT version FROM cc_schema_version ORDER BY version") == [
+        (version,) for version in range(1, SCHEMA_VERSION + 1)
+    ]
 
 
 def test_a_newer_schema_is_refused(target: Target, store: Store) -> None:

@@ -37,7 +37,9 @@ from cookieconsent.records.store import (
     ChainRow,
     DeleteCounts,
     PurgeCounts,
+    Stopped,
     Store,
+    _check_page,
     check_chain,
 )
 
@@ -78,8 +80,36 @@ def _insert_records(rows: int) -> str:
 
 @lru_cache(maxsize=_IN_CHUNK.bit_length())
 def _select_stopped(subjects: int) -> str:
-    """Which of ``subjects`` subjects have stopped recording."""
-    return f"SELECT subject FROM cc_stopped WHERE subject IN ({_placeholders(subjects)})"
+    """The stop flags, of every kind, on ``subjects`` ids."""
+    return f"SELECT subject, kind FROM cc_stopped WHERE subject IN ({_placeholders(subjects)})"
+
+
+#: The kinds of stop flag: on a device id, on a consent id, or (written before schema version 2, or
+#: by ``set_stop(subject)``) on an id of either kind.
+_DEVICE, _CONSENT, _EITHER = "device", "consent", "any"
+_STOPS_DEVICES = (_DEVICE, _EITHER)
+_STOPS_CONSENTS = (_CONSENT, _EITHER)
+
+
+def schema_v2(text: str, time: str) -> tuple[str, ...]:
+    """Schema version 2, in a backend's types: stop flags per id and kind, records indexed by id and time.
+
+    Every flag already there was set on an id without saying which kind it is: it becomes a flag on
+    either kind, so it keeps stopping what it stopped before.
+    """
+    return (
+        f"CREATE TABLE cc_stopped_v2 (subject {text} NOT NULL, kind {text} NOT NULL "
+        f"CHECK (kind IN ('{_DEVICE}', '{_CONSENT}', '{_EITHER}')), since {time} NOT NULL, "
+        "PRIMARY KEY (subject, kind))",
+        f"INSERT INTO cc_stopped_v2 (subject, kind, since) SELECT subject, '{_EITHER}', since FROM cc_stopped",
+        "DROP TABLE cc_stopped",
+        "ALTER TABLE cc_stopped_v2 RENAME TO cc_stopped",
+        # A visitor's records by id and time: the privacy centre reads them a page at a time, in order.
+        "DROP INDEX IF EXISTS cc_records_device",
+        "DROP INDEX IF EXISTS cc_records_consent",
+        "CREATE INDEX IF NOT EXISTS cc_records_device_at ON cc_records (device_id, at, id)",
+        "CREATE INDEX IF NOT EXISTS cc_records_consent_at ON cc_records (consent_id, at, id)",
+    )
 
 
 _HEAD = "SELECT seq, hash, record_id, purged_seq, purged_hash FROM cc_consent_head WHERE id = 1"
@@ -162,6 +192,9 @@ class SqlStore(Store):
     def _lock_schema(self, tx: Tx) -> None:
         """Serialise schema creation between processes (SQLite's write lock already does)."""
 
+    def _lock_rights(self, tx: Tx) -> None:
+        """Serialise filing rights requests, so two at once cannot both miss each other (SQLite's write lock does)."""
+
     # -- schema ----------------------------------------------------------------------------------
 
     def _migrate(self) -> None:
@@ -208,13 +241,14 @@ class SqlStore(Store):
                 )
         if not batch:
             return 0
-        subjects = {s for r in batch for s in (r.device_id, r.consent_id) if s is not None}
+        devices = {r.device_id for r in batch if r.device_id}
+        consents = {r.consent_id for r in batch if r.consent_id}
         with self._tx(write=True) as tx:
-            stopped = self._stopped_among(tx, subjects)
+            stopped = self._stopped_among(tx, devices, consents)
             rows = [
                 (self._uuid(r.id), r.kind, r.device_id, r.consent_id, self._time(r.at), self._json(r))
                 for r in batch
-                if r.device_id not in stopped and r.consent_id not in stopped
+                if not stopped.covers(r.device_id, r.consent_id)
             ]
             # A few statements of many rows: each statement is one call into the database, which
             # lets other threads run meanwhile and must then win the interpreter back; one call per
@@ -232,6 +266,49 @@ class SqlStore(Store):
         with self._tx(write=False) as tx:
             rows = tx.all(f"SELECT body FROM cc_records WHERE {where} ORDER BY at, id", params)
         return [parse_record(row[0]) for row in rows]
+
+    @override
+    def count_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> dict[str, int]:
+        where, params = _subject_filter(device_id, consent_id)
+        with self._tx(write=False) as tx:
+            rows = tx.all(f"SELECT kind, count(*) FROM cc_records WHERE {where} GROUP BY kind", params)
+        return {str(kind): int(n) for kind, n in rows}
+
+    @override
+    def records_page(
+        self, *, device_id: str | None = None, consent_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[VisitRecord | EventRecord]:
+        where, params = _subject_filter(device_id, consent_id)
+        _check_page(limit, offset)
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                f"SELECT body FROM cc_records WHERE {where} ORDER BY at DESC, id DESC LIMIT ? OFFSET ?",
+                [*params, limit, offset],
+            )
+        return [parse_record(row[0]) for row in rows]
+
+    @override
+    def record_batches(
+        self, *, device_id: str | None = None, consent_id: str | None = None, size: int = _PAGE
+    ) -> Iterator[list[VisitRecord | EventRecord]]:
+        where, params = _subject_filter(device_id, consent_id)
+        _check_page(size, 0, least=1)
+        after: list[Any] = []
+        while True:
+            # Keyset paging: each batch starts after the last one read, so each costs the same
+            # however far into the history it is.
+            clause = where + (" AND (at > ? OR (at = ? AND id > ?))" if after else "")
+            with self._tx(write=False) as tx:
+                rows = tx.all(
+                    f"SELECT at, id, body FROM cc_records WHERE {clause} ORDER BY at, id LIMIT ?",
+                    [*params, *after, size],
+                )
+            if rows:
+                yield [parse_record(row[2]) for row in rows]  # outside the transaction: nothing is held between
+            if len(rows) < size:
+                return
+            at, rid = rows[-1][0], rows[-1][1]
+            after = [at, at, rid]
 
     @override
     def delete_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> DeleteCounts:
@@ -323,6 +400,52 @@ class SqlStore(Store):
                 "SELECT body, record_hash FROM cc_consent_records WHERE consent_id = ? ORDER BY seq", (consent_id,)
             )
         return [self._load_consent(body, record_hash) for body, record_hash in rows]
+
+    @override
+    def consent_batches(self, consent_id: str, *, size: int = _PAGE) -> Iterator[list[ConsentRecord]]:
+        _check_page(size, 0, least=1)
+        last = -1
+        while True:
+            with self._tx(write=False) as tx:
+                rows = tx.all(
+                    "SELECT seq, body, record_hash FROM cc_consent_records WHERE consent_id = ? AND seq > ? "
+                    "ORDER BY seq LIMIT ?",
+                    (consent_id, last, size),
+                )
+            if rows:
+                yield [self._load_consent(body, record_hash) for _, body, record_hash in rows]
+            if len(rows) < size:
+                return
+            last = int(rows[-1][0])
+
+    @override
+    def latest_consents(self, consent_id: str, limit: int) -> list[ConsentRecord]:
+        _check_page(limit, 0)
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                "SELECT body, record_hash FROM cc_consent_records WHERE consent_id = ? ORDER BY seq DESC LIMIT ?",
+                (consent_id, limit),
+            )
+        return [self._load_consent(body, record_hash) for body, record_hash in rows]
+
+    @override
+    def knows(self, *, device_id: str | None = None, consent_id: str | None = None) -> bool:
+        probes: list[tuple[str, str]] = []
+        if device_id:
+            probes += [
+                ("SELECT 1 FROM cc_records WHERE device_id = ? LIMIT 1", device_id),
+                ("SELECT 1 FROM cc_rights_requests WHERE device_id = ? LIMIT 1", device_id),
+            ]
+        if consent_id:
+            probes += [
+                ("SELECT 1 FROM cc_records WHERE consent_id = ? LIMIT 1", consent_id),
+                ("SELECT 1 FROM cc_consent_records WHERE consent_id = ? LIMIT 1", consent_id),
+                ("SELECT 1 FROM cc_rights_requests WHERE consent_id = ? LIMIT 1", consent_id),
+            ]
+        if not probes:
+            return False
+        with self._tx(write=False) as tx:
+            return any(tx.one(sql, (value,)) is not None for sql, value in probes)
 
     def _chain_rows(self, tx: Tx) -> Iterator[ChainRow]:
         last = -1
@@ -460,6 +583,39 @@ class SqlStore(Store):
         return [self._load_rights(row[0]) for row in rows]
 
     @override
+    def latest_rights_requests(
+        self, *, device_id: str | None = None, consent_id: str | None = None, limit: int = 100
+    ) -> list[RightsRequest]:
+        where, params = _subject_filter(device_id, consent_id)
+        _check_page(limit, 0)
+        with self._tx(write=False) as tx:
+            rows = tx.all(
+                f"SELECT body FROM cc_rights_requests WHERE {where} ORDER BY received_at DESC, id DESC LIMIT ?",
+                [*params, limit],
+            )
+        return [self._load_rights(row[0]) for row in rows]
+
+    @override
+    def file_rights_request(self, request: RightsRequest) -> tuple[RightsRequest, bool]:
+        with self._tx(write=True) as tx:
+            if request.device_id is not None or request.consent_id is not None:
+                self._lock_rights(tx)
+                where, params = _subject_filter(request.device_id, request.consent_id)
+                found = tx.one(
+                    f"SELECT body FROM cc_rights_requests WHERE kind = ? AND closed_at IS NULL AND {where} "
+                    "ORDER BY received_at, id LIMIT 1",
+                    [request.kind, *params],
+                )
+                if found is not None:
+                    return self._load_rights(found[0]), False
+            tx.run(
+                "INSERT INTO cc_rights_requests (reference, kind, device_id, consent_id, received_at, closed_at, "
+                "body, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING",
+                self._rights_columns(request),
+            )
+        return request, True
+
+    @override
     def update_rights_request(self, request: RightsRequest) -> None:
         with self._tx(write=True) as tx:
             changed = tx.run(
@@ -474,42 +630,101 @@ class SqlStore(Store):
 
     # -- stop flags ------------------------------------------------------------------------------
 
-    def _stopped_among(self, tx: Tx, subjects: Iterable[str]) -> set[str]:
-        items = sorted(subjects)
-        found: set[str] = set()
+    def _flags(self, tx: Tx, subjects: Iterable[str]) -> dict[str, set[str]]:
+        """The kinds of stop flag on each of ``subjects`` that has one."""
+        items = sorted(set(subjects))
+        found: dict[str, set[str]] = {}
         for chunk in _slices(items, _IN_CHUNK):
-            rows = tx.all(_select_stopped(len(chunk)), chunk)
-            found.update(str(row[0]) for row in rows)
+            for subject, kind in tx.all(_select_stopped(len(chunk)), chunk):
+                found.setdefault(str(subject), set()).add(str(kind))
         return found
 
-    @override
-    def set_stop(self, subject: str, now: dt.datetime | None = None) -> None:
-        if not subject:
-            raise ValueError("set_stop needs the device id or consent id to stop recording for")
-        since = _aware(now, "set_stop(now=…)") if now is not None else dt.datetime.now(dt.UTC)
-        with self._tx(write=True) as tx:
-            tx.run(
-                "INSERT INTO cc_stopped (subject, since) VALUES (?, ?) ON CONFLICT (subject) DO NOTHING",
-                (subject, self._time(since)),
-            )
+    def _stopped_among(self, tx: Tx, device_ids: set[str], consent_ids: set[str]) -> Stopped:
+        if not device_ids and not consent_ids:
+            return Stopped()
+        flags = self._flags(tx, device_ids | consent_ids)
+        return Stopped(
+            frozenset(d for d in device_ids if not flags.get(d, set()).isdisjoint(_STOPS_DEVICES)),
+            frozenset(c for c in consent_ids if not flags.get(c, set()).isdisjoint(_STOPS_CONSENTS)),
+        )
 
     @override
-    def clear_stop(self, subject: str) -> bool:
+    def set_stop(
+        self,
+        subject: str | None = None,
+        now: dt.datetime | None = None,
+        *,
+        device_id: str | None = None,
+        consent_id: str | None = None,
+    ) -> None:
+        flags = _stop_flags(subject, device_id, consent_id, "set_stop")
+        since = self._time(_aware(now, "set_stop(now=…)") if now is not None else dt.datetime.now(dt.UTC))
         with self._tx(write=True) as tx:
-            return tx.run("DELETE FROM cc_stopped WHERE subject = ?", (subject,)) > 0
+            for value, kind in flags:
+                tx.run(
+                    "INSERT INTO cc_stopped (subject, kind, since) VALUES (?, ?, ?) "
+                    "ON CONFLICT (subject, kind) DO NOTHING",
+                    (value, kind, since),
+                )
 
     @override
-    def is_stopped(self, *subjects: str | None) -> bool:
-        wanted = {s for s in subjects if s}
-        if not wanted:
+    def clear_stop(
+        self, subject: str | None = None, *, device_id: str | None = None, consent_id: str | None = None
+    ) -> bool:
+        flags = _stop_flags(subject, device_id, consent_id, "clear_stop")
+        removed = 0
+        with self._tx(write=True) as tx:
+            for value, kind in flags:
+                if kind == _EITHER:
+                    removed += tx.run("DELETE FROM cc_stopped WHERE subject = ?", (value,))
+                    continue
+                removed += tx.run("DELETE FROM cc_stopped WHERE subject = ? AND kind = ?", (value, kind))
+                # A flag on either kind keeps stopping the other kind: it becomes a flag on that one.
+                other = _CONSENT if kind == _DEVICE else _DEVICE
+                tx.run(
+                    "INSERT INTO cc_stopped (subject, kind, since) SELECT subject, ?, since FROM cc_stopped "
+                    "WHERE subject = ? AND kind = ? ON CONFLICT (subject, kind) DO NOTHING",
+                    (other, value, _EITHER),
+                )
+                removed += tx.run("DELETE FROM cc_stopped WHERE subject = ? AND kind = ?", (value, _EITHER))
+        return removed > 0
+
+    @override
+    def is_stopped(self, *subjects: str | None, device_id: str | None = None, consent_id: str | None = None) -> bool:
+        bare = {s for s in subjects if s}
+        if not bare and not device_id and not consent_id:
             return False
         with self._tx(write=False) as tx:
-            return bool(self._stopped_among(tx, wanted))
+            flags = self._flags(tx, {*bare, *(v for v in (device_id, consent_id) if v)})
+        if any(s in flags for s in bare):
+            return True
+        return bool(
+            (device_id and not flags.get(device_id, set()).isdisjoint(_STOPS_DEVICES))
+            or (consent_id and not flags.get(consent_id, set()).isdisjoint(_STOPS_CONSENTS))
+        )
 
     @override
-    def stopped_among(self, subjects: Iterable[str]) -> set[str]:
-        wanted = {s for s in subjects if s}
-        if not wanted:
-            return set()
+    def stopped_among(self, *, device_ids: Iterable[str] = (), consent_ids: Iterable[str] = ()) -> Stopped:
+        devices = {d for d in device_ids if d}
+        consents = {c for c in consent_ids if c}
+        if not devices and not consents:
+            return Stopped()
         with self._tx(write=False) as tx:
-            return self._stopped_among(tx, wanted)
+            return self._stopped_among(tx, devices, consents)
+
+
+def _stop_flags(
+    subject: str | None, device_id: str | None, consent_id: str | None, method: str
+) -> list[tuple[str, str]]:
+    """The ``(id, kind)`` flags a call of ``set_stop`` or ``clear_stop`` names."""
+    flags = [
+        (value, kind)
+        for value, kind in ((subject, _EITHER), (device_id, _DEVICE), (consent_id, _CONSENT))
+        if value is not None
+    ]
+    if not flags or any(not isinstance(value, str) or not value for value, _ in flags):
+        raise ValueError(
+            f"{method} needs the id to act on, as {method}(device_id=...) or {method}(consent_id=...) (or both); "
+            "an empty id names no one"
+        )
+    return flags

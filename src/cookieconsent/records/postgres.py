@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel
 from typing_extensions import override
 
-from cookieconsent.records._sql import Row, SqlStore, Tx
+from cookieconsent.records._sql import Row, SqlStore, Tx, schema_v2
 from cookieconsent.records.errors import MissingDependencyError, StoreError, StoreUnavailableError
 from cookieconsent.records.store import redact_url
 
@@ -30,6 +30,8 @@ __all__ = ["PostgresStore"]
 
 #: Advisory lock key serialising schema creation and migrations between processes.
 _SCHEMA_LOCK = 0x63634D6967  # "ccMig"
+#: Advisory lock key serialising the filing of rights requests (a duplicate is looked for first).
+_RIGHTS_LOCK = 0x6363526967  # "ccRig"
 
 _SCHEMA_V1 = (
     "CREATE TABLE IF NOT EXISTS cc_records (id uuid PRIMARY KEY, kind text NOT NULL, device_id text, "
@@ -100,7 +102,7 @@ class PostgresStore(SqlStore):
     """
 
     _for_update: ClassVar[str] = " FOR UPDATE"
-    _migrations: ClassVar[dict[int, tuple[str, ...]]] = {1: _SCHEMA_V1}
+    _migrations: ClassVar[dict[int, tuple[str, ...]]] = {1: _SCHEMA_V1, 2: schema_v2("text", "timestamptz")}
     _version_table: ClassVar[str] = (
         "CREATE TABLE IF NOT EXISTS cc_schema_version (version integer NOT NULL, applied_at timestamptz NOT NULL)"
     )
@@ -183,6 +185,10 @@ class PostgresStore(SqlStore):
     @override
     def _lock_schema(self, tx: Tx) -> None:
         tx.run("SELECT pg_advisory_xact_lock(?)", (_SCHEMA_LOCK,))
+
+    @override
+    def _lock_rights(self, tx: Tx) -> None:
+        tx.run("SELECT pg_advisory_xact_lock(?)", (_RIGHTS_LOCK,))
 
     @override
     def _time(self, value: dt.datetime) -> Any:

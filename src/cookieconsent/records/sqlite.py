@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from typing_extensions import override
 
-from cookieconsent.records._sql import Row, SqlStore, Tx
+from cookieconsent.records._sql import Row, SqlStore, Tx, schema_v2
 from cookieconsent.records.errors import StoreError, StoreUnavailableError
 from cookieconsent.records.models import format_time
 
@@ -76,7 +76,7 @@ class SqliteStore(SqlStore):
             :class:`~cookieconsent.records.errors.StoreUnavailableError`.
     """
 
-    _migrations: ClassVar[dict[int, tuple[str, ...]]] = {1: _SCHEMA_V1}
+    _migrations: ClassVar[dict[int, tuple[str, ...]]] = {1: _SCHEMA_V1, 2: schema_v2("TEXT", "TEXT")}
     _version_table: ClassVar[str] = (
         "CREATE TABLE IF NOT EXISTS cc_schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
     )

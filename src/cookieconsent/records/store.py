@@ -47,14 +47,16 @@ __all__ = [
     "ChainProblem",
     "DeleteCounts",
     "PurgeCounts",
+    "Stopped",
     "Store",
     "check_chain",
     "open_store",
     "redact_url",
 ]
 
-#: The version of the database schema this code writes; stored in ``cc_schema_version``.
-SCHEMA_VERSION = 1
+#: The version of the database schema this code writes; stored in ``cc_schema_version``. Version 2
+#: keeps stop flags per kind of id (device or consent) and indexes records by id and time.
+SCHEMA_VERSION = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +85,26 @@ class PurgeCounts:
     def total(self) -> int:
         """All rows deleted."""
         return self.visits + self.events + self.consents + self.rights_requests
+
+
+@dataclass(frozen=True, slots=True)
+class Stopped:
+    """Which device ids and which consent ids have stopped recording (what :meth:`Store.stopped_among` finds).
+
+    The two are kept apart: a consent id that happens to be sent as a device id stops nothing.
+    """
+
+    device_ids: frozenset[str] = frozenset()
+    consent_ids: frozenset[str] = frozenset()
+
+    def covers(self, device_id: str | None, consent_id: str | None) -> bool:
+        """Whether a record with this device id and consent id must not be recorded."""
+        return (device_id is not None and device_id in self.device_ids) or (
+            consent_id is not None and consent_id in self.consent_ids
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.device_ids or self.consent_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -218,8 +240,9 @@ class Store(abc.ABC):
     def write_batch(self, records: Iterable[VisitRecord | EventRecord]) -> int:
         """Store visit and event records in one transaction, each at most once.
 
-        A record whose id is already stored is skipped, so replaying a batch is harmless. Records of
-        a device or consent id with a stop flag (:meth:`set_stop`) are dropped.
+        A record whose id is already stored is skipped, so replaying a batch is harmless. A record
+        whose device id is stopped as a device id, or whose consent id is stopped as a consent id
+        (:meth:`set_stop`), is dropped.
 
         Returns:
             How many records were newly stored.
@@ -230,6 +253,8 @@ class Store(abc.ABC):
         self, *, device_id: str | None = None, consent_id: str | None = None
     ) -> list[VisitRecord | EventRecord]:
         """The visit and event records of a device or a consent id (either matches), oldest first.
+
+        This loads them all: the privacy centre reads :meth:`records_page` and :meth:`record_batches`.
 
         Raises:
             ValueError: neither ``device_id`` nor ``consent_id`` was given.
@@ -252,6 +277,74 @@ class Store(abc.ABC):
     @abc.abstractmethod
     def count(self, kind: RecordKind | None = None) -> int:
         """How many visit and event records are stored (of one ``kind`` if given)."""
+
+    # One visitor's records, a bounded number at a time (the privacy centre reads these). The defaults
+    # build on records_for, which loads them all; the bundled stores read only what is asked.
+
+    def count_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> dict[str, int]:
+        """How many visit and event records a device or consent id (either matches) has, by kind.
+
+        Raises:
+            ValueError: neither ``device_id`` nor ``consent_id`` was given.
+        """
+        counts: dict[str, int] = {}
+        for record in self.records_for(device_id=device_id, consent_id=consent_id):
+            counts[record.kind] = counts.get(record.kind, 0) + 1
+        return counts
+
+    def records_page(
+        self, *, device_id: str | None = None, consent_id: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[VisitRecord | EventRecord]:
+        """At most ``limit`` records of a device or consent id, newest first, skipping the ``offset`` newest.
+
+        Raises:
+            ValueError: neither id was given, or ``limit`` or ``offset`` is negative.
+        """
+        _check_page(limit, offset)
+        newest = list(reversed(self.records_for(device_id=device_id, consent_id=consent_id)))
+        return newest[offset : offset + limit]
+
+    def record_batches(
+        self, *, device_id: str | None = None, consent_id: str | None = None, size: int = 500
+    ) -> Iterator[list[VisitRecord | EventRecord]]:
+        """The records of a device or consent id, oldest first, in lists of at most ``size``.
+
+        Each list is read when it is asked for, in a transaction of its own: reading a long history
+        never holds the database, or all of the history in memory, at once.
+
+        Raises:
+            ValueError: neither id was given, or ``size`` is below 1.
+        """
+        _check_page(size, 0, least=1)
+        records = self.records_for(device_id=device_id, consent_id=consent_id)
+        for start in range(0, len(records), size):
+            yield records[start : start + size]
+
+    def consent_batches(self, consent_id: str, *, size: int = 500) -> Iterator[list[ConsentRecord]]:
+        """The consent records of one consent id, in chain order, in lists of at most ``size``."""
+        _check_page(size, 0, least=1)
+        records = self.consents_for(consent_id)
+        for start in range(0, len(records), size):
+            yield records[start : start + size]
+
+    def latest_consents(self, consent_id: str, limit: int) -> list[ConsentRecord]:
+        """The ``limit`` latest consent records of one consent id, newest first."""
+        _check_page(limit, 0)
+        return list(reversed(self.consents_for(consent_id)))[:limit]
+
+    def knows(self, *, device_id: str | None = None, consent_id: str | None = None) -> bool:
+        """Whether anything is held for this device id or consent id, each read as its own kind.
+
+        A device id is known by a record or a rights request that carries it as a device id; a consent
+        id by a record, a consent record or a rights request that carries it as a consent id.
+        """
+        if not device_id and not consent_id:
+            return False
+        if self.records_page(device_id=device_id or None, consent_id=consent_id or None, limit=1):
+            return True
+        if consent_id and self.latest_consents(consent_id, 1):
+            return True
+        return bool(self.latest_rights_requests(device_id=device_id or None, consent_id=consent_id or None, limit=1))
 
     # -- proof of consent ------------------------------------------------------------------------
 
@@ -308,6 +401,34 @@ class Store(abc.ABC):
     ) -> list[RightsRequest]:
         """Rights requests, oldest first: all of them, or those of a device or consent id."""
 
+    def latest_rights_requests(
+        self, *, device_id: str | None = None, consent_id: str | None = None, limit: int = 100
+    ) -> list[RightsRequest]:
+        """The ``limit`` latest rights requests of a device or consent id (either matches), newest first.
+
+        Raises:
+            ValueError: neither id was given.
+        """
+        _check_page(limit, 0)
+        if device_id is None and consent_id is None:
+            raise ValueError("give device_id or consent_id (or both)")
+        return list(reversed(self.list_rights_requests(device_id=device_id, consent_id=consent_id)))[:limit]
+
+    def file_rights_request(self, request: RightsRequest) -> tuple[RightsRequest, bool]:
+        """Store ``request`` unless the same device or consent id has an open request of the same kind.
+
+        Returns:
+            The request stored, or the open one found instead; and whether ``request`` was stored.
+        """
+        if request.device_id is not None or request.consent_id is not None:
+            for filed in self.list_rights_requests(
+                device_id=request.device_id, consent_id=request.consent_id, open_only=True
+            ):
+                if filed.kind == request.kind:
+                    return filed, False
+        self.add_rights_request(request)
+        return request, True
+
     @abc.abstractmethod
     def update_rights_request(self, request: RightsRequest) -> None:
         """Replace a stored rights request with ``request`` (same id), e.g. after :func:`extend`.
@@ -319,24 +440,51 @@ class Store(abc.ABC):
     # -- stop flags ------------------------------------------------------------------------------
 
     @abc.abstractmethod
-    def set_stop(self, subject: str, now: dt.datetime | None = None) -> None:
-        """Stop all recording for a device id or consent id (R53); it lasts until :meth:`clear_stop`."""
+    def set_stop(
+        self,
+        subject: str | None = None,
+        now: dt.datetime | None = None,
+        *,
+        device_id: str | None = None,
+        consent_id: str | None = None,
+    ) -> None:
+        """Stop all recording for a device id, a consent id or both (R53), until :meth:`clear_stop`.
 
-    @abc.abstractmethod
-    def clear_stop(self, subject: str) -> bool:
-        """Allow recording again for ``subject``; returns whether a flag was removed."""
+        A flag belongs to one kind of id: ``set_stop(device_id="x")`` stops the records whose device
+        id is ``x``, never those whose consent id is ``x``. A bare ``subject`` (``set_stop("x")``, the
+        only form before schema version 2, whose flags read this way) stops ``x`` as either kind.
 
-    @abc.abstractmethod
-    def is_stopped(self, *subjects: str | None) -> bool:
-        """Whether recording is stopped for any of the given device or consent ids (None is ignored)."""
-
-    def stopped_among(self, subjects: Iterable[str]) -> set[str]:
-        """Those of ``subjects`` (device or consent ids) whose recording is stopped.
-
-        The recorder asks this once per batch. This default asks :meth:`is_stopped` once per subject;
-        the bundled stores answer with one query.
+        Raises:
+            ValueError: no id was given, or an empty one.
         """
-        return {subject for subject in subjects if self.is_stopped(subject)}
+
+    @abc.abstractmethod
+    def clear_stop(
+        self, subject: str | None = None, *, device_id: str | None = None, consent_id: str | None = None
+    ) -> bool:
+        """Allow recording again; returns whether a flag was removed.
+
+        ``clear_stop(device_id="x")`` lifts the stop of device id ``x`` only: a flag on ``x`` as either
+        kind then still stops consent id ``x``. A bare ``subject`` removes every flag on that id.
+        """
+
+    @abc.abstractmethod
+    def is_stopped(self, *subjects: str | None, device_id: str | None = None, consent_id: str | None = None) -> bool:
+        """Whether recording is stopped for the device id or the consent id given (None is ignored).
+
+        Bare ``subjects`` ask whether any flag, of either kind, is on any of them.
+        """
+
+    def stopped_among(self, *, device_ids: Iterable[str] = (), consent_ids: Iterable[str] = ()) -> Stopped:
+        """Those of ``device_ids`` and of ``consent_ids`` whose recording is stopped, each by its own kind.
+
+        The recorder asks this once per batch. This default asks :meth:`is_stopped` once per id; the
+        bundled stores answer with one query.
+        """
+        return Stopped(
+            frozenset(d for d in device_ids if d and self.is_stopped(device_id=d)),
+            frozenset(c for c in consent_ids if c and self.is_stopped(consent_id=c)),
+        )
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -355,6 +503,11 @@ class Store(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _check_page(limit: int, offset: int, *, least: int = 0) -> None:
+    if limit < least or offset < 0:
+        raise ValueError(f"a page needs a size of at least {least} and an offset of 0 or more (got {limit}, {offset})")
 
 
 _PASSWORD_KV = re.compile(r"(password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
