@@ -18,6 +18,8 @@ def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pag
     engine = Engine(config)
     pages = Pages(engine)
     endpoints = Endpoints(engine, pages.renderer)
+    if pages.csp is not None:  # where the pages' Content-Security-Policy sends its reports
+        endpoints.add_route("csp-report", ("POST",), pages.csp_reports.handle)
     if recorder is not None:
         recorder.attach(engine, endpoints)
     return engine, pages, endpoints

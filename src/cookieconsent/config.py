@@ -57,6 +57,9 @@ class ConsentConfig(BaseModel):
         locale_selector: A callable that picks the visitor's language from the request (return
             ``None`` to fall back to ``Accept-Language``).
         warn_undeclared: Log a warning, once per name, for cookies the policy does not declare.
+        csp: Send a Content-Security-Policy built from the consent in force with every rewritten
+            page: ``off`` (default), ``report-only`` (browsers report what it would block) or
+            ``enforce`` (browsers block it). See :mod:`cookieconsent.csp`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)
@@ -73,6 +76,7 @@ class ConsentConfig(BaseModel):
     max_body: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
     locale_selector: Callable[[RequestView], str | None] | None = None
     warn_undeclared: bool = True
+    csp: Literal["off", "report-only", "enforce"] = "off"
 
     def __init__(self, **data: Any) -> None:
         keys = data.get("secret_keys")

@@ -11,6 +11,7 @@ import logging
 import threading
 from collections.abc import Hashable, Sequence
 
+from cookieconsent.csp import ConsentCSP, CSPReports
 from cookieconsent.engine import ConsentState, Engine, private
 from cookieconsent.render import Renderer
 from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
@@ -42,6 +43,11 @@ class Pages:
         self.renderer = renderer or Renderer(engine)
         policy = engine.policy
         self.catalog = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in policy.trackers)
+        config = engine.config
+        #: The Content-Security-Policy of rewritten pages (``None`` when ``csp="off"``; see :mod:`cookieconsent.csp`).
+        self.csp = None if config.csp == "off" else ConsentCSP(policy, config.csp, f"{config.prefix}/csp-report")
+        #: The CSP violation reports browsers sent, counted (``csp_reports.counts()``).
+        self.csp_reports = CSPReports()
         self._warned: set[str] = set()
         # Whole pages already rewritten: (a sample of the page, plan key) → (page, output); see rewrite_whole.
         self._rewritten: dict[tuple[int, bytes, bytes, bytes, Hashable], tuple[bytes, bytes]] = {}
@@ -83,6 +89,8 @@ class Pages:
             # and no shared cache may hand one visitor's page to another (R27).
             headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
             headers = private(_add_vary(headers, "Accept-Language"))
+            if self.csp is not None:  # a header of its own: the app's policy passes untouched, both apply
+                headers.append(self.csp.header(state.granted))
             state.accessed = True
         return self.engine.response_headers(state, headers), rewriter
 

@@ -25,10 +25,11 @@ import tomllib
 from collections.abc import Iterator, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -53,6 +54,7 @@ __all__ = [
     "Retention",
     "Text",
     "Tracker",
+    "host_source",
     "load_policy",
 ]
 
@@ -72,6 +74,14 @@ _DOMAIN = re.compile(
     r"^\.?[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\Z"
 )
 _LOCALE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*\Z")
+# A CSP host-source (CSP3 §2.3.1): [scheme "://"] host ["." …] [":" port] [path]. The host may start
+# with "*." (any subdomain); a lone "*", a bare scheme and the quoted keywords are not host sources.
+_HOST_SOURCE = re.compile(
+    r"^(?:(?P<scheme>https?|wss?)://)?(?P<host>(?:\*\.)?[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?"
+    r"(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*)(?::(?:[0-9]{1,5}|\*))?(?P<path>/[\x21-\x7e]*)?\Z"
+)
+#: Characters that would end a CSP source list or directive, or break its quoting.
+_CSP_UNSAFE = frozenset(";,'\"")
 
 
 def _link(value: str, name: str) -> str:
@@ -87,6 +97,38 @@ def _link(value: str, name: str) -> str:
             f"{name} {value!r} must be a path such as '/privacy' or an address such as 'https://example.com'"
         )
     return value
+
+
+def host_source(value: str) -> str:
+    """``value`` as a CSP host-source expression, scheme and host lower-cased; ``ValueError`` if it is not one.
+
+    Accepted: ``www.example.com``, ``*.example.com``, ``https://cdn.example.com``, with a port
+    (``:8443``) or a path (``/embed/``) if needed. Refused, each with the reason: anything that
+    would allow every host (``*``, ``https:``), the quoted keywords (``'self'`` is always allowed),
+    and text that is not a host.
+    """
+    text = value.strip()
+    lowered = text.lower()
+    if text in ("*", "*.*") or re.fullmatch(r"[a-z][a-z0-9+.-]*:(//\*?)?", lowered):
+        raise ValueError(
+            f"host {value!r} would allow every host; name the hosts, e.g. 'www.example.com' or '*.example.com'"
+        )
+    if text.startswith("'"):
+        raise ValueError(
+            f"host {value!r} is a keyword, not a host; this site ('self') is always allowed, so list only other hosts"
+        )
+    scheme, sep, rest = lowered.partition("://")
+    candidate = f"{scheme}{sep}{rest.split('/', 1)[0]}" if sep else lowered.split("/", 1)[0]
+    path = text[len(candidate) :]  # the path keeps its case: CSP compares paths exactly
+    match = _HOST_SOURCE.match(candidate + path)
+    if match is None or any(c in _CSP_UNSAFE for c in path):
+        raise ValueError(
+            f"host {value!r} is not a CSP host-source; write a host such as 'www.example.com', "
+            "'*.example.com' or 'https://cdn.example.com'"
+        )
+    if match["host"].startswith("*.") and "." not in match["host"][2:]:
+        raise ValueError(f"host {value!r} covers a whole top-level domain; name the site, e.g. '*.example.com'")
+    return candidate + path
 
 
 class _Model(BaseModel):
@@ -160,6 +202,10 @@ class Category(_Model):
         gpc: Whether a Global Privacy Control signal refuses this category (sale, sharing and
             targeted advertising: ``marketing`` by default).
         legal_basis: ``consent`` for every optional category; ``necessary`` for the required one.
+        hosts: The third-party hosts the category's scripts, frames and pixels load from, as CSP
+            host-source expressions (``www.example.com``, ``*.example.com``,
+            ``https://cdn.example.com``): a page's Content-Security-Policy allows them only while the
+            category is in force (see :mod:`cookieconsent.csp`).
     """
 
     id: str
@@ -168,6 +214,7 @@ class Category(_Model):
     required: bool = False
     gpc: bool = False
     legal_basis: str | None = None
+    hosts: tuple[Annotated[str, AfterValidator(host_source)], ...] = ()
 
     @field_validator("id")
     @classmethod
@@ -178,6 +225,11 @@ class Category(_Model):
                 "starting with a letter (e.g. 'analytics')"
             )
         return value
+
+    @field_validator("hosts")
+    @classmethod
+    def _hosts(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(value))  # each once, in order (each checked by host_source)
 
     @field_validator("legal_basis")
     @classmethod
@@ -529,9 +581,14 @@ class Policy(_Model):
     # -- fingerprint ---------------------------------------------------------------------------
 
     def material(self) -> dict[str, Any]:
-        """What consent depends on, without wording: the input of :attr:`fingerprint`."""
+        """What consent depends on, without wording: the input of :attr:`fingerprint`.
+
+        The third-party hosts of the optional categories count (a category that gains a host loads
+        from one more third party), those of ``necessary`` do not (they need no consent). A policy
+        that declares none keeps the fingerprint it had before categories had hosts.
+        """
         notice = self.notice
-        return {
+        material = {
             "categories": sorted([c.id, c.required, c.gpc] for c in self.categories),
             "cookies": sorted([r.label, r.category, r.third_party, r.path, r.domain or ""] for r in self.cookies),
             "data_items": sorted([d.id, d.category, sorted(d.pdpa_categories)] for d in self.data_items),
@@ -540,6 +597,10 @@ class Policy(_Model):
             "data_categories": sorted(notice.data_categories) if notice else [],
             "recipients": sorted(r.id for r in notice.recipients) if notice else [],
         }
+        hosts = sorted([c.id, sorted(c.hosts)] for c in self.categories if c.hosts and not c.required)
+        if hosts:
+            material["category_hosts"] = hosts
+        return material
 
     @cached_property
     def fingerprint(self) -> str:

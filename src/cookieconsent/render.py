@@ -129,7 +129,14 @@ class Renderer:
         data["prefix"] = self.prefix
         data["consent_mode"] = CONSENT_MODE
         data["beacon"] = self.beacon_category
+        if self.enforced_csp:  # a new grant then reloads: the page's CSP allows what it was served under
+            data["csp"] = "enforce"
         return data
+
+    @cached_property
+    def enforced_csp(self) -> bool:
+        """Whether pages carry an enforced Content-Security-Policy (``csp="enforce"``)."""
+        return self.engine.config.csp == "enforce"
 
     @cached_property
     def beacon_category(self) -> str | None:
@@ -280,8 +287,14 @@ class Renderer:
             title = self.policy.category(category).title.get(locale)
         except KeyError:
             title = category
+        # Under an enforced CSP the embed's host is not allowed on this page: it cannot be loaded here alone.
         return self.env.get_template("placeholder.html").render(
-            t=messages(locale), locale=locale, category=category, category_title=title, host=host
+            t=messages(locale),
+            locale=locale,
+            category=category,
+            category_title=title,
+            host=host,
+            load_here=not self.enforced_csp,
         )
 
     def notice(self, locale: str) -> dict[str, Any] | None:

@@ -123,7 +123,8 @@
     }
     d.dispatchEvent(new CustomEvent('cookieconsent:change', { detail: copy() }));
     // A withdrawn category: reload, so the server expires its cookies and nothing of it keeps running.
-    if (Object.keys(old).some(c => old[c] && !on(c))) location.reload();
+    // Under an enforced CSP a new grant too: this page's policy allows only what it was served under.
+    if (Object.keys(old).some(c => old[c] ? !on(c) : S.csp && on(c))) location.reload();
     else { view(); wakeAll($$('[data-cc=blocked]').filter(e => on(e.dataset.category))); }
     return copy();
   };
