@@ -3,6 +3,10 @@
 Run it with ``uvicorn examples.fastapi_app:app`` (the consent cookie is ``Secure``: use HTTPS, or set
 ``COOKIECONSENT_SECURE=0`` for plain-HTTP development). The pages come from :mod:`examples.demosite`,
 which ``examples/flask_app.py`` serves too, byte for byte.
+
+Every page carries an enforced Content-Security-Policy built from the visitor's consent: a tracker that
+slips past the HTML rewriting is blocked by the browser. ``COOKIECONSENT_CSP=report-only`` only reports
+what it would block, ``COOKIECONSENT_CSP=off`` sends none.
 """
 
 from __future__ import annotations

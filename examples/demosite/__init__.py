@@ -82,8 +82,9 @@ def make_config(**overrides: Any) -> ConsentConfig:
 
     Loads :data:`POLICY_PATH`; takes the signing keys from ``COOKIECONSENT_SECRET_KEYS``
     (comma-separated, oldest first), else the public :data:`DEMO_SECRET_KEY` with a warning; sends the
-    consent cookie over HTTPS only unless ``COOKIECONSENT_SECURE=0``; and shows the banner in the
-    page language.
+    consent cookie over HTTPS only unless ``COOKIECONSENT_SECURE=0``; shows the banner in the page
+    language; and sends an enforced Content-Security-Policy per consent with every page, or the mode
+    ``COOKIECONSENT_CSP`` names (``off``, ``report-only`` or ``enforce``).
 
     Args:
         **overrides: Any :class:`~cookieconsent.config.ConsentConfig` option, taking precedence.
@@ -98,6 +99,7 @@ def make_config(**overrides: Any) -> ConsentConfig:
         options["secret_keys"] = _secret_keys()
     options.setdefault("secure", os.environ.get("COOKIECONSENT_SECURE", "1").strip().lower() not in _OFF)
     options.setdefault("locale_selector", _banner_locale)
+    options.setdefault("csp", os.environ.get("COOKIECONSENT_CSP", "enforce").strip().lower())
     return ConsentConfig(**options)
 
 
