@@ -11,10 +11,9 @@ from cookieconsent.cookie import (
     ConsentCodec,
     Decision,
     GpcFlag,
-    cookie_names,
-    cookie_value,
     expire_cookie,
     new_consent_id,
+    read_cookies,
     set_cookie_name,
 )
 
@@ -160,15 +159,51 @@ def test_arbitrary_values_never_raise(value: str) -> None:
 
 def test_cookie_header_helpers() -> None:
     header = 'a=1; __Host-consent=abc.def; b="q"; c=; =x; d'
-    assert cookie_value(header, "__Host-consent") == "abc.def"
-    assert cookie_value(header, "consent") is None  # a suffix is not a name
-    assert cookie_value("x__Host-consent=1", "__Host-consent") is None
-    assert cookie_names(header) == ("a", "__Host-consent", "b", "c")
+    cookies = read_cookies(header)
+    assert cookies.get("__Host-consent") == "abc.def"
+    assert cookies.get("consent") is None  # a suffix is not a name
+    assert cookies.get("b") == "q"
+    assert read_cookies("x__Host-consent=1").get("__Host-consent") is None
+    assert cookies.names == ("a", "__Host-consent", "b", "c")
     assert set_cookie_name(" _ga = GA1; Path=/") == "_ga"
     assert set_cookie_name("no-equals-sign; Path=/") == ""
     assert set_cookie_name("\t_ga \t=1") == "_ga"
     assert set_cookie_name("session\xa0=1") == "session\xa0"  # browsers trim only spaces and tabs
     assert set_cookie_name("\x85session\x0b=1") == "\x85session\x0b"
+
+
+def test_a_comma_is_part_of_a_value_not_a_separator() -> None:
+    """Browsers join cookies with "; " only (RFC 6265 §4.2.1): what follows a comma is the same value."""
+    cookies = read_cookies("x=1,__Host-consent=attacker; __Host-consent=victim")
+    assert cookies.values("x") == ["1,__Host-consent=attacker"]
+    assert cookies.get("__Host-consent") == "victim"
+    assert cookies.names == ("x", "__Host-consent")
+    assert read_cookies("a=1, b=2").values("a") == ["1, b=2"]
+    assert read_cookies("a=1,b=2").get("b") is None
+
+
+def test_a_name_sent_twice_has_no_single_value() -> None:
+    cookies = read_cookies("__Host-consent=one; other=1; __Host-consent=two")
+    assert cookies.get("__Host-consent") is None
+    assert cookies.values("__Host-consent") == ["one", "two"]
+    assert cookies.repeated(["__Host-consent", "other", "missing"]) == ["__Host-consent"]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.tuples(st.text(alphabet="abcXYZ_-.,= \t", max_size=8), st.text(max_size=12)), max_size=6))
+def test_reading_matches_a_plain_split_on_semicolons(pairs: list[tuple[str, str]]) -> None:
+    """Whatever the pairs hold (commas, spaces, "="), a cookie is what lies between two ";"."""
+    pairs = [(n, v.replace(";", "")) for n, v in pairs]
+    header = "; ".join(f"{n}={v}" for n, v in pairs)
+    expected: dict[str, list[str]] = {}
+    for part in header.split(";"):
+        name, sep, value = part.partition("=")
+        name, value = name.strip(" \t"), value.strip(" \t")
+        if sep and name:
+            quoted = len(value) >= 2 and value[0] == value[-1] == '"'
+            expected.setdefault(name, []).append(value[1:-1] if quoted else value)
+    cookies = read_cookies(header)
+    assert {n: cookies.values(n) for n in cookies.names} == expected
 
 
 def test_expiring_prefixed_cookies_adds_secure() -> None:

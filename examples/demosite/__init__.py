@@ -26,7 +26,7 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from cookieconsent import ConsentConfig, ConsentState, Policy, load_policy
-from cookieconsent.cookie import cookie_value, format_cookie
+from cookieconsent.cookie import format_cookie, read_cookies
 from cookieconsent.i18n import negotiate
 from cookieconsent.pdpa import data_category_name, purpose_name
 from cookieconsent.recorder import Recorder
@@ -147,7 +147,8 @@ def page_lang(cookie: str | None, accept_language: str | None = None) -> str:
 
 
 def _banner_locale(request: RequestView) -> str:
-    return page_lang(cookie_value(request.header("cookie") or "", "lang"), request.header("accept-language"))
+    lang = read_cookies(request.header("cookie") or "").values("lang")
+    return page_lang(lang[0] if lang else None, request.header("accept-language"))
 
 
 # -- cookies -----------------------------------------------------------------------------------

@@ -15,6 +15,9 @@ Invariants:
 - no grant without a valid signature: a decided state holds exactly the decision of a genuine
   cookie (same consent id, categories, fingerprint, time and GPC flag), and is never older than the
   configured lifetime;
+- the header is read as browsers write it (RFC 6265 §5.4, pairs split on ";" only): a decided state
+  holds the decision of the one consent cookie such a reading finds; a header with two consent
+  cookies, or one hidden after a comma inside another value, is never decided;
 - the categories in force are a subset of that decision's, and a honoured GPC signal leaves none of
   the GPC categories in force unless the decision overrode GPC;
 - the cookies expired are cookies of the header, of a category neither necessary nor in force;
@@ -93,7 +96,27 @@ def test_one_input(data: bytes) -> None:
             raise Finding(f"the codec reads a decision it never signed from {value!r}: {read!r}")
 
 
+def _browser_values(header: str) -> tuple[list[str], bool]:
+    """The consent cookie values of ``header`` split on ";" only, and whether one hides after a comma."""
+    name = CONFIG.cookie_name
+    values, hidden = [], False
+    for part in header.split(";"):
+        key, sep, value = part.partition("=")
+        if sep and key.strip(" \t") == name:
+            value = value.strip(" \t")
+            values.append(value[1:-1] if len(value) >= 2 and value[0] == value[-1] == '"' else value)
+        if sep and any(p.strip(" \t").startswith(name + "=") for p in value.split(",")[1:]):
+            hidden = True
+    return values, hidden
+
+
 def _check(state: ConsentState, header: str, gpc: bool, now: float | None) -> None:
+    values, hidden = _browser_values(header)
+    if state.decision is not None:
+        if len(values) != 1 or hidden:
+            raise Finding(f"decided from {len(values)} consent cookies (hidden: {hidden}): {header[:300]!r}")
+        if CODEC.verify(values[0]) != state.decision:
+            raise Finding(f"decided {state.decision!r}, not the one consent cookie {values[0][:80]!r}")
     decision = state.decision
     if decision is None:
         if state.granted:
@@ -108,7 +131,7 @@ def _check(state: ConsentState, header: str, gpc: bool, now: float | None) -> No
             raise Finding(f"{sorted(state.granted)} in force, beyond the decision {sorted(decision.granted)}")
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and state.granted & _GPC:
             raise Finding(f"GPC is on, yet {sorted(state.granted & _GPC)} are in force")
-    names = [p.partition("=")[0].strip() for p in header.split(";")]
+    names = [p.partition("=")[0].strip(" \t") for p in header.split(";")]
     for expiry in state.expire:
         name = set_cookie_name(expiry)
         rule = POLICY.cookie_rule(name)

@@ -20,18 +20,23 @@ from typing import Any
 from itsdangerous import BadData, URLSafeTimedSerializer
 
 __all__ = [
+    "DEVICE_COOKIE",
     "ConsentCodec",
     "Decision",
     "GpcFlag",
-    "cookie_names",
-    "cookie_value",
+    "RequestCookies",
+    "device_cookie_name",
     "expire_cookie",
     "format_cookie",
     "new_consent_id",
+    "read_cookies",
     "set_cookie_name",
 ]
 
 SALT = "cookieconsent.consent.v1"
+#: The base name of the cookie holding the recorder's random device identifier (see
+#: :func:`device_cookie_name`).
+DEVICE_COOKIE = "ccdid"
 SCHEMA = 1
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 
@@ -93,7 +98,7 @@ class ConsentCodec:
         self._revision = revision
         self._max_age = max_age
         # A signed value maps to the same decision every time: verify each distinct value once.
-        self.verify = lru_cache(maxsize=4096)(self._verify_uncached)
+        self._verify_cached = lru_cache(maxsize=4096)(self._verify_uncached)
 
     def dumps(self, decision: Decision) -> str:
         """Sign ``decision`` into a cookie value (its time is the signing time)."""
@@ -113,10 +118,17 @@ class ConsentCodec:
             return None
         return decision
 
-    def _verify_uncached(self, value: str) -> Decision | None:
-        """The decision a signed value holds, whatever its age (:meth:`loads` checks the age)."""
+    def verify(self, value: str) -> Decision | None:
+        """The decision a signed value holds, whatever its age (:meth:`loads` checks the age).
+
+        Genuine values are far shorter than 1024 characters; longer ones are refused before the
+        cache, which then only ever holds short keys.
+        """
         if len(value) > 1024:
             return None
+        return self._verify_cached(value)
+
+    def _verify_uncached(self, value: str) -> Decision | None:
         try:
             payload, signed_at = self._serializer.loads(value, return_timestamp=True)
         except (BadData, ValueError, TypeError, OverflowError):
@@ -139,37 +151,89 @@ class ConsentCodec:
         return Decision(consent_id, granted, revision, signed_at, GpcFlag(gpc))
 
 
-def cookie_value(header: str, name: str) -> str | None:
-    """The value of the first cookie called ``name`` in a ``Cookie`` request header.
+#: The longest ``Cookie`` header whose reading is remembered: longer ones are read every time, so
+#: that a flood of huge headers cannot fill memory through the cache.
+CACHED_HEADER = 4096
 
-    A plain substring search (no regular expression) keeps this cheap on every request.
+
+class RequestCookies:
+    """A request's ``Cookie`` header, read as browsers write it (RFC 6265 §4.2.1 and §5.4).
+
+    Browsers join cookies with ``"; "`` and nothing else: a pair's value runs to the next ``;``, so a
+    comma, a space or an ``=`` is part of the value (``x=1,__Host-consent=v`` is one cookie named
+    ``x``). The name is what comes before the pair's first ``=``, with spaces and tabs trimmed; a pair
+    without ``=`` is a nameless cookie. A value in double quotes loses them.
+
+    Every reader of request cookies (the consent cookie, the device id, the cookies to expire, the
+    names the application's state shows) goes through this one reading.
     """
-    key = name + "="
-    start = 0
-    while True:
-        at = header.find(key, start)
-        if at < 0:
-            return None
-        before = header[:at].rstrip(" \t")
-        if not before or before[-1] in ";,":
-            end = header.find(";", at)
-            value = header[at + len(key) : end if end >= 0 else None].strip(" \t")
+
+    __slots__ = ("_values", "names")
+
+    def __init__(self, header: str) -> None:
+        values: dict[str, list[str]] = {}
+        for pair in header.split(";"):
+            name, sep, value = pair.partition("=")
+            name = name.strip(" \t")
+            if not sep or not name:
+                continue
+            value = value.strip(" \t")
             if len(value) >= 2 and value[0] == value[-1] == '"':
                 value = value[1:-1]
-            return value
-        start = at + 1
+            values.setdefault(name, []).append(value)
+        self._values = values
+        #: The names of the cookies, in order, each once.
+        self.names: tuple[str, ...] = tuple(values)
+
+    def values(self, name: str) -> list[str]:
+        """Every value sent for ``name``, in order (several when cookies of other paths share it)."""
+        return self._values.get(name, [])
+
+    def get(self, name: str) -> str | None:
+        """The value of ``name`` if the header carries exactly one cookie of that name, else ``None``.
+
+        A name that only one cookie may hold (a ``__Host-`` cookie has one host and one path) sent
+        twice means that someone planted the second: neither is trusted.
+        """
+        found = self._values.get(name)
+        return found[0] if found is not None and len(found) == 1 else None
+
+    def repeated(self, names: Iterable[str]) -> list[str]:
+        """Those of ``names`` that the header carries more than once, or that it hides in a value.
+
+        ``x=1,name=v`` is one cookie ``x`` to a browser, but a parser that also splits on commas (as
+        RFC 2965 ones did) reads a cookie ``name`` in it. Nobody writes that by accident: a protected
+        name after a comma counts as planted, as a second cookie of that name does.
+        """
+        return [name for name in names if len(self._values.get(name, ())) > 1 or self._hidden(name)]
+
+    def _hidden(self, name: str) -> bool:
+        """Whether ``name=`` follows a comma inside some cookie's value."""
+        key = name + "="
+        for values in self._values.values():
+            for value in values:
+                if key in value and any(part.strip(" \t").startswith(key) for part in value.split(",")[1:]):
+                    return True
+        return False
 
 
-@lru_cache(maxsize=1024)
-def cookie_names(header: str) -> tuple[str, ...]:
-    """The cookie names in a ``Cookie`` request header, in order, without duplicates."""
-    names: dict[str, None] = {}
-    for part in header.split(";"):
-        name, sep, _ = part.partition("=")
-        name = name.strip()
-        if sep and name:
-            names[name] = None
-    return tuple(names)
+def read_cookies(header: str) -> RequestCookies:
+    """The cookies of a ``Cookie`` header (see :class:`RequestCookies`).
+
+    A visitor sends the same header again and again, so headers up to :data:`CACHED_HEADER`
+    characters are read once each (the last 1024 are remembered); longer ones are read every time.
+    """
+    if len(header) > CACHED_HEADER:
+        return RequestCookies(header)
+    return _read_cached(header)
+
+
+_read_cached = lru_cache(maxsize=1024)(RequestCookies)
+
+
+def device_cookie_name(secure: bool) -> str:
+    """The device identifier cookie's name: ``__Host-ccdid`` under ``secure``, else ``ccdid``."""
+    return f"__Host-{DEVICE_COOKIE}" if secure else DEVICE_COOKIE
 
 
 def set_cookie_name(header_value: str) -> str:

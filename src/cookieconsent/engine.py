@@ -18,14 +18,15 @@ from typing import Any
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.cookie import (
+    CACHED_HEADER,
     ConsentCodec,
     Decision,
     GpcFlag,
-    cookie_names,
-    cookie_value,
+    device_cookie_name,
     expire_cookie,
     format_cookie,
     new_consent_id,
+    read_cookies,
     set_cookie_name,
 )
 from cookieconsent.i18n import negotiate
@@ -38,15 +39,14 @@ logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
 _NOTHING: frozenset[str] = frozenset()
-_CACHED_HEADER = 4096  # longest Cookie header whose reading is remembered
 _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
 
 _time = time.time
-#: What a Cookie header says: the decision, when it expires, the expiries if it holds or not, and
-#: the names of its cookies.
-_HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...], frozenset[str]]
-_NO_COOKIES: _HeaderRead = (None, 0.0, (), (), _NOTHING)
+#: What a Cookie header says: the decision, when it expires, the expiries if it holds or not, the
+#: names of its cookies, and whether it carries a protected cookie twice.
+_HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...], frozenset[str], bool]
+_NO_COOKIES: _HeaderRead = (None, 0.0, (), (), _NOTHING, False)
 
 
 def _text(header: str | bytes) -> str:
@@ -89,6 +89,7 @@ class ConsentState:
         "_locale",
         "_request",
         "accessed",
+        "conflict",
         "cookie_names",
         "decision",
         "expire",
@@ -119,6 +120,9 @@ class ConsentState:
     accessed: bool
     #: The names of the cookies the request carried.
     cookie_names: frozenset[str]
+    #: The request carried the consent or device cookie twice: one was planted (by a sibling
+    #: subdomain, say), so neither is trusted. It reads as not decided and nothing is recorded.
+    conflict: bool
 
     @property
     def request(self) -> RequestView:
@@ -196,6 +200,7 @@ def _state(
     pending: Decision | None = None,
     expire: tuple[str, ...] = (),
     cookie_names: frozenset[str] = _NOTHING,
+    conflict: bool = False,
 ) -> ConsentState:
     """A new state (of the engine's :attr:`~Engine.state_type`) with every attribute set."""
     state = engine.state_type()
@@ -211,6 +216,7 @@ def _state(
     state.mechanism = None
     state.accessed = False
     state.cookie_names = cookie_names
+    state.conflict = conflict
     return state
 
 
@@ -254,7 +260,10 @@ class Engine:
         self._headers: dict[str | bytes, _HeaderRead] = {}
         #: The class of the states this engine makes: an adapter may give a subclass of its own.
         self.state_type: type[ConsentState] = ConsentState
-        self._expiries = lru_cache(maxsize=1024)(self._expiries_uncached)
+        self._expiries_cached = lru_cache(maxsize=1024)(self._expiries_uncached)
+        #: The cookies only one of which a genuine request carries: two of one of them is an attack.
+        self._protected = (self.cookie_name, device_cookie_name(config.secure))
+        self._conflicts_logged = 0.0
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -303,6 +312,7 @@ class Engine:
         state.mechanism = None
         state.accessed = False
         state.cookie_names = read[4]
+        state.conflict = read[5]
         return state
 
     def decide_from(
@@ -323,11 +333,11 @@ class Engine:
             return _state(self, request, None, _NOTHING, gpc)
         # A visitor sends the same Cookie header again and again: read each distinct one once.
         try:
-            decision, expires_at, expire_if_valid, expire_if_not, names = self._headers[header]
+            decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._headers[header]
         except KeyError:
-            decision, expires_at, expire_if_valid, expire_if_not, names = self._read_header(header)
+            decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._read_header(header)
         if decision is None or (_time() if now is None else now) > expires_at:
-            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not, names)
+            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not, names, conflict)
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
             # The signal refuses what was granted: store that, so a later request without the signal
             # does not grant it again.
@@ -342,20 +352,40 @@ class Engine:
     def _read_header(self, header: str | bytes) -> _HeaderRead:
         """Read a ``Cookie`` header, and remember the result unless the header is huge."""
         text = _text(header)
-        value = cookie_value(text, self.cookie_name)
-        decision = self.codec.verify(value) if value else None
+        cookies = read_cookies(text)
+        repeated = cookies.repeated(self._protected)
+        value = cookies.get(self.cookie_name)
+        decision = self.codec.verify(value) if value and not repeated else None
         expire_if_not = self._expiries(text, _NOTHING)
-        names = frozenset(cookie_names(text))
-        read: _HeaderRead = (None, 0.0, expire_if_not, expire_if_not, names)
-        if decision is not None:
+        names = frozenset(cookies.names)
+        read: _HeaderRead = (None, 0.0, expire_if_not, expire_if_not, names, False)
+        if repeated:
+            # The header cannot be trusted, so it changes nothing: the visitor's own cookies are
+            # neither expired nor replaced (the planted one would survive, theirs would not).
+            read = (None, 0.0, (), (), names, True)
+            self._log_conflict(repeated)
+        elif decision is not None:
             expires_at = decision.decided_at + self._max_age
-            read = (decision, expires_at, self._expiries(text, decision.granted), expire_if_not, names)
-        if len(header) <= _CACHED_HEADER:
+            read = (decision, expires_at, self._expiries(text, decision.granted), expire_if_not, names, False)
+        if len(header) <= CACHED_HEADER:
             headers = self._headers
             if len(headers) >= _CACHED_HEADERS:
                 headers.clear()  # bounded: a flood of distinct headers only costs re-reading them
             headers[header] = read
         return read
+
+    def _log_conflict(self, names: list[str]) -> None:
+        """Log a planted cookie in one line, at most once a minute (an attacker may send thousands)."""
+        now = time.monotonic()
+        if now - self._conflicts_logged < 60.0 and self._conflicts_logged:
+            return
+        self._conflicts_logged = now
+        logger.warning(
+            "cookieconsent: a request carried the cookie %s more than once; someone who can set cookies for "
+            "this site (a sibling subdomain, a network attacker on plain HTTP) planted one. The request reads "
+            "as not decided and nothing of it is recorded. (Logged at most once a minute.)",
+            ", ".join(repr(n) for n in names),
+        )
 
     def gpc_refused(self, state: ConsentState) -> frozenset[str]:
         """The categories refused for ``state`` because of a Global Privacy Control signal (R40)."""
@@ -407,7 +437,7 @@ class Engine:
         header = request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
         pending = None if unchanged else decision
-        new = _state(self, request, decision, chosen, state.gpc, pending, expire, state.cookie_names)
+        new = _state(self, request, decision, chosen, state.gpc, pending, expire, state.cookie_names, state.conflict)
         new._locale = state._locale
         return new
 
@@ -425,9 +455,15 @@ class Engine:
             same_site="Strict" if config.same_site == "strict" else "Lax",
         )
 
+    def _expiries(self, header: str, granted: frozenset[str]) -> tuple[str, ...]:
+        """The ``Set-Cookie`` values that expire the header's cookies of categories not in ``granted``."""
+        if len(header) > CACHED_HEADER:
+            return self._expiries_uncached(header, granted)
+        return self._expiries_cached(header, granted)
+
     def _expiries_uncached(self, header: str, granted: frozenset[str]) -> tuple[str, ...]:
         out = []
-        for name in cookie_names(header):
+        for name in read_cookies(header).names:
             rule = self.policy.cookie_rule(name)
             # A third party's cookie never reaches this server, and the browser would refuse the expiry.
             if (

@@ -22,7 +22,6 @@ def _quality(param: str) -> float:
     return q if 0.0 <= q <= 1.0 else 0.0
 
 
-@lru_cache(maxsize=512)
 def negotiate(accept_language: str | None, available: tuple[str, ...], default: str) -> str:
     """The best of ``available`` for an ``Accept-Language`` header, else ``default``.
 
@@ -33,7 +32,12 @@ def negotiate(accept_language: str | None, available: tuple[str, ...], default: 
     'zh-TW'
     """
     if not accept_language or len(accept_language) > 1024:
-        return default
+        return default  # decided before the cache, which then only ever holds short headers
+    return _negotiate(accept_language, available, default)
+
+
+@lru_cache(maxsize=512)
+def _negotiate(accept_language: str, available: tuple[str, ...], default: str) -> str:
     by_lower = {tag.lower(): tag for tag in available}
     by_base: dict[str, str] = {}
     for tag in available:

@@ -42,7 +42,7 @@ try:
     import fcntl
 except ImportError:  # not POSIX: the spool is then shared safely by threads only
     fcntl = None  # type: ignore[assignment]
-from cookieconsent.cookie import cookie_names, cookie_value, format_cookie
+from cookieconsent.cookie import DEVICE_COOKIE, device_cookie_name, format_cookie, read_cookies
 from cookieconsent.endpoints import Endpoints, Event
 from cookieconsent.engine import ConsentState, Engine
 from cookieconsent.policy import NECESSARY
@@ -64,10 +64,10 @@ __all__ = ["DEVICE_COOKIE", "Recorder"]
 
 logger = logging.getLogger("cookieconsent")
 
-#: The base name of the cookie holding the random device identifier (declare it in the policy, in the
-#: category of the ``device_id`` data item). With ``secure`` (the default) the cookie is set as
-#: ``__Host-ccdid``, which a sibling subdomain cannot plant; the declaration ``ccdid`` covers it.
-DEVICE_COOKIE = "ccdid"
+# DEVICE_COOKIE is the base name of the cookie holding the random device identifier (declare it in
+# the policy, in the category of the ``device_id`` data item). With ``secure`` (the default) the
+# cookie is set as ``__Host-ccdid``, which a sibling subdomain cannot plant; the declaration
+# ``ccdid`` covers it.
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
@@ -138,7 +138,7 @@ class Recorder:
         self.policy = policy = config.policy
         #: The device cookie's name: ``__Host-ccdid`` with ``secure`` (Secure, Path=/, no Domain, so no
         #: other host can set it), ``ccdid`` on plain HTTP. A plain ``ccdid`` is ignored under ``secure``.
-        self.device_cookie = f"__Host-{DEVICE_COOKIE}" if config.secure else DEVICE_COOKIE
+        self.device_cookie = device_cookie_name(config.secure)
         if isinstance(store, str | Path):
             store = open_store(store if isinstance(store, str) else Path(store))
         # Beside an SQLite file by default; for PostgreSQL, in the working directory.
@@ -238,8 +238,8 @@ class Recorder:
         items = self._items_for.get(state.granted)
         if items is None:
             items = self.items_for(state)
-        if not items:
-            return  # no decision, or nothing granted that gates a data item
+        if not items or state.conflict:
+            return  # no decision, nothing granted that gates a data item, or a planted cookie
         if "device_id" in items and self.device_cookie not in state.cookie_names:
             self.give_device(state)
         visit = (_time(), items, state, request, status, (_perf_counter() - started) * 1000)
@@ -271,9 +271,13 @@ class Recorder:
         """The device id a ``Cookie`` header carries, read from :attr:`device_cookie` only.
 
         One longer than any the recorder gives is not one. Under ``secure`` a plain ``ccdid`` cookie is
-        not read: any sibling subdomain could have planted it.
+        not read: any sibling subdomain could have planted it. Two device cookies in one header are
+        no device id either: one of them was planted.
         """
-        device = cookie_value(header, self.device_cookie)
+        cookies = read_cookies(header)
+        if cookies.repeated((self.device_cookie,)):
+            return None
+        device = cookies.get(self.device_cookie)
         return device if device and len(device) <= 128 else None
 
     def _capture(self, raw: tuple[Any, ...]) -> _Visit:
@@ -295,7 +299,7 @@ class Recorder:
             duration_ms=duration_ms,
             client=request.client if "ip_address" in items else None,
             user_agent=request.header("user-agent") if items & {"software_hardware", "device_type_version"} else None,
-            cookies=tuple(n for n in cookie_names(header) if _TOKEN.match(n))
+            cookies=tuple(n for n in read_cookies(header).names if _TOKEN.match(n))
             if "cookie_data" in items and header
             else (),
             country=request.header(self.country_header) if self.country_header and location else None,
@@ -304,6 +308,8 @@ class Recorder:
 
     def event(self, state: ConsentState, event: Event, request: RequestView) -> None:
         """Capture a beacon event (the endpoint already checked its category)."""
+        if state.conflict:
+            return  # a planted cookie: nothing of this request is recorded
         header = request.header("cookie") or ""
         items = self.items_for(state)
         device = self.device_id(header) if "device_id" in items else None
