@@ -3,7 +3,8 @@
 Exit codes: 0 success, 1 problems found (an invalid policy, a broken consent chain, a refused
 change to a rights request, a store that cannot be read), 2 wrong usage (argparse).
 
-- ``cookieconsent check POLICY``: validate a policy file; print every problem with its location and fix.
+- ``cookieconsent check POLICY``: validate a policy file; print every problem with its location and fix,
+  and a hint for each cookie it declares in another category than the tracker catalog's vendor of it.
 - ``cookieconsent demo [--framework fastapi|flask] [--host H] [--port P]``: serve the demo site of a
   clone of the repository (it lives in ``examples/``).
 - ``cookieconsent verify --store URL``: check the hash chain of the consent records; print each problem.
@@ -38,10 +39,11 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from cookieconsent.errors import PolicyError
-from cookieconsent.policy import load_policy
+from cookieconsent.policy import Policy, load_policy
 from cookieconsent.records.errors import RecordsError, RightsRequestError
 from cookieconsent.records.models import EventRecord, RightsRequest, VisitRecord, close_request, extend
 from cookieconsent.records.store import Store, open_store, redact_url
+from cookieconsent.trackers import Catalog
 
 __all__ = ["deidentified_rows", "main"]
 
@@ -60,7 +62,28 @@ def _check(args: argparse.Namespace) -> int:
         f"{len(policy.data_items)} data items, languages {', '.join(policy.locales)}; "
         f"fingerprint {policy.fingerprint}"
     )
+    for hint in _catalog_hints(policy):
+        print(f"{args.policy}: hint: {hint}")
     return 0
+
+
+def _catalog_hints(policy: Policy) -> list[str]:
+    """Cookies the policy declares in another category than the tracker catalog's vendor of them.
+
+    A hint, not a problem: the policy may know better (a cookie name reused by the site itself), so
+    ``check`` still passes.
+    """
+    catalog = Catalog()
+    hints = []
+    for i, rule in enumerate(policy.cookies):
+        # A pattern is looked up as written: "_ga_*" is the catalog's own "_ga_*" prefix.
+        vendor = catalog.vendor_of_cookie(rule.label)
+        if vendor is not None and vendor.category != rule.category:
+            hints.append(
+                f"cookies[{i}] ({rule.label}) is declared {rule.category}; the catalog knows {rule.label} as "
+                f"{vendor.name} ({vendor.category})"
+            )
+    return hints
 
 
 def _demo(args: argparse.Namespace) -> int:
