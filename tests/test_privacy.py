@@ -20,7 +20,6 @@ from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.flask import CookieConsent
 from cookieconsent.privacy import KINDS, PrivacyCentre
 from cookieconsent.recorder import DEVICE_COOKIE, Recorder
-from cookieconsent.records import RightsRequest
 from cookieconsent.records.sqlite import SqliteStore
 from tests.test_recorder import UA, config
 
@@ -130,11 +129,10 @@ def test_the_json_copy_holds_this_device_only(asgi: ConsentMiddleware, store: Sq
     assert {rec["page"] for rec in data["records"]} == {"/alice"}
     assert {rec["device_id"] for rec in data["records"]} == {data["device_id"]}
     assert [c["mechanism"] for c in data["consent_records"]] == ["accept_all"]
-    # R59: the download is recorded as a completed copy request.
-    filed = store.get_rights_request(data["reference"])
-    assert filed is not None
-    assert filed.kind == "copy"
-    assert not filed.is_open
+    # A GET files nothing: the download is not recorded as a rights request.
+    assert data["reference"] is None
+    assert data["rights_requests"] == []
+    assert store.list_rights_requests() == []
 
 
 def test_a_visitor_without_ids_gets_an_empty_copy(asgi: ConsentMiddleware) -> None:
@@ -232,8 +230,10 @@ def test_stop_halts_recording_at_once_and_survives_a_new_consent_cookie(
     device = alice.cookies[DEVICE]
     old_id = alice.get("/_consent/state").json()["consent_id"]
     assert alice.post("/_consent/rights", json={"kind": "stop"}).json()["stopped"] is True
-    assert store.is_stopped(device)
-    assert store.is_stopped(old_id)
+    assert store.is_stopped(device_id=device)
+    assert store.is_stopped(consent_id=old_id)
+    assert not store.is_stopped(consent_id=device)  # each id is stopped as what it is
+    assert not store.is_stopped(device_id=old_id)
     alice.get("/after/1")
     # A new consent cookie (a new consent id): the device id still carries the stop.
     del alice.cookies[CONSENT]
@@ -276,19 +276,26 @@ def test_unknown_kinds_are_refused(asgi: ConsentMiddleware, store: SqliteStore) 
     assert store.list_rights_requests() == []
 
 
-def test_a_visitor_without_ids_can_still_file_a_request(asgi: ConsentMiddleware, store: SqliteStore) -> None:
+def test_a_visitor_with_nothing_held_cannot_file_a_request(asgi: ConsentMiddleware, store: SqliteStore) -> None:
+    """A request needs a device or consent id the store holds something for (it used to be filed anyway)."""
     client = visitor(asgi)
     r = client.post("/_consent/rights", json={"kind": "view", "details": "I visited on 1 March"})
-    assert r.status_code == 201
-    filed = store.get_rights_request(r.json()["reference"])
-    assert isinstance(filed, RightsRequest)
-    assert filed.consent_id is None
-    assert filed.device_id is None
-    assert filed.consent_id is None
-    assert r.json()["stopped"] is False
+    assert r.status_code == 404
+    assert r.json()["error"] == "nothing_held"
+    assert "Nothing is held for this browser" in r.json()["message"]
+    form = client.post("/_consent/rights", data={"kind": "view"})
+    assert form.status_code == 404
+    assert "text/html" in form.headers["content-type"]
+    assert "Nothing is held for this browser" in form.text
+    made_up = visitor(asgi)
+    made_up.cookies.set(DEVICE, "made-up-device-id-000001", domain="testserver")
+    assert made_up.post("/_consent/rights", json={"kind": "stop"}).status_code == 404
+    assert store.list_rights_requests() == []
+    assert not store.is_stopped("made-up-device-id-000001")
     page = client.get("/_consent/my-data").text
     assert "no device ID and no consent ID" in page
-    assert "I visited" not in page
+    assert 'action="/_consent/rights"' not in page  # no form that could only be refused
+    assert "nothing to request here" in page
 
 
 def test_a_recorder_without_a_store_serves_no_centre(tmp_path: Path) -> None:

@@ -17,11 +17,15 @@ wrote it.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
+import functools
 import inspect
 import time
-from collections.abc import Awaitable, Callable, Generator, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, Iterator, MutableMapping
 from types import FunctionType, MethodType
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
@@ -39,6 +43,7 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
+_T = TypeVar("_T")
 
 
 class ASGIRequest:
@@ -150,12 +155,50 @@ async def _read_body(receive: Receive, request: RequestView, limit: int) -> byte
             return b"".join(chunks)
 
 
+async def _off_loop(function: Callable[..., _T], *args: Any) -> _T:
+    """``function(*args)`` in the loop's default thread pool, so that waiting on a store blocks no other request.
+
+    Where no asyncio loop runs (trio, say), it runs inline.
+    """
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return function(*args)
+    context = contextvars.copy_context()
+    return await loop.run_in_executor(None, functools.partial(context.run, function, *args))
+
+
+_END = object()
+
+
+def _next_chunk(stream: Iterator[bytes]) -> Any:
+    return next(stream, _END)
+
+
 async def _send_reply(send: Send, reply: Reply) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
-    if not any(k == b"content-length" for k, _ in headers):
-        headers.append((b"content-length", str(len(reply.body)).encode()))
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    await send({"type": "http.response.body", "body": reply.body})
+    stream = reply.stream
+    if stream is None:
+        if not any(k == b"content-length" for k, _ in headers):
+            headers.append((b"content-length", str(len(reply.body)).encode()))
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        await send({"type": "http.response.body", "body": reply.body})
+        return
+    try:
+        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
+        while True:
+            chunk = await _off_loop(_next_chunk, stream)  # each chunk may read the store
+            if chunk is _END:
+                break
+            if chunk:
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+        await send({"type": "http.response.body", "body": b""})
+    finally:
+        close = getattr(stream, "close", None)
+        if close is not None:
+            # ValueError: still running in its thread (the request was cancelled); it is collected later.
+            with contextlib.suppress(ValueError):
+                close()
 
 
 class ConsentMiddleware:
@@ -299,11 +342,16 @@ class ConsentMiddleware:
     async def _answer(self, receive: Receive, send: Send, state: ConsentState) -> None:
         """Answer a request for one of the library's own endpoints."""
         request = state.request
+        endpoints = self.endpoints
         try:
-            body = await _read_body(receive, request, self.endpoints.max_body)
+            body = await _read_body(receive, request, endpoints.max_body)
         except _Disconnected:
             return
-        await _send_reply(send, self.endpoints.handle(request, state, body))
+        if endpoints.blocks(request.path):  # the privacy centre's pages read and write the store
+            reply = await _off_loop(endpoints.handle, request, state, body)
+        else:
+            reply = endpoints.handle(request, state, body)
+        await _send_reply(send, reply)
 
     def _lifespan_send(self, send: Send) -> Send:
         recorder = self.recorder

@@ -54,6 +54,8 @@ class ConsentConfig(BaseModel):
         prefix: Where the endpoints live (default ``/_consent``).
         trusted_origins: Other origins allowed to post decisions (``https://www.example.com``).
         max_body: Largest request body the endpoints read, in bytes (default 16 KiB).
+        events_per_minute: The most beacon events (``POST {prefix}/events``) one device may send per
+            minute, counted in each process on its own; more get 429. 0 is no limit.
         locale_selector: A callable that picks the visitor's language from the request (return
             ``None`` to fall back to ``Accept-Language``).
         warn_undeclared: Log a warning, once per name, for cookies the policy does not declare.
@@ -74,6 +76,7 @@ class ConsentConfig(BaseModel):
     prefix: str = "/_consent"
     trusted_origins: tuple[str, ...] = ()
     max_body: int = Field(default=16 * 1024, ge=1024, le=1024 * 1024)
+    events_per_minute: int = Field(default=120, ge=0)
     locale_selector: Callable[[RequestView], str | None] | None = None
     warn_undeclared: bool = True
     csp: Literal["off", "report-only", "enforce"] = "off"

@@ -8,10 +8,11 @@
   that does not carry it.
 - ``GET /_consent/policy.json``: the policy's categories and cookie declarations, for tools such as the audit.
 - ``GET /_consent/static/<file>``: the banner's script and stylesheet.
-- ``POST /_consent/events``: page views and clicks from the banner script (204).
+- ``POST /_consent/events``: page views and clicks from the banner script (204), at most
+  ``events_per_minute`` per device (429 beyond).
 - ``GET /.well-known/gpc.json``: the Global Privacy Control support resource.
 
-Bad input gets a precise 4xx reply (400, 403, 404, 405, 413, 415) and changes nothing.
+Bad input gets a precise 4xx reply (400, 403, 404, 405, 413, 415, 429) and changes nothing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from __future__ import annotations
 import html
 import json
 import logging
+import math
 import re
-from collections.abc import Callable
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
@@ -29,7 +34,17 @@ from cookieconsent.engine import ConsentState, Engine
 from cookieconsent.render import STATIC, Renderer
 from cookieconsent.request import RequestView
 
-__all__ = ["BadRequest", "Endpoints", "Event", "Reply", "json_reply", "media_type", "parse_event", "safe_next"]
+__all__ = [
+    "BadRequest",
+    "Endpoints",
+    "Event",
+    "EventQuota",
+    "Reply",
+    "json_reply",
+    "media_type",
+    "parse_event",
+    "safe_next",
+]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -48,11 +63,69 @@ Header = tuple[str, str]
 
 @dataclass(slots=True)
 class Reply:
-    """A complete response: status, headers and body."""
+    """A response: status, headers and a body, whole or streamed.
+
+    Attributes:
+        status: The status code.
+        headers: The headers (names in lowercase).
+        body: The whole body, when ``stream`` is None.
+        stream: A body sent chunk by chunk, without a ``Content-Length`` (the JSON copy of the
+            privacy centre). Each ``next()`` may read from the store, so the ASGI adapter asks for
+            each chunk in a thread; the adapters call its ``close()``, if it has one, when done.
+    """
 
     status: int
     headers: list[Header] = field(default_factory=list)
     body: bytes = b""
+    stream: Iterator[bytes] | None = None
+
+
+class EventQuota:
+    """How many beacon events one key (a device, consent id or address) may send per minute, per process.
+
+    Each key gets a window of one minute from its first event; past ``per_minute`` events in it,
+    :meth:`take` says how long to wait. At most ``max_keys`` keys are counted: a new key beyond them
+    replaces the one unheard from the longest, so a flood of distinct keys costs no more memory.
+
+    Args:
+        per_minute: Events per key per minute (at least 1).
+        max_keys: How many keys are counted at once.
+        clock: Returns seconds (monotonic); tests pass their own.
+    """
+
+    WINDOW = 60.0
+
+    def __init__(self, per_minute: int, *, max_keys: int = 10_000, clock: Callable[[], float] = time.monotonic) -> None:
+        if per_minute < 1 or max_keys < 1:
+            raise ValueError("an event quota needs per_minute and max_keys of at least 1 (0 is set as no quota)")
+        self.per_minute = per_minute
+        self.max_keys = max_keys
+        self.clock = clock
+        self._counts: OrderedDict[str, list[float]] = OrderedDict()  # key → [window start, events]
+        self._lock = threading.Lock()  # WSGI servers run requests in threads
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+    def take(self, key: str) -> int | None:
+        """Count one event of ``key``: None if it is within the quota, else the seconds to wait (1 or more)."""
+        now = self.clock()
+        counts = self._counts
+        with self._lock:
+            entry = counts.get(key)
+            if entry is None:
+                if len(counts) >= self.max_keys:
+                    counts.popitem(last=False)
+                counts[key] = [now, 1]
+                return None
+            counts.move_to_end(key)  # heard from: the last to be replaced
+            if now - entry[0] >= self.WINDOW:
+                entry[0], entry[1] = now, 1
+                return None
+            if entry[1] >= self.per_minute:
+                return max(1, math.ceil(entry[0] + self.WINDOW - now))
+            entry[1] += 1
+            return None
 
 
 class BadRequest(Exception):
@@ -121,6 +194,9 @@ class Endpoints:
         self.renderer = renderer or Renderer(engine)
         #: Called with each valid beacon event whose category the visitor granted.
         self.event_hooks: list[Callable[[RequestView, ConsentState, Event], None]] = []
+        #: Reads the device id from a ``Cookie`` header, to key the events quota by device (the
+        #: privacy centre sets its recorder's); without one the quota is keyed by the consent id.
+        self.device_id_of: Callable[[str], str | None] | None = None
         config = engine.config
         self.prefix = prefix = config.prefix
         self.max_body = config.max_body
@@ -135,15 +211,42 @@ class Endpoints:
             GPC_PATH: (("GET", "HEAD"), self._gpc_json),
         }
         self._static_prefix = f"{prefix}/static/"
+        #: Paths whose handlers may wait on I/O (a store): an async server runs them in a thread.
+        self._blocking: set[str] = set()
         self._trusted = set(config.trusted_origins)
+        per_minute = config.events_per_minute
+        #: The per-device quota of ``POST {prefix}/events`` (None: unlimited).
+        self.event_quota: EventQuota | None = EventQuota(per_minute) if per_minute else None
         #: A cheap first test for :meth:`matches` (``str.startswith`` takes a tuple).
         self.path_prefixes = (prefix, GPC_PATH)
 
     def add_route(
-        self, name: str, methods: tuple[str, ...], handler: Callable[[RequestView, ConsentState, bytes], Reply]
+        self,
+        name: str,
+        methods: tuple[str, ...],
+        handler: Callable[[RequestView, ConsentState, bytes], Reply],
+        *,
+        blocking: bool = True,
     ) -> None:
-        """Serve ``handler`` at ``{prefix}/{name}`` (how the privacy centre adds its pages)."""
-        self._routes[f"{self.prefix}/{name}"] = (methods, handler)
+        """Serve ``handler`` at ``{prefix}/{name}`` (how the privacy centre adds its pages).
+
+        Args:
+            name: The path under the prefix.
+            methods: The methods it answers.
+            handler: Answers a request.
+            blocking: Whether the handler may wait on I/O (a store, a file, the network): the ASGI
+                adapter then runs it in a thread, so that the event loop goes on serving others.
+        """
+        path = f"{self.prefix}/{name}"
+        self._routes[path] = (methods, handler)
+        if blocking:
+            self._blocking.add(path)
+        else:
+            self._blocking.discard(path)
+
+    def blocks(self, path: str) -> bool:
+        """Whether the handler of ``path`` may wait on I/O (see :meth:`add_route`)."""
+        return path in self._blocking
 
     def check_origin(self, request: RequestView) -> None:
         """Refuse (403) a state-changing request that does not come from the site's own pages."""
@@ -180,7 +283,13 @@ class Endpoints:
         except BadRequest as exc:
             reply = self._error(request, exc)
         if request.method.upper() == "HEAD":  # the length the GET body would have, and no body (errors too)
-            reply.headers.append(("content-length", str(len(reply.body))))
+            if reply.stream is not None:  # a length known only by sending it: none is given
+                close = getattr(reply.stream, "close", None)
+                if close is not None:
+                    close()
+                reply.stream = iter(())
+            else:
+                reply.headers.append(("content-length", str(len(reply.body))))
             reply.body = b""
         return reply
 
@@ -244,6 +353,16 @@ class Endpoints:
 
     def _events(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         self._check_origin(request)
+        quota = self.event_quota
+        if quota is not None:
+            wait = quota.take(self._event_key(request, state))
+            if wait is not None:
+                raise BadRequest(
+                    429,
+                    "too_many_events",
+                    f"More than {quota.per_minute} events a minute come from this browser; send again in {wait} s.",
+                    [("retry-after", str(wait))],
+                )
         media, _ = _media_type(request)
         if media not in (JSON, "text/plain"):
             raise BadRequest(415, "unsupported_media_type", f"Send events as {JSON} (or text/plain from sendBeacon).")
@@ -258,6 +377,17 @@ class Endpoints:
                 except Exception:
                     logger.exception("cookieconsent: an event hook raised; the event was not passed on")
         return Reply(204, list(_NO_STORE))
+
+    def _event_key(self, request: RequestView, state: ConsentState) -> str:
+        """Whose events these are: the device cookie, else the consent id, else the client address."""
+        reader = self.device_id_of
+        if reader is not None:
+            device = reader(request.header("cookie") or "")
+            if device:
+                return "d:" + device
+        if state.consent_id:
+            return "c:" + state.consent_id
+        return "a:" + (request.client or "")
 
     def _gpc_json(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         gpc = self.engine.policy.gpc

@@ -3,14 +3,17 @@
 :class:`PrivacyCentre` adds four endpoints under the prefix (``/_consent`` by default):
 
 - ``GET my-data``: an HTML page, in the visitor's language, with what is recorded for this device
-  (by the device cookie, ``__Host-ccdid`` or ``ccdid`` without ``secure``, and the consent id), the
-  consent history, the requests filed, the rights forms, "Download my data" and "Delete my data". It
-  works without JavaScript.
-- ``GET my-data.json``: a JSON copy of this device's records and consent records (R59).
+  (by the device cookie, ``__Host-ccdid`` or ``ccdid`` without ``secure``, and the consent id) a
+  hundred records at a time, the consent history, the requests filed, the rights forms, "Download
+  my data" and "Delete my data". It works without JavaScript.
+- ``GET my-data.json``: a JSON copy of this device's records and consent records (R59), streamed:
+  read from the store a batch at a time, never all at once.
 - ``POST my-data/delete``: deletes this device's records at once, withdraws consent and expires
   the cookies; the request is kept as a closed ``delete`` rights request (R59).
 - ``POST rights``: files a rights request (``view``, ``copy``, ``correct``, ``stop``, ``delete``)
-  and answers with its reference and due date (R52); ``stop`` halts recording at once (R53).
+  and answers with its reference and due date (R52); ``stop`` halts recording at once (R53). Only a
+  browser the store holds something for can file one, and an open request of the same kind is
+  answered with its own reference rather than filed twice.
 
 A :class:`~cookieconsent.recorder.Recorder` with a store creates one when a middleware attaches it,
 so applications rarely build one themselves::
@@ -26,8 +29,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast, get_args
 from urllib.parse import parse_qsl, quote
 
@@ -59,8 +61,12 @@ __all__ = ["KINDS", "PrivacyCentre"]
 
 #: The rights a visitor can exercise (PDPA Art. 3), in the order the forms show them.
 KINDS: Final[tuple[str, ...]] = get_args(RightKind)
-#: How many of the latest records the page lists (the JSON copy has them all).
-LATEST: Final = 50
+#: How many records one page of the privacy centre lists (the JSON copy has them all).
+PAGE_SIZE: Final = 100
+#: How many of the latest decisions and of the latest requests the page lists.
+HISTORY: Final = 100
+#: Records read from the store for each chunk of the JSON copy.
+EXPORT_BATCH: Final = 200
 _FORM = "application/x-www-form-urlencoded"
 _JSON = "application/json"
 _NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
@@ -121,6 +127,7 @@ class PrivacyCentre:
         endpoints.add_route("my-data.json", ("GET", "HEAD"), self.export)
         endpoints.add_route("my-data/delete", ("POST",), self.delete)
         endpoints.add_route("rights", ("POST",), self.rights)
+        endpoints.device_id_of = recorder.device_id  # the events quota counts per device
         renderer.my_data_url = self.url
 
     # -- who is asking ---------------------------------------------------------------------------
@@ -139,47 +146,64 @@ class PrivacyCentre:
             raise ConfigurationError("the privacy centre's clock must return an aware datetime, in UTC")
         return now.astimezone(dt.UTC)
 
-    def _collect(
-        self, device: str | None, consent_id: str | None
-    ) -> tuple[list[VisitRecord | EventRecord], list[ConsentRecord], list[RightsRequest]]:
+    def _flushed(self, device: str | None, consent_id: str | None) -> bool:
+        """Whether the request carries an id; if so, what this visitor did a moment ago is written first."""
         if device is None and consent_id is None:
-            return [], [], []
-        self.recorder.flush()  # what this visitor did a moment ago is shown too
-        try:
-            records = self.store.records_for(device_id=device, consent_id=consent_id)
-            consents = self.store.consents_for(consent_id) if consent_id else []
-            requests = self.store.list_rights_requests(device_id=device, consent_id=consent_id)
-        except StoreError:
-            raise _unavailable() from None
-        return records, consents, requests
+            return False
+        self.recorder.flush()
+        return True
 
     # -- GET my-data -----------------------------------------------------------------------------
 
     def page(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        """``GET my-data``: the privacy centre page."""
+        """``GET my-data``: the privacy centre page, ``PAGE_SIZE`` records at a time (``?page=2`` for the next)."""
         query = _query(request)
+        number = _page_number(query.get("page"))
         device, consent_id = self.subject(request, state)
-        records, consents, requests = self._collect(device, consent_id)
+        counts: dict[str, int] = {}
+        records: list[VisitRecord | EventRecord] = []
+        consents: list[ConsentRecord] = []
+        requests: list[RightsRequest] = []
         confirmed = None
         ref = query.get("ref")
-        if ref and ref.startswith("RR-") and len(ref) <= 64:
-            try:
+        try:
+            if self._flushed(device, consent_id):
+                counts = self.store.count_for(device_id=device, consent_id=consent_id)
+                number = min(number, max(1, -(-sum(counts.values()) // PAGE_SIZE)))  # past the end: the last page
+                records = self.store.records_page(
+                    device_id=device, consent_id=consent_id, limit=PAGE_SIZE, offset=(number - 1) * PAGE_SIZE
+                )
+                consents = self.store.latest_consents(consent_id, HISTORY + 1) if consent_id else []
+                requests = self.store.latest_rights_requests(device_id=device, consent_id=consent_id, limit=HISTORY + 1)
+            if ref and ref.startswith("RR-") and len(ref) <= 64:
                 confirmed = self.store.get_rights_request(ref)
-            except StoreError:
-                raise _unavailable() from None
-            if confirmed is not None and not _filed_by(confirmed, device, consent_id):
-                confirmed = None  # a reference alone shows nothing of another visitor's request
+        except StoreError:
+            raise _unavailable() from None
+        if confirmed is not None and not _filed_by(confirmed, device, consent_id):
+            confirmed = None  # a reference alone shows nothing of another visitor's request
+        total = sum(counts.values())
+        pages = max(1, -(-total // PAGE_SIZE))
+        first = (number - 1) * PAGE_SIZE
         next_path = safe_next(query.get("next"))
         context = self.renderer.context(state, next_path)
         context.update(
             head=Markup(self.renderer.head(state, None)),  # built from escaped parts
             device_id=device,
             consent_id=consent_id,
-            counts=sorted(Counter(r.kind for r in records).items()),
-            total=len(records),
-            latest=[_row(r) for r in reversed(records[-LATEST:])],
-            history=[_consent_row(c) for c in reversed(consents)],
-            requests=[_request_row(r) for r in reversed(requests)],
+            counts=sorted(counts.items()),
+            total=total,
+            latest=[_row(r) for r in records],
+            page=number,
+            pages=pages,
+            first=first + 1,
+            last=first + len(records),
+            newer_url=f"{self.url}?page={number - 1}" if number > 1 else None,
+            older_url=f"{self.url}?page={number + 1}" if number < pages else None,
+            history=[_consent_row(c) for c in consents[:HISTORY]],
+            more_history=len(consents) > HISTORY,
+            requests=[_request_row(r) for r in requests[:HISTORY]],
+            more_requests=len(requests) > HISTORY,
+            known=bool(total or consents or requests),
             confirmed=None if confirmed is None else _request_row(confirmed),
             kinds=KINDS,
             rights_url=f"{self.endpoints.prefix}/rights",
@@ -195,30 +219,51 @@ class PrivacyCentre:
     # -- GET my-data.json ------------------------------------------------------------------------
 
     def export(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        """``GET my-data.json``: a copy of this device's records; recorded as a completed ``copy`` request."""
-        device, consent_id = self.subject(request, state)
-        records, consents, requests = self._collect(device, consent_id)
-        now = self._now()
-        reference = None
-        if (device or consent_id) and request.method.upper() == "GET":
-            done = self._file("copy", device, consent_id, now, None, resolution="completed: self-service download")
-            reference = done.reference
-        data: dict[str, Any] = {
-            "generated_at": now.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            "device_id": device,
-            "consent_id": consent_id,
-            "reference": reference,
-            "records": [r.model_dump(mode="json") for r in records],
-            "consent_records": [c.model_dump(mode="json") for c in consents],
-            "rights_requests": [r.model_dump(mode="json", exclude={"id"}) for r in requests],
-        }
-        body_out = json.dumps(data, ensure_ascii=False, indent=2).encode()
+        """``GET my-data.json``: a copy of this device's records, streamed as it is read from the store.
+
+        A download files no rights request: a GET changes nothing. The first chunk is read before
+        the reply starts, so a store that cannot be reached gets a 503; one that fails later ends the
+        download early (the copy is then not valid JSON, so it cannot pass for a whole one).
+        """
         headers = [
             ("content-type", "application/json; charset=utf-8"),
             ("content-disposition", 'attachment; filename="my-data.json"'),
             *_NO_STORE,
         ]
-        return Reply(200, headers, body_out)
+        if request.method.upper() == "HEAD":
+            return Reply(200, headers, stream=iter(()))
+        device, consent_id = self.subject(request, state)
+        head: dict[str, Any] = {
+            "generated_at": self._now().strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "device_id": device,
+            "consent_id": consent_id,
+            "reference": None,  # kept for the shape of earlier copies, which were filed as requests
+        }
+        try:
+            if not self._flushed(device, consent_id):
+                empty = {**head, "records": [], "consent_records": [], "rights_requests": []}
+                return Reply(200, headers, json.dumps(empty, ensure_ascii=False, indent=2).encode())
+            chunks = _coalesce(self._copy(head, device, consent_id))
+            first = next(chunks)
+        except StoreError:
+            raise _unavailable() from None
+        return Reply(200, headers, stream=_prepend(first, chunks))
+
+    def _copy(self, head: dict[str, Any], device: str | None, consent_id: str | None) -> Iterator[str]:
+        """The JSON copy, in pieces: the fields, then each list a store batch at a time, one item a line."""
+        yield "{\n"
+        for key, value in head.items():
+            yield f"  {json.dumps(key)}: {json.dumps(value, ensure_ascii=False)},\n"
+        store = self.store
+        records = store.record_batches(device_id=device, consent_id=consent_id, size=EXPORT_BATCH)
+        yield from _json_list("records", _texts(records))
+        yield ",\n"
+        consents = store.consent_batches(consent_id, size=EXPORT_BATCH) if consent_id else iter(())
+        yield from _json_list("consent_records", _texts(consents))
+        yield ",\n"
+        requests = store.list_rights_requests(device_id=device, consent_id=consent_id)
+        yield from _json_list("rights_requests", [[r.model_dump_json(exclude={"id"}) for r in requests]])
+        yield "\n}\n"
 
     # -- POST my-data/delete ---------------------------------------------------------------------
 
@@ -279,26 +324,40 @@ class PrivacyCentre:
         if details is not None and len(details) > _DETAILS_LIMIT:
             raise BadRequest(400, "details_too_long", f"Keep the details under {_DETAILS_LIMIT} characters.")
         device, consent_id = self.subject(request, state)
-        if kind == "stop":
-            self.recorder.flush()  # what was recorded before the request is kept, like any record; nothing after
-            try:
-                for subject in (device, consent_id):
-                    if subject:
-                        self.store.set_stop(subject, self._now())
-            except StoreError:
-                raise _unavailable() from None
-        filed = self._file(cast("RightKind", kind), device, consent_id, self._now(), details)
+        now = self._now()
+        try:
+            # Records, decisions and requests of a moment ago make a visitor known too.
+            if not self._flushed(device, consent_id) or not self.store.knows(device_id=device, consent_id=consent_id):
+                raise BadRequest(
+                    404,
+                    "nothing_held",
+                    "Nothing is held for this browser: no record, consent record or request carries its device ID "
+                    "or consent ID, so there is nothing to request here. If you cleared your cookies, write to the "
+                    "site's operator, quoting your consent ID or the reference of an earlier request.",
+                )
+            if kind == "stop":
+                # Each id is stopped as what it is: a device id only as a device id, a consent id
+                # only as a consent id, so an id sent in the other's place stops no one else.
+                self.store.set_stop(device_id=device, consent_id=consent_id, now=now)
+            filed, created = self.store.file_rights_request(
+                RightsRequest.new(
+                    cast("RightKind", kind), device_id=device, consent_id=consent_id, received_at=now, details=details
+                )
+            )
+        except StoreError:
+            raise _unavailable() from None
         if form:
             reply = Reply(303, [("location", f"{self.url}?ref={quote(filed.reference)}"), *_NO_STORE])
         else:
             reply = json_reply(
-                201,
+                201 if created else 200,
                 {
                     "reference": filed.reference,
                     "kind": filed.kind,
                     "received_at": filed.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "due_at": filed.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "stopped": kind == "stop" and bool(device or consent_id),
+                    "stopped": kind == "stop",
+                    "existing": not created,
                 },
             )
         reply.headers = self.engine.response_headers(state, reply.headers)
@@ -366,6 +425,59 @@ def _filed_by(filed: RightsRequest, device: str | None, consent_id: str | None) 
     return (device is not None and filed.device_id == device) or (
         consent_id is not None and filed.consent_id == consent_id
     )
+
+
+def _page_number(raw: str | None) -> int:
+    """The page asked for by ``?page=`` (1 when absent); 400 for anything but a positive number."""
+    if raw is None or raw == "":
+        return 1
+    if not (raw.isascii() and raw.isdecimal()) or len(raw) > 9 or int(raw) < 1:
+        raise BadRequest(400, "bad_page", "Give the page as a number from 1, such as ?page=2.")
+    return int(raw)
+
+
+def _texts(batches: Iterator[list[VisitRecord | EventRecord]] | Iterator[list[ConsentRecord]]) -> Iterator[list[str]]:
+    """Each batch of records as JSON texts, the records let go before the next batch is read."""
+    for batch in batches:
+        texts = [record.model_dump_json() for record in batch]
+        del batch
+        yield texts
+
+
+def _json_list(name: str, batches: Iterable[list[str]]) -> Iterator[str]:
+    """``"name": [ … ]`` from batches of JSON texts, one piece per batch."""
+    yield f"  {json.dumps(name)}: ["
+    empty = True
+    for batch in batches:
+        if batch:
+            yield ("\n    " if empty else ",\n    ") + ",\n    ".join(batch)
+            empty = False
+    yield "]" if empty else "\n  ]"
+
+
+#: The least a chunk of a streamed copy holds (the last may be smaller).
+_CHUNK = 64 * 1024
+
+
+def _coalesce(pieces: Iterator[str]) -> Iterator[bytes]:
+    """``pieces`` as UTF-8 chunks of at least ``_CHUNK`` bytes (but the last): fewer, fuller messages."""
+    buffer: list[bytes] = []
+    size = 0
+    for piece in pieces:
+        data = piece.encode()
+        buffer.append(data)
+        size += len(data)
+        if size >= _CHUNK:
+            yield b"".join(buffer)
+            buffer, size = [], 0
+    if buffer:
+        yield b"".join(buffer)
+
+
+def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
+    """``first``, then ``rest``; closing it closes ``rest``."""
+    yield first
+    yield from rest
 
 
 def _unavailable() -> BadRequest:

@@ -132,9 +132,13 @@ class ConsentMiddleware:
         if path.startswith(self._own) and self.endpoints.matches(path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
             headers = reply.headers
+            status = f"{reply.status} {HTTPStatus(reply.status).phrase}"
+            if reply.stream is not None:  # sent chunk by chunk; the server calls its close()
+                start_response(status, headers)
+                return reply.stream
             if not any(k == "content-length" for k, _ in headers):
                 headers = [*headers, ("content-length", str(len(reply.body)))]
-            start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
+            start_response(status, headers)
             return [reply.body]
         environ[ENVIRON_KEY] = state
         recorder = self.recorder

@@ -303,12 +303,16 @@ class SqlStore(Store):
                     f"SELECT at, id, body FROM cc_records WHERE {clause} ORDER BY at, id LIMIT ?",
                     [*params, *after, size],
                 )
-            if rows:
-                yield [parse_record(row[2]) for row in rows]  # outside the transaction: nothing is held between
-            if len(rows) < size:
+            if len(rows) == size:
+                after = [rows[-1][0], rows[-1][0], rows[-1][1]]
+            full = len(rows) == size
+            batch = [parse_record(row[2]) for row in rows]
+            del rows  # only one batch at a time is held
+            if batch:
+                yield batch  # outside the transaction: nothing is held between batches
+            del batch
+            if not full:
                 return
-            at, rid = rows[-1][0], rows[-1][1]
-            after = [at, at, rid]
 
     @override
     def delete_for(self, *, device_id: str | None = None, consent_id: str | None = None) -> DeleteCounts:
