@@ -27,12 +27,13 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
-from urllib.parse import unquote
 
 from markupsafe import escape
 
+from cookieconsent import css
 from cookieconsent.policy import NECESSARY
-from cookieconsent.trackers import Catalog
+from cookieconsent.trackers import _STRICTNESS, UNPARSEABLE, Catalog, stricter
+from cookieconsent.urls import FIRST_PARTY, OPAQUE, Base, Target, base_from, resolve
 
 __all__ = ["INLINE_LIMIT", "Encoded", "HTMLRewriter", "RewritePlan", "encode_markup", "html_charset", "nonce_from_csp"]
 
@@ -60,7 +61,7 @@ _ATTRS = (
 _WORDS = (
     *("script", "style", "source", "textarea", "title", "track", "iframe", "img", "image", "input"),
     *("noscript", "noembed", "noframes", "xmp", "embed", "object", "video", "audio", "link", "head", "body", "html"),
-    "meta",
+    *("meta", "base", "frame"),
     *("svg", "math"),
 )
 #: The parts of a table: they only fetch through a "background" attribute, so they are read only in
@@ -127,8 +128,18 @@ _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\
 #: Elements whose content browsers read as text, to their end tag: no markup in it is active.
 _RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes"})
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "iframe", "noscript", *_RAW_TEXT)}
+#: A tag's name, after its "<" or "</".
+_NAME_END = re.compile(rf"[a-z][^{_WS}/>]*")
+#: What a start tag of any element holds when one of its attributes may reach a tracker by itself: a
+#: CSS url() or image set (also behind escapes or character references), an event handler, a ping.
+#: Searched in the lowercased text.
+_TRIGGER = re.compile(rf"url|image-set|\\|&#|&lpar|&bsol|[{_WS}/\"'](?:on[a-z]+|ping)[{_WS}]*=")
+# Also the types whose content the browser acts on without running it: an import map (it decides
+# where modules load from) and speculation rules (prefetches).
 _JS_TYPES = {
     "",
+    "importmap",
+    "speculationrules",
     "text/javascript",
     "application/javascript",
     "module",
@@ -144,6 +155,7 @@ _JS_TYPES = {
 _FETCHING = {
     "script": ("src",),
     "iframe": ("src", "srcdoc"),
+    "frame": ("src",),
     "img": ("src", "srcset"),
     "embed": ("src",),
     "object": ("data",),
@@ -159,7 +171,12 @@ _FETCHING = {
 }
 # The same inside <svg> or <math> (foreign content), where these are SVG elements: an image, a script,
 # a filter's image or a reference to another document, each fetching its href (or the older xlink:href).
-_FOREIGN_FETCHING = dict.fromkeys(("image", "script", "feimage", "use"), ("href", "xlink:href"))
+_FOREIGN_FETCHING = {
+    **dict.fromkeys(("image", "script", "feimage", "use"), ("href", "xlink:href")),
+    # Animation elements can set an href at run time: the values they set are URLs too.
+    "set": ("to",),
+    "animate": ("to", "from", "by", "values"),
+}
 #: Start tags that end foreign content (the parser closes the <svg> or <math> and reads them as HTML).
 _BREAKOUT = frozenset(
     {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed", "h1"}
@@ -181,7 +198,7 @@ _SRCSET_SPACE_OR_COMMA = re.compile(rf"[{_WS},]+")
 _PLACEHOLDER_TAGS = {"iframe", "embed", "object", "video"}
 # Tags that only matter when they point at another host or are marked with a category.
 _PLAIN_CANDIDATES = frozenset(
-    {"img", "image", "input", "source", "track", "iframe", "embed", "object", "video", "audio"}
+    {"img", "image", "input", "source", "track", "iframe", "frame", "embed", "object", "video", "audio"}
     | {"table", "thead", "tbody", "tfoot", "tr", "td", "th"}
 )
 _NONCE = re.compile(r"'nonce-([A-Za-z0-9+/=_-]+)'")
@@ -255,10 +272,30 @@ class RewritePlan:
     #: What, besides the page, decides the output (see :class:`~cookieconsent.pages.Pages`): a page
     #: rewritten under two plans with equal keys comes out the same, but for the ids. ``None``: unknown.
     key: Hashable | None = None
+    #: The policy's optional categories: a URL that cannot be read needs every one of them.
+    optional: frozenset[str] = frozenset({"functional", "analytics", "marketing"})
 
     def allowed(self, category: str) -> bool:
         """Whether elements of ``category`` stay active."""
         return category == NECESSARY or category in self.granted
+
+    def unreadable(self) -> str | None:
+        """The category a URL that cannot be read is refused under: the strictest one not granted.
+
+        ``None`` when every optional category is granted (the URL then stays as it is).
+        """
+        refused = self.optional - self.granted
+        if not refused:
+            return None
+        return max(sorted(refused), key=lambda c: _STRICTNESS.get(c, 4))
+
+
+@dataclass(slots=True)
+class _Document:
+    """What a document's markup so far decides for the rest of it: its base URL (a ``<base href>``)."""
+
+    base: Base = FIRST_PARTY
+    base_set: bool = False
 
 
 #: Numbers the responses of this process for their elements' ids (from a random start, so that the
@@ -284,6 +321,10 @@ class HTMLRewriter:
         self._noscripts = 0
         self._inner = False  # the rewriter of a noscript's content
         self._depth = 0  # how many srcdoc documents this one is inside
+        self._doc = _Document()  # shared with a noscript's rewriter: it is the same document
+        self._css: css.CSSStream | None = None  # the style sheet of the <style> element being read
+        self._unreadable = plan.unreadable()
+        self._decoding = plan.charset if plan.charset not in ("ascii", "us-ascii") else "utf-8"
         #: The categories of the elements made inert, in order.
         self._blocked: list[str] = []
         self._held: list[str] | None = None  # an inline script held back: [start tag, content...]
@@ -336,6 +377,8 @@ class HTMLRewriter:
             self._noscript = None
         if self._held is not None:
             out += self._release_held()
+        if self._css is not None:
+            out += self._close_css()
         if self._raw is not None:
             if self._inner:
                 # A noscript's content ends inside a script, style, title…: without scripting, its
@@ -379,6 +422,10 @@ class HTMLRewriter:
                     noscript = self._noscript
                     out.append(noscript._run(noscript._carry + buf[pos:stop], final=False))
                     flushed = stop
+                elif self._css is not None:
+                    out.append(buf[flushed:pos])
+                    out.append(self._css.feed(buf[pos:stop]))
+                    flushed = stop
                 if end is None:
                     out.append(buf[flushed:stop])
                     self._carry = buf[stop:]
@@ -388,6 +435,8 @@ class HTMLRewriter:
                 elif self._noscript is not None:
                     out.append(self._noscript._finish())
                     self._noscript = None
+                elif self._css is not None:
+                    out.append(self._close_css())
                 self._raw = None
                 pos = stop
                 continue
@@ -402,6 +451,28 @@ class HTMLRewriter:
             # (quoted values respected), which is exact but slower.
             match = interesting.search(low, pos)
             upto = match.start() if match is not None else len(buf)
+            # Before it, tags of no interest (a <div>, an <a>) may hold a style, a handler or a ping
+            # that reaches a tracker: each one whose text shows the sign of one is read.
+            trigger = _TRIGGER.search(low, pos, upto)
+            while trigger is not None:
+                at = trigger.start()
+                unit = skip.match(low, pos, at).end()  # type: ignore[union-attr]  # the whole units before it
+                if unit == at:  # the sign is in text
+                    pos = at + 1
+                else:
+                    unit_end, replacement = self._tag_of_no_interest(buf, low, unit)
+                    if unit_end < 0:
+                        break  # cut by the chunk's end: read below, as any unfinished tag
+                    if replacement is not None:
+                        out.append(buf[flushed:unit])
+                        out.append(replacement)
+                        flushed = unit_end
+                    pos = unit_end
+                    if pos > upto:
+                        break
+                trigger = _TRIGGER.search(low, pos, upto)
+            if pos > upto:
+                continue  # the opener found was inside the tag just read: look again from its end
             lt = low.rfind("<", pos, upto)
             cut = len(buf)
             if lt >= 0:
@@ -467,7 +538,7 @@ class HTMLRewriter:
             attrs_at = match.end()
             if (
                 (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
-                and _MAYBE_ELSEWHERE.search(buf, attrs_at, tag_end) is None
+                and not self._elsewhere(buf, attrs_at, tag_end)
                 and low.find("data-category", attrs_at, tag_end) < 0
                 and low.find("srcdoc", attrs_at, tag_end) < 0
             ):
@@ -486,6 +557,25 @@ class HTMLRewriter:
                 out.append(buf[flushed:start])
                 out.append(replacement)
                 flushed = tag_end
+
+    def _tag_of_no_interest(self, buf: str, low: str, at: int) -> tuple[int, str | None]:
+        """Read the markup at ``buf[at]`` (a ``<`` before no opener of interest).
+
+        A start tag's styles, handlers and pings are judged (see :meth:`_neutralise`); end tags (whose
+        attributes browsers drop) and bogus comments are passed over. Returns where the markup ends (-1
+        if this buffer does not complete it) and the start tag's replacement, if it changes.
+        """
+        if low.startswith("</", at) and low[at + 2 : at + 3].isalpha():
+            found = _TAG_END.match(buf, _NAME_END.match(low, at + 2).end())  # type: ignore[union-attr]
+            return (found.end() if found is not None else -1), None
+        if not low[at + 1 : at + 2].isalpha():  # a bogus comment, to the first ">"
+            close = low.find(">", at)
+            return (close + 1 if close >= 0 else -1), None
+        name_end = _NAME_END.match(low, at + 1).end()  # type: ignore[union-attr]
+        found = _PLAIN_TAG_END.match(buf, name_end) or _TAG_END.match(buf, name_end)
+        if found is None:
+            return -1, None
+        return found.end(), self._inert_tag(low[at + 1 : name_end], buf, name_end, found.end())
 
     def _foreign_markup(
         self, buf: str, low: str, pos: int, flushed: int, final: bool, out: list[str]
@@ -557,28 +647,38 @@ class HTMLRewriter:
                 if not self_closing and (name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])):
                     stack.append((name, False))
                 return tag_end, flushed, False
-            if name not in _FOREIGN_FETCHING:
+            if name in _FOREIGN_FETCHING or self._triggered(low, attrs_at, tag_end):
+                replacement = self._inert_tag(name, buf, attrs_at, tag_end)
+            elif name != "style":
                 return tag_end, flushed, False
-            replacement = self._inert_tag(name, buf, attrs_at, tag_end)
-            if replacement is None and name == "script" and not self_closing:
-                # An SVG script runs its content too. Its content is markup here, but up to </script it
-                # is the script's text, unless a tag in it ends the <svg> first: classified as a
-                # whole, and still read on as markup.
+            else:
+                replacement = None
+            if replacement is None and (name == "script" or name == "style") and not self_closing:
+                # An SVG script runs its content, and an SVG style applies its own. Its content is
+                # markup here (character references are read), but up to its end tag it is the
+                # script's or the style sheet's text, unless a tag in it ends the <svg> first:
+                # classified as a whole, and still read on as markup.
                 # Past INLINE_LIMIT it is not classified, however the page is cut (as an HTML one).
-                ended = _RAW_END["script"].search(low, tag_end, tag_end + INLINE_LIMIT + 9)
+                ended = _RAW_END[name].search(low, tag_end, tag_end + INLINE_LIMIT + 9)
                 close = ended.start() if ended is not None else -1
                 if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 9:
                     out.append(buf[flushed:start])
                     self._carry = buf[start:]
                     return start, start, True
                 if close >= 0 or len(buf) - tag_end <= INLINE_LIMIT:
-                    source = buf[tag_end : close if close >= 0 else len(buf)]
-                    category = self.plan.catalog.category_of_script(source)
+                    text = self._text(buf[tag_end : close if close >= 0 else len(buf)])
                     attr_text = buf[attrs_at : tag_end - 1]
-                    if category is not None and not self.plan.allowed(category) and self._is_js(attr_text):
+                    if name == "script":
+                        category = self.plan.catalog.category_of_script(text, text=True)
+                        category = self._refusal(category) if self._is_js(attr_text) else None
+                    else:
+                        category = next(iter(css.neutralise(text, self._css_judge, text=True)[1]), None)
+                    if category is not None:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
         elif name in _ALL_WORDS:  # in an integration point: HTML
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
+        elif self._triggered(low, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
+            replacement = self._inert_tag(name, buf, attrs_at, tag_end)
         else:
             return tag_end, flushed, False
         if replacement is not None:
@@ -586,6 +686,11 @@ class HTMLRewriter:
             out.append(replacement)
             flushed = tag_end
         return tag_end, flushed, False
+
+    @staticmethod
+    def _triggered(low: str, attrs_at: int, end: int) -> bool:
+        """Whether a start tag's attributes may hold a style, handler or ping that reaches a tracker."""
+        return _TRIGGER.search(low, attrs_at, end) is not None
 
     def _font_breaks_out(self, attr_text: str) -> bool:
         """Whether a <font> start tag ends foreign content: it does with a color, face or size."""
@@ -609,6 +714,14 @@ class HTMLRewriter:
         if self._foreign and self._foreign[-1][1]:
             return _FOREIGN_FETCHING.get(name, ())
         return _FETCHING.get(name, ())
+
+    def _close_css(self) -> str:
+        """The end of the style sheet being read (a <style> element's end, or the page's)."""
+        assert self._css is not None
+        out = self._css.close()
+        self._blocked.extend(self._css.blocked)
+        self._css = None
+        return out
 
     def _hold(self, text: str, out: list[str]) -> None:
         """Add to the inline script held back; past :data:`INLINE_LIMIT` let it all through as it is."""
@@ -642,9 +755,19 @@ class HTMLRewriter:
             self._head_done = True
             return buf[start:end] + self._inject(plan.head)
         elif name == "meta":
+            refresh = self._refresh(buf, low, attrs_at, end)
+            tag = buf[start:end] if refresh is None else refresh
             if self._document and not self._head_done and low.find("charset", attrs_at, end) >= 0:
                 self._head_done = True
-                return buf[start:end] + self._inject(plan.head)
+                return tag + self._inject(plan.head)
+            return refresh
+        elif name == "base":
+            if not self._doc.base_set:
+                for key, value in self._attributes(buf[attrs_at : end - 1]):
+                    if key.lower() == "href":  # the first <base> with an href sets the document's base
+                        self._doc.base = base_from(self._text(value or ""), self._doc.base)
+                        self._doc.base_set = True
+                        break
             return None
         elif name == "body":
             self._document = True
@@ -653,8 +776,8 @@ class HTMLRewriter:
                 injected = self._inject(plan.head)
                 self._head_done = True
             inert = None
-            if _MAYBE_ELSEWHERE.search(buf, attrs_at, end) or low.find("data-category", attrs_at, end) >= 0:
-                inert = self._inert_tag(name, buf, attrs_at, end)  # a tracker's background image
+            if self._elsewhere(buf, attrs_at, end) or low.find("data-category", attrs_at, end) >= 0:
+                inert = self._inert_tag(name, buf, attrs_at, end)  # a tracker's background image, handler
             tag = buf[start:end] if inert is None else inert
             if self._body_done:
                 return (injected + tag) if injected or inert is not None else None
@@ -666,6 +789,8 @@ class HTMLRewriter:
             return None
         elif name in _RAW_TEXT:
             self._raw = name
+            if name == "style":
+                self._css = css.CSSStream(self._css_judge)
             return None
         elif name == "noscript" and not self._inner:  # without scripting (the inner reading) it is markup
             self._raw = name
@@ -674,6 +799,7 @@ class HTMLRewriter:
             inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
             inner._inner = True
             inner._blocked = self._blocked  # what it makes inert counts for this document (a srcdoc's)
+            inner._doc = self._doc  # a <base> in it is the document's
             return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
@@ -694,12 +820,9 @@ class HTMLRewriter:
                 self._held_size = 0
                 self._held_tag = (name, attrs)
                 return before
-        if (
-            not marked
-            and _MAYBE_ELSEWHERE.search(buf, attrs_at, end) is None
-            and (name != "iframe" or not _has(attrs, "srcdoc"))
-        ):
+        if not marked and not self._elsewhere(buf, attrs_at, end) and (name != "iframe" or not _has(attrs, "srcdoc")):
             return before + buf[start:end] if before else None  # first-party and unmarked
+        attrs, neutralised = self._neutralise(name, attrs)
         category = self._category(name, attrs)
         if name == "script" and marked and category is not None and self._author_inert(attrs):
             # Written inert by the page's author (``type="text/plain" data-category=…``): run it now if
@@ -707,6 +830,8 @@ class HTMLRewriter:
             return before + self._author_script(attrs, category, plan.allowed(category))
         if category is None or plan.allowed(category) or (name == "script" and not self._is_js(attr_text)):
             # Not a tracker, granted, or a data block (JSON, template) that is never executed or fetched.
+            if neutralised:
+                return before + _tag(name, attrs, buf[end - 2] == "/")
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
 
@@ -716,23 +841,157 @@ class HTMLRewriter:
         inner._head_done = inner._body_done = True
         return inner
 
-    def _srcdoc_category(self, document: str) -> str | None:
-        """The category of the first element of ``document`` made inert, if any is."""
+    def _document_category(self, document: str, base: Base) -> str | None:
+        """The category of the first element of ``document`` (a srcdoc, a ``data:`` page) made inert, if any is."""
         if self._depth >= _SRCDOC_DEPTH:
             return ""  # an iframe in an iframe in…: inert, under a category never granted
         inner = self._nested()
         inner._depth = self._depth + 1
+        inner._doc = _Document(base)
+        inner._decoding = "utf-8"
         inner._carry = document
         inner._finish()
         return inner._blocked[0] if inner._blocked else None
 
     def _inert_tag(self, name: str, buf: str, attrs_at: int, end: int) -> str | None:
-        """The inert form of the start tag ``buf[start:end]`` if it fetches for a refused category."""
-        attrs = self._attributes(buf[attrs_at : end - 1])
+        """The start tag ``buf[start:end]``, made inert if it fetches for a refused category.
+
+        Its styles, handlers and pings that reach a refused tracker are neutralised in any case;
+        ``None`` if it stays as it is.
+        """
+        attrs, neutralised = self._neutralise(name, self._attributes(buf[attrs_at : end - 1]))
         category = self._category(name, attrs)
         if category is None or self.plan.allowed(category):
-            return None
+            return _tag(name, attrs, buf[end - 2] == "/") if neutralised else None
         return self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    def _elsewhere(self, buf: str, at: int, end: int) -> bool:
+        """Whether a URL in ``buf[at:end]`` may point at another site: it is written so, or the base is."""
+        return self._doc.base.elsewhere or _MAYBE_ELSEWHERE.search(buf, at, end) is not None
+
+    def _text(self, value: str) -> str:
+        """An attribute's value (working form) as the text the browser reads: decoded, references read."""
+        if not value.isascii():
+            value = value.encode("latin-1").decode(self._decoding, "replace")
+        return unescape(value) if "&" in value else value
+
+    def _refusal(self, category: str | None) -> str | None:
+        """``category`` if it is refused here (an unreadable URL's: the strictest refused), else ``None``."""
+        if category is None:
+            return None
+        if category == UNPARSEABLE:
+            return self._unreadable
+        return None if self.plan.allowed(category) else category
+
+    def _url_category(self, name: str, key: str, url: str) -> str | None:
+        """The category a URL (as the browser reads it) needs, for attribute ``key`` of element ``name``.
+
+        A ``javascript:`` URL needs what its script does; a ``data:`` URL, what the document, script
+        or style sheet it holds does, where the element reads it as one (a frame, a script, a
+        stylesheet link); an unreadable URL needs :data:`~cookieconsent.trackers.UNPARSEABLE`.
+        """
+        catalog = self.plan.catalog
+        found = None
+        for target in resolve(url, self._doc.base):
+            if target.kind == "data":
+                category = self._data_category(name, key, target)
+            elif target.kind == "javascript":
+                category = catalog.category_of_script(target.payload, text=True)
+            else:
+                category = catalog.category_of_target(target)
+            found = stricter(found, category)
+        return found
+
+    def _data_category(self, name: str, key: str, target: Target) -> str | None:
+        """What a ``data:`` URL needs: its content, read as the element reads it."""
+        if name in _DOCUMENT_ELEMENTS or (name == "use" and self._foreign):
+            return self._document_category(target.payload, OPAQUE)
+        if name == "script":
+            return self.plan.catalog.category_of_script(target.payload)
+        if name == "link" or target.media_type == "text/css":
+            found = None
+            for category in css.neutralise(target.payload, self._data_css_judge)[1]:
+                found = stricter(found, category)
+            return found
+        return None  # an image, a video, a font: it fetches nothing more
+
+    def _css_judge(self, url: str) -> str | None:
+        """What to do with a URL of a style sheet: the refused category to neutralise it under, or ``None``."""
+        return self._refusal(self._url_category("style", "url", url))
+
+    def _data_css_judge(self, url: str) -> str | None:
+        """Like :meth:`_css_judge`, for a style sheet in a ``data:`` URL: it has no base of its own."""
+        base = self._doc.base
+        self._doc.base = OPAQUE
+        try:
+            return self._css_judge(url)
+        finally:
+            self._doc.base = base
+
+    def _neutralise(self, name: str, attrs: list[tuple[str, str | None]]) -> tuple[list[tuple[str, str | None]], bool]:
+        """``attrs`` with what reaches a refused tracker besides the element's own fetch neutralised.
+
+        - a ``style`` attribute (and, in SVG, any presentation attribute) with a refused URL in
+          ``url(…)`` or a string: that URL is made ``about:invalid``, the rest of the CSS is kept;
+        - an event handler (``onload``, ``onerror``…) whose script reaches a refused tracker: renamed
+          ``data-cc-on…``, so it never runs;
+        - a ``ping`` with a refused URL: renamed ``data-ping``.
+
+        Returns the attributes and whether any changed.
+        """
+        out: list[tuple[str, str | None]] | None = None
+        foreign = bool(self._foreign) and self._foreign[-1][1]
+        fetching = self._fetching(name)
+        for i, (key, value) in enumerate(attrs):
+            if not value:
+                continue
+            low = key.lower()
+            new_key, new_value = key, value
+            if low == "style" or (foreign and low not in fetching and "(" in value):
+                text = self._text(value)
+                sheet, blocked = css.neutralise(text, self._css_judge, text=True)
+                if blocked:
+                    self._blocked.extend(blocked)
+                    new_value = self._inject(escape(sheet))
+            elif low.startswith("on") and len(low) > 2:
+                category = self._refusal(self.plan.catalog.category_of_script(self._text(value), text=True))
+                if category is not None:
+                    self._blocked.append(category)
+                    new_key = f"data-cc-{key}"
+            elif low == "ping" and (name == "a" or name == "area"):
+                found = None
+                for url in self._text(value).split():
+                    found = found or self._refusal(self._url_category(name, low, url))
+                if found is not None:
+                    self._blocked.append(found)
+                    new_key = "data-ping"
+            if new_key is not key or new_value is not value:
+                if out is None:
+                    out = list(attrs)
+                out[i] = (new_key, new_value)
+        return (attrs, False) if out is None else (out, True)
+
+    def _refresh(self, buf: str, low: str, attrs_at: int, end: int) -> str | None:
+        """A ``<meta http-equiv=refresh>`` to a refused tracker, made inert; ``None`` for any other meta."""
+        if low.find("refresh", attrs_at, end) < 0:
+            return None
+        attrs = self._attributes(buf[attrs_at : end - 1])
+        equiv = next((v for k, v in attrs if k.lower() == "http-equiv"), None)
+        content = next((v for k, v in attrs if k.lower() == "content"), None)
+        if equiv is None or self._text(equiv).strip(_WS).lower() != "refresh" or not content:
+            return None
+        found = _REFRESH_URL.match(self._text(content))
+        if found is None:
+            return None
+        url = found.group(1).strip(_WS)
+        if url[:1] in "\"'":
+            url = url[1:].split(url[0], 1)[0]
+        category = self._refusal(self._url_category("meta", "content", url))
+        if category is None:
+            return None
+        self._blocked.append(category)
+        renamed = [("data-http-equiv" if k.lower() == "http-equiv" else k, v) for k, v in attrs]
+        return _tag("meta", renamed, buf[end - 2] == "/")
 
     @staticmethod
     def _author_inert(attrs: list[tuple[str, str | None]]) -> bool:
@@ -792,15 +1051,25 @@ class HTMLRewriter:
                     marked = (value or "").strip()
                 continue
             if key in fetching and value:
+                text = self._text(value)
                 if key == "srcdoc":
-                    # A document of its own: anything in it this rewriter would make inert makes the
-                    # whole iframe inert.
-                    category = self._srcdoc_category(unescape(value))
+                    # A document of its own (with this one's base): anything in it this rewriter would
+                    # make inert makes the whole iframe inert.
+                    document = text.encode("utf-8", "replace").decode("latin-1")  # the working form, in UTF-8
+                    category = self._document_category(document, self._doc.base)
                     if category is not None and (found is None or self.plan.allowed(found)):
                         found = category
                     continue
-                for url in _srcset_urls(unescape(value)) if key in _SRCSETS else (value,):
-                    category = self.plan.catalog.category_of_url(_as_fetched(url))
+                if key in _SRCSETS:
+                    urls = _srcset_urls(text)
+                elif key == "values":
+                    urls = text.split(";")
+                else:
+                    urls = [text]
+                for url in urls:
+                    category = self._url_category(name, key, url)
+                    if category == UNPARSEABLE:
+                        category = self._unreadable
                     # Any refused tracker URL makes the element inert, whichever attribute holds it.
                     if category is not None and (found is None or self.plan.allowed(found)):
                         found = category
@@ -830,7 +1099,7 @@ class HTMLRewriter:
                     low = "href"  # the banner script gives it back as href, which SVG reads as well
                 parts.append(f' data-{low}="{value}"' if value is not None else f" data-{low}")
                 continue
-            if name == "script" and low == "type":
+            if (name == "script" or name == "style") and low == "type":
                 parts.append(f' data-type="{value}"' if value is not None else "")
                 continue
             if low == "data-category" and not has_category:
@@ -839,7 +1108,7 @@ class HTMLRewriter:
                     parts.append(f' {key}="{escape(category)}"')
                     continue
             parts.append(f' {key}="{value}"' if value is not None else f" {key}")
-        if name == "script":
+        if name == "script" or name == "style":
             parts.append(' type="text/plain"')
         if not has_category:
             parts.append(f' data-category="{escape(category)}"')
@@ -903,26 +1172,21 @@ def _in_charset(markup: str, charset: str) -> str:
 #: with tabs or newlines between, which browsers remove), a backslash (read as "/"), a character
 #: reference ("&#47;") or a scheme ("https:host"). A tag without any of these only loads from the page's site.
 _MAYBE_ELSEWHERE = re.compile(r"/[\t\n\r]*/|\\|&|:")
-_TAB_OR_NEWLINE = str.maketrans("", "", "\t\n\r")
-_C0_OR_SPACE = "".join(map(chr, range(0x21)))
-_SCHEME = re.compile(r"(?i)(https?):/*")
+#: Where a ``<meta http-equiv=refresh>`` content names its URL: after the delay and a ";" or ",".
+_REFRESH_URL = re.compile(r"[\t\n\f\r ]*[0-9.]*[\t\n\f\r ]*[;,]?[\t\n\f\r ]*(?:url[\t\n\f\r ]*=)?(.*)", re.I | re.S)
+#: Elements that load a document from their URL: a ``data:`` URL there is a page of its own.
+_DOCUMENT_ELEMENTS = frozenset({"iframe", "frame", "object", "embed"})
 
 
-@lru_cache(maxsize=4096)  # a site's pages carry the same few tracker URLs again and again
-def _as_fetched(url: str) -> str:
-    """``url`` as a browser reads it before fetching, for the catalog to classify.
-
-    Character references decoded, leading and trailing controls and spaces stripped, tabs and newlines
-    removed, backslashes read as slashes, any number of slashes after the scheme (or none: ``https:host``)
-    read as two, and percent-escapes decoded (the host's among them).
-    """
-    url = unescape(url).strip(_C0_OR_SPACE).translate(_TAB_OR_NEWLINE).replace("\\", "/")
-    scheme = _SCHEME.match(url)
-    if scheme is not None:
-        url = f"{scheme.group(1)}://{url[scheme.end() :]}"
-    elif url.startswith("//"):
-        url = "//" + url.lstrip("/")
-    return unquote(url)
+def _tag(name: str, attrs: list[tuple[str, str | None]], self_closing: bool) -> str:
+    """A start tag written back from its attributes (values as :meth:`HTMLRewriter._attributes` gives them)."""
+    parts = [f"<{name}"]
+    for key, value in attrs:
+        if key[0] == "=":
+            continue  # malformed markup: see HTMLRewriter._inert
+        parts.append(f' {key}="{value}"' if value is not None else f" {key}")
+    parts.append(" />" if self_closing else ">")
+    return "".join(parts)
 
 
 def _srcset_urls(value: str) -> list[str]:

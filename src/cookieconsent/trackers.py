@@ -1,19 +1,34 @@
-"""A catalog of well-known tracker hosts, by consent category.
+"""The catalog of well-known trackers, by consent category.
 
-An element of a page that is not marked with ``data-category`` gets its category from here when its
-URL points at one of these hosts (a host matches itself and its subdomains; a rule with a path
-matches URLs under that path). Inline scripts that load one of these hosts, or call the well-known
-tag functions, are caught too. A policy adds its own hosts with ``[[trackers]]`` entries.
+An element of a page that is not marked with ``data-category`` gets its category from here when a URL
+it fetches points at a tracker. The catalog matches hosts in two ways:
+
+- by domain, where the whole host serves tracking: ``doubleclick.net`` matches ``doubleclick.net``
+  and every subdomain of it, whatever the path;
+- by host and path, where the host also serves content: ``facebook.com/tr`` matches
+  ``www.facebook.com/tr?id=…`` but not ``www.facebook.com/help``.
+
+URLs are read as browsers resolve them first (see :mod:`cookieconsent.urls`). Inline scripts that
+load a tracker host, or call a vendor's well-known tag functions, are caught too. A policy adds its
+own hosts with ``[[trackers]]`` entries, which come first and may reclassify a built-in host.
+
+The built-in catalog lives in ``data/trackers.toml``; its cookie names come from the Open Cookie
+Database (Apache-2.0).
 """
 
 from __future__ import annotations
 
 import re
+import tomllib
+import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+from importlib import resources
 
-__all__ = ["BUILTIN", "Catalog", "TrackerHost"]
+from cookieconsent.urls import FIRST_PARTY, Base, Target, resolve
+
+__all__ = ["BUILTIN", "UNPARSEABLE", "VENDORS", "Catalog", "TrackerHost", "Vendor", "load_vendors", "stricter"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,137 +41,188 @@ class TrackerHost:
     vendor: str = ""
 
 
-def _rules(category: str, vendor: str, *hosts: str) -> list[TrackerHost]:
-    out = []
-    for entry in hosts:
-        host, _, path = entry.partition("/")
-        out.append(TrackerHost(host, category, f"/{path}" if path else "", vendor))
-    return out
+@dataclass(frozen=True, slots=True)
+class Vendor:
+    """One vendor's tracking service in the built-in catalog.
+
+    Attributes:
+        name: The vendor's name (``Google Analytics``).
+        category: The consent category its requests need.
+        domains: Hosts that serve only tracking: each matches itself and its subdomains.
+        urls: ``host/path`` prefixes on hosts that also serve content.
+        signatures: Regular expressions found only in the vendor's inline loader snippets.
+        cookies: The cookie names it sets; a trailing ``*`` matches any suffix.
+    """
+
+    name: str
+    category: str
+    domains: tuple[str, ...] = ()
+    urls: tuple[str, ...] = ()
+    signatures: tuple[str, ...] = ()
+    cookies: tuple[str, ...] = ()
+
+    def hosts(self) -> list[TrackerHost]:
+        """The catalog rules of this vendor."""
+        rules = [TrackerHost(d, self.category, "", self.name) for d in self.domains]
+        for url in self.urls:
+            host, _, path = url.partition("/")
+            rules.append(TrackerHost(host, self.category, f"/{path}", self.name))
+        return rules
+
+    def sets_cookie(self, name: str) -> bool:
+        """Whether ``name`` is one of this vendor's cookies."""
+        return any(name.startswith(c[:-1]) if c.endswith("*") else name == c for c in self.cookies)
 
 
-#: The built-in catalog.
-BUILTIN: tuple[TrackerHost, ...] = tuple(
-    _rules("analytics", "Google Analytics", "google-analytics.com", "analytics.google.com", "ssl.google-analytics.com")
-    + _rules("analytics", "Google Tag Manager", "googletagmanager.com")
-    + _rules("analytics", "Hotjar", "hotjar.com", "hotjar.io")
-    + _rules("analytics", "Microsoft Clarity", "clarity.ms")
-    + _rules(
-        "marketing",
-        "Google Ads",
-        "googleadservices.com",
-        "googlesyndication.com",
-        "doubleclick.net",
-        "google.com/pagead",
-        "google.com/ads",
-        "adservice.google.com",
-        "googleads.g.doubleclick.net",
-    )
-    + _rules("marketing", "Meta Pixel", "connect.facebook.net", "facebook.com/tr", "facebook.net")
-    + _rules(
-        "marketing",
-        "LinkedIn Insight",
-        "snap.licdn.com",
-        "px.ads.linkedin.com",
-        "linkedin.com/px",
-        "platform.linkedin.com",
-    )
-    + _rules("marketing", "TikTok Pixel", "analytics.tiktok.com", "tiktok.com/embed")
-    + _rules(
-        "marketing",
-        "X (Twitter)",
-        "static.ads-twitter.com",
-        "ads-twitter.com",
-        "analytics.twitter.com",
-        "platform.twitter.com",
-        "platform.x.com",
-        "t.co/i/adsct",
-    )
-    + _rules("marketing", "YouTube", "youtube.com", "youtube-nocookie.com", "youtu.be", "ytimg.com")
-    + _rules("functional", "Vimeo", "player.vimeo.com", "vimeo.com")
-    + _rules(
-        "functional", "Google Maps", "maps.google.com", "google.com/maps", "maps.googleapis.com", "maps.gstatic.com"
-    )
+def load_vendors(text: str) -> tuple[Vendor, ...]:
+    """The vendors of a catalog file in the format of ``data/trackers.toml``."""
+    vendors = []
+    for entry in tomllib.loads(text).get("tracker", []):
+        vendors.append(
+            Vendor(
+                name=entry["vendor"],
+                category=entry["category"],
+                domains=tuple(d.lower() for d in entry.get("domains", ())),
+                urls=tuple(u.lower() for u in entry.get("urls", ())),
+                signatures=tuple(entry.get("signatures", ())),
+                cookies=tuple(entry.get("cookies", ())),
+            )
+        )
+    return tuple(vendors)
+
+
+#: The built-in catalog's vendors.
+VENDORS: tuple[Vendor, ...] = load_vendors(
+    resources.files("cookieconsent").joinpath("data/trackers.toml").read_text(encoding="utf-8")
 )
-
-#: Calls that only appear in tag snippets: the standard GA4 config, Meta Pixel, TikTok, LinkedIn, Clarity, Hotjar.
-_SIGNATURES: tuple[tuple[str, str], ...] = (
-    (r"""\bgtag\(\s*['"](?:config|event)['"]""", "analytics"),
-    (r"\bfbq\(", "marketing"),
-    (r"\bttq\.(?:load|page|track)\(", "marketing"),
-    (r"\b_linkedin_partner_id\b", "marketing"),
-    (r"""\bclarity\(\s*['"]""", "analytics"),
-    (r"\b_hjSettings\b", "analytics"),
-)
+#: The built-in catalog's host rules.
+BUILTIN: tuple[TrackerHost, ...] = tuple(rule for vendor in VENDORS for rule in vendor.hosts())
+#: What a URL that cannot be read needs: it is treated as a tracker's, of the strictest category refused.
+UNPARSEABLE = "\x00unparseable"
 #: The longest inline script whose category is remembered (characters); tag snippets are far shorter.
 CACHED_SCRIPT = 16 * 1024
 
 # When one snippet touches several categories, it needs the most privacy-invasive one.
 _STRICTNESS = {"marketing": 3, "analytics": 2, "functional": 1}
+#: A JavaScript escape in a string or an identifier: \xHH, \uHHHH, \u{H…}, octal, or any other character.
+_JS_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|([0-7]{1,3})|(.))", re.S)
+#: Dots that UTS #46 maps to ".", once NFKC has run (it maps U+FF0E, and U+FF61 to U+3002).
+_DOTS = str.maketrans({"\u3002": ".", "\u00ad": None})
 
 
 class Catalog:
     """Looks up the category of a URL or an inline script."""
 
-    def __init__(self, extra: Iterable[TrackerHost] = ()) -> None:
+    def __init__(self, extra: Iterable[TrackerHost] = (), vendors: Iterable[Vendor] = VENDORS) -> None:
+        vendors = tuple(vendors)
         # The policy's own entries come first: they may reclassify a built-in host.
-        self.rules = (*tuple(extra), *BUILTIN)
+        self.rules = (*tuple(extra), *(rule for vendor in vendors for rule in vendor.hosts()))
+        self.vendors = vendors
         self._by_host: dict[str, list[TrackerHost]] = {}
         for rule in self.rules:
             self._by_host.setdefault(rule.host.lower(), []).append(rule)
         hosts = sorted({re.escape(r.host.lower()) for r in self.rules}, key=len, reverse=True)
         # A host (with any subdomains) not glued to other name characters, and the path after it.
         self._inline = re.compile(
-            r"(?<![a-z0-9.-])((?:[a-z0-9-]+\.)*(?:" + "|".join(hosts) + r"))(?![a-z0-9-])((?:\\?/[^\s'\"\\]*)*)",
+            r"(?<![a-z0-9.-])((?:[a-z0-9-]+\.)*(?:" + "|".join(hosts) + r"))\.?(?![a-z0-9-])((?:\\?/[^\s'\"\\]*)*)",
             re.IGNORECASE,
         )
-        self._signatures = [(re.compile(p), cat) for p, cat in _SIGNATURES]
-        self.category_of_url = lru_cache(maxsize=2048)(self._category_of_url)
+        self._signatures = [(re.compile(p), v.category) for v in vendors for p in v.signatures]
+        self._cached_url = lru_cache(maxsize=2048)(self._category_of_url)
         self._cached_script = lru_cache(maxsize=512)(self._category_of_script)
 
-    def _category_of_url(self, url: str) -> str | None:
-        """The category a URL needs, or None for first-party and unknown hosts."""
-        url = url.strip()
-        lowered = url.lower()
-        if lowered.startswith(("https://", "http://")):
-            rest = url.split("://", 1)[1]
-        elif lowered.startswith("//"):
-            rest = url[2:]
-        else:
-            return None
-        host, _, path = rest.partition("/")
-        host = host.rsplit("@", 1)[-1].split(":", 1)[0].split("?", 1)[0].split("#", 1)[0].lower().rstrip(".")
-        return self._match(host, "/" + path)
+    def category_of_url(self, url: str, base: Base = FIRST_PARTY) -> str | None:
+        """The category a URL needs: ``None`` for the page's own site and unknown hosts.
 
-    def _match(self, host: str, path: str) -> str | None:
+        ``url`` is the attribute's value with its character references decoded. A ``javascript:`` URL
+        needs what its script needs. A URL that cannot be read needs :data:`UNPARSEABLE`. ``data:``
+        URLs fetch nothing from a host: what they hold is the caller's to judge (see
+        :func:`cookieconsent.urls.resolve`).
+        """
+        if len(url) > 2048:
+            return self._category_of_url(url, base)
+        return self._cached_url(url, base)
+
+    def _category_of_url(self, url: str, base: Base) -> str | None:
+        found = None
+        for target in resolve(url, base):
+            found = stricter(found, self.category_of_target(target))
+        return found
+
+    def category_of_target(self, target: Target) -> str | None:
+        """The category one reading of a URL needs (``data:`` targets: ``None``, see :meth:`category_of_url`)."""
+        if target.kind == "network":
+            return self.category_of_host(target.host, target.path) if target.host is not None else None
+        if target.kind == "javascript":
+            return self.category_of_script(target.payload)
+        if target.kind == "failure":
+            return UNPARSEABLE
+        return None
+
+    def category_of_host(self, host: str, path: str = "/") -> str | None:
+        """The category requests to ``host`` (mapped, lower case) under ``path`` need, if it is a tracker's."""
         labels = host.split(".")
+        lowered = path.lower()
         for i in range(len(labels) - 1):
             for rule in self._by_host.get(".".join(labels[i:]), ()):
-                if not rule.path or path.startswith(rule.path):
+                if not rule.path or lowered.startswith(rule.path.lower()):
                     return rule.category
         return None
 
-    def category_of_script(self, source: str) -> str | None:
-        """The category an inline script needs: from the hosts it loads and the tag calls it makes.
+    def vendor_of_cookie(self, name: str) -> Vendor | None:
+        """The catalog vendor that sets a cookie called ``name``, if one does."""
+        return next((v for v in self.vendors if v.sets_cookie(name)), None)
 
+    def category_of_script(self, source: str, *, text: bool = False) -> str | None:
+        r"""The category an inline script needs: from the hosts it loads and the tag calls it makes.
+
+        ``source`` is the script as the page holds it (Latin-1 text of its bytes), or with ``text``
+        the script's text itself (an event handler's value, its references read). JavaScript escapes
+        are read (``\x2e`` is a dot) and hosts are mapped as URL parsing maps them (``。`` is a dot).
         A page sends the same snippets on every view: each distinct one of up to
         :data:`CACHED_SCRIPT` characters is read once (and the last 512 are remembered).
         """
         if len(source) > CACHED_SCRIPT:
-            return self._category_of_script(source)
-        return self._cached_script(source)
+            return self._category_of_script(source, text)
+        return self._cached_script(source, text)
 
-    def _category_of_script(self, source: str) -> str | None:
+    def _category_of_script(self, source: str, is_text: bool = False) -> str | None:
         found: str | None = None
-        for match in self._inline.finditer(source):
-            path = match.group(2).replace("\\/", "/") or "/"
-            found = _stricter(found, self._match(match.group(1).lower(), path))
-        for pattern, category in self._signatures:
-            if pattern.search(source):
-                found = _stricter(found, category)
+        for text in _readings(source, is_text):
+            for match in self._inline.finditer(text):
+                path = match.group(2).replace("\\/", "/") or "/"
+                found = stricter(found, self.category_of_host(match.group(1).lower(), path))
+            for pattern, category in self._signatures:
+                if pattern.search(text):
+                    found = stricter(found, category)
         return found
 
 
-def _stricter(a: str | None, b: str | None) -> str | None:
+def _readings(source: str, is_text: bool = False) -> list[str]:
+    """``source`` as written, and with its escapes read and its characters mapped, if that differs."""
+    text = source
+    if not is_text and not text.isascii():
+        text = text.encode("latin-1", "replace").decode("utf-8", "replace")
+    if "\\" in text:
+        text = _JS_ESCAPE.sub(_unescape, text)
+    if not text.isascii():
+        text = unicodedata.normalize("NFKC", text).translate(_DOTS)
+    return [source] if text == source else [source, text]
+
+
+def _unescape(match: re.Match[str]) -> str:
+    hex2, hex4, braced, octal, other = match.groups()
+    code = hex2 or hex4 or braced
+    if code is not None:
+        value = int(code, 16)
+        return chr(value) if value < 0x110000 else ""
+    if octal is not None:
+        return chr(int(octal, 8))
+    return str(other)
+
+
+def stricter(a: str | None, b: str | None) -> str | None:
+    """The more privacy-invasive of two categories (``None``: no category; unknown ones are strictest)."""
     if a is None:
         return b
     if b is None:
