@@ -159,6 +159,18 @@ def test_knows_reads_each_id_as_its_own_kind(store: Store) -> None:
     assert not store.knows()
 
 
+def test_records_and_requests_are_found_and_deleted_by_each_id_as_its_own_kind(store: Store) -> None:
+    store.write_batch([visit("A", "B", "/mine"), visit("B", "A", "/swapped")])
+    store.add_rights_request(RightsRequest.new("view", device_id="A", consent_id="B", received_at=NOW))
+    assert [r.page for r in store.records_for(device_id="A")] == ["/mine"]
+    assert [r.page for r in store.records_for(consent_id="A")] == ["/swapped"]
+    assert [r.device_id for r in store.list_rights_requests(device_id="A")] == ["A"]
+    assert store.list_rights_requests(consent_id="A") == []
+    assert store.latest_rights_requests(device_id="B") == []
+    assert store.delete_for(device_id="A").total == 1
+    assert [r.page for r in store.records_for(device_id="B", consent_id="A")] == ["/swapped"]
+
+
 def test_an_open_request_of_the_same_kind_is_returned_instead_of_filed_again(store: Store) -> None:
     first, created = store.file_rights_request(RightsRequest.new("stop", device_id="d", received_at=NOW))
     assert created
@@ -278,6 +290,11 @@ def test_a_consent_id_sent_as_a_device_id_stops_no_one_else(
     assert store.is_stopped(device_id=alice_consent)  # the "device id" she sent, as a device id only
     assert not store.is_stopped(consent_id=alice_consent)
     assert not store.is_stopped(device_id=alice_device)
+
+    # Alice's own request, by its reference, is not shown to the forged cookie either.
+    reference = alice.post("/_consent/rights", json={"kind": "correct", "details": "Alice's"}).json()["reference"]
+    assert reference in alice.get(f"/_consent/my-data?ref={reference}").text
+    assert reference not in forged.get(f"/_consent/my-data?ref={reference}").text
 
     alice.get("/alice/2")
     mallory.get("/mallory/after")
