@@ -39,6 +39,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
@@ -103,6 +104,12 @@ _STORAGE_KEYS = """() => {
     } catch (e) { /* storage denied in this frame */ }
   }
   return [location.origin, out];
+}"""
+#: Whether the banner script reloads the page after a grant: under an enforced Content-Security-Policy
+#: per consent, a page's policy allows only what it was served under (see cookieconsent.csp).
+_RELOADS_AFTER_GRANT = """() => {
+  const state = document.getElementById('cookieconsent-state');
+  try { return JSON.parse(state.textContent).csp === 'enforce'; } catch (e) { return false; }
 }"""
 _GPC_SCRIPT = (
     "if (!('globalPrivacyControl' in navigator)) "
@@ -718,10 +725,16 @@ class _Run:
         how = None
         try:
             if button.count() > 0:
-                with page.expect_response(
-                    lambda r: r.request.method == "POST" and urlsplit(r.url).path == prefix,
-                    timeout=self.remaining_ms(),
-                ):
+                reloads = action == "accept_all" and page.evaluate(_RELOADS_AFTER_GRANT) is True
+                with ExitStack() as waits:
+                    if reloads:  # wait for the reloaded page, so that the next page's load does not cut it off
+                        waits.enter_context(page.expect_navigation(wait_until="load", timeout=self.remaining_ms()))
+                    waits.enter_context(
+                        page.expect_response(
+                            lambda r: r.request.method == "POST" and urlsplit(r.url).path == prefix,
+                            timeout=self.remaining_ms(),
+                        )
+                    )
                     button.click(timeout=self.remaining_ms())
                 how = f'the banner\'s "{label}" button'
         except Error as exc:

@@ -1,5 +1,9 @@
 """Real-browser fixtures: each demo app served by a real server, and Debian's Chromium driven by Playwright.
 
+The demo apps send an enforced Content-Security-Policy per consent (their default): a decision that
+grants a category reloads the page. Tests of what happens in the page without a reload use the same
+apps with the policy off (``live_server_without_csp``, ``new_session_without_csp``).
+
 The browser resolves every host but 127.0.0.1 to "not found" (see ``scripts/local_server.py``), so a
 page that tries to reach a tracker shows the attempt in the request log without anything leaving the
 machine.
@@ -7,6 +11,7 @@ machine.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -55,17 +60,35 @@ SERVERS = {
 }
 
 
+def serve_demo(kind: str, csp: str, tmp_path_factory: pytest.TempPathFactory) -> contextlib.AbstractContextManager[str]:
+    """Serve the ``kind`` demo app with ``COOKIECONSENT_CSP=csp``; its output goes to ``test-results/``."""
+    name = kind if csp == "enforce" else f"{kind}-csp-{csp}"
+    # A store of its own: the in-process tests count what the demo apps write to theirs.
+    store = tmp_path_factory.mktemp(f"live-{name}") / "records.db"
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COOKIECONSENT_STORE": str(store), "COOKIECONSENT_CSP": csp}
+    return served(SERVERS[kind], ARTIFACTS / f"server-{name}.log", env)
+
+
 @pytest.fixture(scope="session", params=sorted(SERVERS))
 def live_server(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The base URL of one demo app served by a real server (uvicorn, or Werkzeug's threaded server).
 
-    The server's output goes to ``test-results/server-<app>.log``: not to a pipe, which nobody reads
-    while the tests run (Werkzeug logs every request, and a full pipe would block the server).
+    The app sends its enforced Content-Security-Policy per consent. The server's output goes to
+    ``test-results/server-<app>.log``: not to a pipe, which nobody reads while the tests run
+    (Werkzeug logs every request, and a full pipe would block the server).
     """
-    # A store of its own: the in-process tests count what the demo apps write to theirs.
-    store = tmp_path_factory.mktemp(f"live-{request.param}") / "records.db"
-    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COOKIECONSENT_STORE": str(store)}
-    with served(SERVERS[request.param], ARTIFACTS / f"server-{request.param}.log", env) as url:
+    with serve_demo(str(request.param), "enforce", tmp_path_factory) as url:
+        yield url
+
+
+@pytest.fixture(scope="session", params=sorted(SERVERS))
+def live_server_without_csp(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One demo app as ``live_server`` serves it, without the Content-Security-Policy (``COOKIECONSENT_CSP=off``).
+
+    For what the banner script does in the page itself: without the policy, a grant wakes the
+    category's trackers in place, and "Load this content" loads one embed, with no reload.
+    """
+    with serve_demo(str(request.param), "off", tmp_path_factory) as url:
         yield url
 
 
@@ -190,16 +213,27 @@ def session(browser: Browser, live_server: str) -> Iterator[Session]:
 SessionFactory = Callable[..., Session]
 
 
-@pytest.fixture
-def new_session(browser: Browser, live_server: str) -> Iterator[SessionFactory]:
-    """Opens sessions on ``live_server`` with ``open_session``'s options; closes them after the test."""
+def session_factory(browser: Browser, base: str) -> Iterator[SessionFactory]:
+    """Opens sessions on ``base`` with ``open_session``'s options; closes them at the end."""
     opened: list[Session] = []
 
     def make(**options: Any) -> Session:
-        s = open_session(browser, live_server, **options)
+        s = open_session(browser, base, **options)
         opened.append(s)
         return s
 
     yield make
     for s in opened:
         s.context.close()
+
+
+@pytest.fixture
+def new_session(browser: Browser, live_server: str) -> Iterator[SessionFactory]:
+    """Opens sessions on ``live_server`` with ``open_session``'s options; closes them after the test."""
+    yield from session_factory(browser, live_server)
+
+
+@pytest.fixture
+def new_session_without_csp(browser: Browser, live_server_without_csp: str) -> Iterator[SessionFactory]:
+    """Opens sessions on ``live_server_without_csp``, as ``new_session`` does on ``live_server``."""
+    yield from session_factory(browser, live_server_without_csp)

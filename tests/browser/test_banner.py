@@ -259,9 +259,12 @@ def test_gpc_accept_all_grants_analytics_but_never_marketing(new_session: Sessio
 # -- accept all ------------------------------------------------------------------------------------
 
 
-def test_accept_all_wakes_trackers_without_a_reload(new_session: SessionFactory) -> None:
-    """R5, R12: one click on Accept all starts gtag, the Pixel, YouTube and the functional script in place."""
-    s = new_session()
+def test_accept_all_wakes_trackers_without_a_reload(new_session_without_csp: SessionFactory) -> None:
+    """R5, R12: one click on Accept all starts gtag, the Pixel, YouTube and the functional script in place.
+
+    Without the enforced Content-Security-Policy: under it, a grant reloads the page (see test_csp.py).
+    """
+    s = new_session_without_csp()
     s.page.add_init_script(COUNT_CLICKS)
     page = load_home(s)
     assert s.third_party() == []
@@ -756,9 +759,12 @@ def test_choices_work_without_javascript(new_session: SessionFactory, action: st
 # -- contextual consent ---------------------------------------------------------------------------
 
 
-def test_placeholder_loads_only_that_embed_for_this_page(new_session: SessionFactory) -> None:
-    """Contextual consent: "Load this content" starts that iframe only, records nothing, lasts one page."""
-    s = new_session()
+def test_placeholder_loads_only_that_embed_for_this_page(new_session_without_csp: SessionFactory) -> None:
+    """Contextual consent: "Load this content" starts that iframe only, records nothing, lasts one page.
+
+    Without the enforced Content-Security-Policy, under which the button is not offered (see test_csp.py).
+    """
+    s = new_session_without_csp()
     page = load_home(s)
     placeholder = page.locator(".video .cc-placeholder")
     expect(placeholder).to_be_visible()

@@ -122,10 +122,13 @@
       window.gtag('consent', 'update', u);
     }
     d.dispatchEvent(new CustomEvent('cookieconsent:change', { detail: copy() }));
-    // A withdrawn category: reload, so the server expires its cookies and nothing of it keeps running.
-    // Under an enforced CSP a new grant too: this page's policy allows only what it was served under.
-    if (Object.keys(old).some(c => old[c] ? !on(c) : S.csp && on(c))) location.reload();
-    else { view(); wakeAll($$('[data-cc=blocked]').filter(e => on(e.dataset.category))); }
+    // A withdrawn category: reload, so the server expires its cookies and nothing of it keeps running;
+    // under an enforced CSP a new grant too (the page's policy allows what it was served under). The
+    // reloaded page says "saved" again.
+    if (Object.keys(old).some(c => old[c] ? !on(c) : S.csp && on(c))) {
+      try { sessionStorage.ccSaved = 1; } catch (e) {}
+      location.reload();
+    } else { view(); wakeAll($$('[data-cc=blocked]').filter(e => on(e.dataset.category))); }
     return copy();
   };
 
@@ -199,6 +202,7 @@
     a.addEventListener('pointerenter', load);
   }
   if (banner && window.ResizeObserver) new ResizeObserver(pad).observe(banner);
+  try { if (sessionStorage.ccSaved) { sessionStorage.removeItem('ccSaved'); say(root && root.dataset.saved); } } catch (e) {}
   view();
   window.cookieconsent = {
     get: copy, show: () => show(),
