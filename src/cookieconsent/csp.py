@@ -304,7 +304,11 @@ class CSPReports:
         """``POST {prefix}/csp-report``: count the reports in ``body``; 204, or a 4xx naming the problem."""
         media, charset = media_type(request)
         if media not in REPORT_TYPES:
-            raise BadRequest(415, "unsupported_media_type", f"Send reports as {', '.join(REPORT_TYPES)}.")
+            raise BadRequest(
+                415,
+                "unsupported_media_type",
+                f"Send reports as {CSP_REPORT} (report-uri), {REPORTS_JSON} (Reporting API) or application/json.",
+            )
         if charset not in (None, "utf-8", "utf8"):
             raise BadRequest(415, "unsupported_charset", "Send the report as UTF-8.")
         if len(body) > REPORT_LIMIT:
