@@ -16,6 +16,7 @@ import pytest
 from cookieconsent import ConsentConfig
 from cookieconsent.engine import Engine
 from cookieconsent.policy import parse_policy
+from cookieconsent.recorder import Recorder
 from cookieconsent.records.store import Store
 from tests.conftest import APPS, SECRET, AppClient, Visitor, small_policy_data
 
@@ -25,7 +26,7 @@ DEVICE = "__Host-ccdid"
 
 def store_of(app_kind: str) -> Store:
     module = importlib.import_module(APPS[app_kind])
-    recorder = module.recorder if app_kind == "fastapi" else module.consent.recorder
+    recorder: Recorder = module.recorder if app_kind == "fastapi" else module.consent.recorder
     recorder.flush()
     assert recorder.store is not None
     return recorder.store

@@ -11,7 +11,7 @@ import ctypes
 import gc
 import os
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from typing import Any
 
 import anyio
@@ -40,7 +40,7 @@ def huge_headers(i: int) -> list[tuple[bytes, bytes]]:
     ]
 
 
-async def asgi_page(scope: dict[str, Any], receive: Any, send: Any) -> None:
+async def asgi_page(scope: MutableMapping[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"text/html")]})
     await send({"type": "http.response.body", "body": PAGE})
 

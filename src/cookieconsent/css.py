@@ -49,7 +49,8 @@ _OPEN_AUTHORITY = re.compile(
 )
 #: A URL that never parses: what a long URL whose host cannot be read is judged as.
 _UNREADABLE = "https://%/"
-_NAME_TAIL = re.compile(rf"[{_NAME_CHAR}\\]")
+#: A name (with its escapes, or a backslash whose escape has not come yet) at the end of the text.
+_NAME_TAIL = re.compile(rf"@?(?:[{_NAME_CHAR}]|{_ESCAPE}|\\)*\Z")
 _UNESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|([\s\S]))")
 
 #: Judges a URL found in CSS: the refused category it needs (it is then neutralised), or ``None``.
@@ -127,11 +128,10 @@ class CSSStream:
             match = _TOKENS.search(text, pos)
             if match is None:
                 tail = len(text)
-                if not final:  # a name at the very end may be a function's, cut before its "("
-                    while tail > pos and len(text) - tail < 256 and _NAME_TAIL.match(text[tail - 1]):
-                        tail -= 1
-                    if tail > 0 and text[tail - 1] == "@":
-                        tail -= 1
+                if not final:  # a name at the very end may be a function's or an at-keyword's, cut short
+                    found = _NAME_TAIL.search(text, max(pos, len(text) - 256))
+                    if found is not None:
+                        tail = found.start()
                 out.append(text[flushed:tail])
                 self._carry = text[tail:]
                 return "".join(out)
@@ -149,6 +149,10 @@ class CSSStream:
                     self._import = False
                 continue
             if match.group(4) is not None:  # an at-keyword: after @import, a string is a URL
+                if match.end() == len(text) and not final:  # its name may go on in the next piece
+                    out.append(text[flushed:start])
+                    self._carry = text[start:]
+                    return "".join(out)
                 self._import = _unescape(match.group(4)).lower() == "import"
                 pos = match.end()
                 continue
@@ -234,7 +238,14 @@ class CSSStream:
         drop = False
         if kind == "url" or (kind == "string" and self._wants_url()):  # judged by its beginning (its host)
             beginning = self._decode(text[body : body + 4096])
-            category = self.judge(_UNREADABLE if _OPEN_AUTHORITY.match(beginning) else beginning)
+            if beginning.lstrip(" \t\n\r\f").lower().startswith("data:"):
+                # Its content has not all come: only its media type is judged, and a style sheet
+                # (which an @import would read) cannot be judged from a part of it.
+                media, comma, _ = beginning.partition(",")
+                beginning = _UNREADABLE if not comma or "css" in media.lower() else media + ","
+            elif _OPEN_AUTHORITY.match(beginning):
+                beginning = _UNREADABLE
+            category = self.judge(beginning)
             if category is not None:
                 drop = True
                 self.blocked.append(category)
@@ -250,11 +261,15 @@ class CSSStream:
         """Pass on (or drop) the long token's text up to its end, then read on as usual."""
         assert self._long is not None
         kind, quote, drop = self._long
-        at = 1 if self._escaped and text else 0  # the character a backslash ending the last piece escapes
+        # The character a backslash ending the last piece escapes (for a comment, see below).
+        at = 1 if self._escaped and text and kind != "comment" else 0
         end = -1
         if kind == "comment":
-            found = text.find("*/", at)
-            end = found + 2 if found >= 0 else -1
+            if self._escaped and text.startswith("/"):  # for a comment: the last piece ended with "*"
+                end = 1
+            else:
+                found = text.find("*/", at)
+                end = found + 2 if found >= 0 else -1
         elif kind == "string":
             body = _STRING_BODY[quote].match(text, at).end()  # type: ignore[union-attr]
             if body < len(text) and text[body] != "\\":
@@ -264,7 +279,10 @@ class CSSStream:
             if found > at and text[found - 1] == ")":
                 end = found
         if end < 0 and not final:
-            self._escaped = (len(text[at:]) - len(text[at:].rstrip("\\"))) % 2 == 1
+            if kind == "comment":
+                self._escaped = text.endswith("*") or (self._escaped and not text)
+            else:
+                self._escaped = (len(text[at:]) - len(text[at:].rstrip("\\"))) % 2 == 1
             return "" if drop else text
         self._long = None
         if end < 0:

@@ -130,10 +130,12 @@ _RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "iframe", "noscript", *_RAW_TEXT)}
 #: A tag's name, after its "<" or "</".
 _NAME_END = re.compile(rf"[a-z][^{_WS}/>]*")
-#: What a start tag of any element holds when one of its attributes may reach a tracker by itself: a
-#: CSS url() or image set (also behind escapes or character references), an event handler, a ping.
-#: Searched in the lowercased text.
-_TRIGGER = re.compile(rf"url|image-set|\\|&#|&lpar|&bsol|[{_WS}/\"'](?:on[a-z]+|ping)[{_WS}]*=")
+#: The attributes by which any element may reach a tracker by itself: a style (its CSS url() and image
+#: sets), an event handler, a ping. Each pattern starts with a literal, which the regex engine
+#: searches for fast; searched in the lowercased text.
+_TRIGGERS = tuple(re.compile(rf"{name}[{_WS}]*=") for name in ("style", "ping", "on[a-z]+"))
+#: What may come before an attribute's name.
+_ATTR_START = frozenset(_WS + "/\"'")
 # Also the types whose content the browser acts on without running it: an import map (it decides
 # where modules load from) and speculation rules (prefetches).
 _JS_TYPES = {
@@ -296,6 +298,14 @@ class _Document:
 
     base: Base = FIRST_PARTY
     base_set: bool = False
+    #: Whether a relative URL may lead to another site (the base's :attr:`~Base.elsewhere`).
+    elsewhere: bool = False
+
+    def set_base(self, base: Base) -> None:
+        """Make ``base`` the document's base."""
+        self.base = base
+        self.base_set = True
+        self.elsewhere = base.elsewhere
 
 
 #: Numbers the responses of this process for their elements' ids (from a random start, so that the
@@ -304,12 +314,152 @@ class _Document:
 _RESPONSES = itertools.count(secrets.randbits(24))
 
 
+_BETWEEN, _NAME, _AFTER_NAME, _BEFORE_VALUE, _QUOTED, _UNQUOTED = range(6)
+_SKIPS = {
+    _BETWEEN: re.compile(rf"[{_WS}/]*"),
+    _NAME: re.compile(rf"[^{_WS}/>=]*"),
+    _AFTER_NAME: re.compile(rf"[{_WS}]*"),
+    _BEFORE_VALUE: re.compile(rf"[{_WS}]*"),
+    _UNQUOTED: re.compile(rf"[^{_WS}>]*"),
+}
+
+
+class _TagLexer:
+    """Where a tag ends, as the HTML tokenizer's attribute states find it, over text that comes in pieces.
+
+    Each piece is read once (the state carries over), so a tag cut into many chunks costs what one costs.
+    It agrees with ``_TAG_END``: a quote opens a value only after ``=``, and a tag ends at a ``>``
+    outside quoted values.
+    """
+
+    __slots__ = ("quote", "state")
+
+    def __init__(self) -> None:
+        self.state = _BETWEEN
+        self.quote = ""
+
+    def feed(self, text: str, at: int = 0) -> int:
+        """Read ``text`` from ``at``: the index just past the tag's ``>``, or -1 if it goes on."""
+        n = len(text)
+        state = self.state
+        while at < n:
+            if state == _QUOTED:
+                close = text.find(self.quote, at)
+                if close < 0:
+                    break
+                state, at = _BETWEEN, close + 1
+                continue
+            at = _SKIPS[state].match(text, at).end()  # type: ignore[union-attr]  # they match the empty string
+            if at >= n:
+                break
+            char = text[at]
+            if char == ">":
+                return at + 1
+            if state == _BETWEEN:
+                state = _NAME  # the name's first character may be "="
+            elif state == _NAME:
+                state = _BEFORE_VALUE if char == "=" else _BETWEEN if char == "/" else _AFTER_NAME
+                if char == "/":
+                    continue
+            elif state == _AFTER_NAME:
+                state = _BEFORE_VALUE if char == "=" else _BETWEEN if char == "/" else _NAME
+                if char == "/":
+                    continue
+            elif state == _BEFORE_VALUE:
+                if char in "\"'":
+                    state, self.quote = _QUOTED, char
+                else:
+                    state = _UNQUOTED
+            else:  # unquoted: whitespace ends it
+                state = _BETWEEN
+            at += 1
+        self.state = state
+        return -1
+
+    def closing(self) -> str:
+        """What ends the tag where it has got to."""
+        return self.quote + ">" if self.state == _QUOTED else ">"
+
+
+#: How a construct that a buffer does not complete is waited for: held whole until it ends (a tag,
+#: whose attributes decide), or passed on as it comes (a comment, whose content counts for nothing).
+_HOLD, _PASS = "hold", "pass"
+#: A carry shorter than this is simply read again with the next chunk.
+_WAIT_FROM = 512
+#: The attributes an overlong start tag gets first: browsers keep the first of repeated attributes,
+#: so whatever the tag says later fetches nothing and runs nothing.
+_OVERLONG = (
+    ' data-cc="overlong" src="" srcset="" srcdoc="" href="" xlink:href="" data="" poster="" background=""'
+    ' imagesrcset="" ping="" style="" content="" http-equiv="" rel="" action="" formaction="" to="" values=""'
+    + "".join(
+        f' on{event}=""'
+        for event in (
+            *("abort", "afterprint", "animationend", "animationiteration", "animationstart", "auxclick"),
+            *("beforeinput", "beforeprint", "beforetoggle", "beforeunload", "blur", "cancel", "canplay"),
+            *("canplaythrough", "change", "click", "close", "contextlost", "contextmenu", "contextrestored"),
+            *("copy", "cuechange", "cut", "dblclick", "drag", "dragend", "dragenter", "dragleave", "dragover"),
+            *("dragstart", "drop", "durationchange", "emptied", "ended", "error", "focus", "focusin"),
+            *("focusout", "formdata", "gotpointercapture", "hashchange", "input", "invalid", "keydown"),
+            *("keypress", "keyup", "languagechange", "load", "loadeddata", "loadedmetadata", "loadstart"),
+            *("lostpointercapture", "message", "messageerror", "mousedown", "mouseenter", "mouseleave"),
+            *("mousemove", "mouseout", "mouseover", "mouseup", "offline", "online", "pagehide", "pagereveal"),
+            *("pageshow", "pageswap", "paste", "pause", "play", "playing", "pointercancel", "pointerdown"),
+            *("pointerenter", "pointerleave", "pointermove", "pointerout", "pointerover", "pointerrawupdate"),
+            *("pointerup", "popstate", "progress", "ratechange", "rejectionhandled", "reset", "resize"),
+            *("scroll", "scrollend", "securitypolicyviolation", "seeked", "seeking", "select"),
+            *("selectionchange", "selectstart", "slotchange", "stalled", "storage", "submit", "suspend"),
+            *("timeupdate", "toggle", "transitioncancel", "transitionend", "transitionrun"),
+            *("transitionstart", "unhandledrejection", "unload", "volumechange", "waiting", "wheel"),
+            *("begin", "end", "repeat", "search", "webkitanimationend", "webkitanimationiteration"),
+            *("webkitanimationstart", "webkittransitionend", "visibilitychange", "fullscreenchange"),
+        )
+    )
+)
+
+
+class _Wait:
+    """A construct at the end of a buffer that the buffer does not complete, and how it ends.
+
+    Args:
+        mode: ``_HOLD`` (kept until it ends, then read again whole) or ``_PASS`` (sent as it comes).
+        ends: How its end is found: a :class:`_TagLexer`, or the strings that end it.
+        name: The tag's name, for a tag.
+    """
+
+    __slots__ = ("ends", "mode", "name", "pieces", "size", "tail")
+
+    def __init__(self, mode: str, ends: _TagLexer | tuple[str, ...], name: str = "") -> None:
+        self.mode = mode
+        self.ends = ends
+        self.name = name
+        self.pieces: list[str] = []
+        self.size = 0
+        self.tail = ""  # the last characters read, where an end string may begin
+
+    def end_in(self, text: str) -> int:
+        """Where the construct ends in ``text`` (the next piece): the index just past it, or -1."""
+        ends = self.ends
+        if isinstance(ends, _TagLexer):
+            return ends.feed(text)
+        window = (self.tail + text).lower()
+        found = min((at + len(end) for end in ends if (at := window.find(end)) >= 0), default=-1)
+        if found < 0:
+            self.tail = window[-8:]
+            return -1
+        return max(found - len(self.tail), 0)
+
+    def closing(self) -> str:
+        """What closes the construct if the page ends inside it."""
+        return self.ends.closing() if isinstance(self.ends, _TagLexer) else self.ends[0]
+
+
 class HTMLRewriter:
     """Rewrites one HTML response: :meth:`feed` each chunk, then :meth:`close`."""
 
     def __init__(self, plan: RewritePlan) -> None:
         self.plan = plan
         self._carry = ""
+        self._wait: _Wait | None = None  # a long construct the last chunk did not complete
         self._raw: str | None = None  # inside an element whose content is text: its name
         # Inside <svg> or <math>: the open roots ("svg", "math") and integration points, innermost last,
         # each with whether it is a root. Under a root no element's content is text (see _foreign_markup).
@@ -345,7 +495,7 @@ class HTMLRewriter:
     def feed(self, chunk: bytes) -> bytes:
         """Rewrite the next chunk; returns what can be sent now (possibly ``b""``)."""
         self._fed = True
-        return self._run(self._carry + chunk.decode("latin-1"), final=False).encode("latin-1")
+        return self._take(chunk.decode("latin-1")).encode("latin-1")
 
     @property
     def fresh(self) -> bool:
@@ -371,6 +521,12 @@ class HTMLRewriter:
         return out.encode("latin-1")
 
     def _finish(self) -> str:
+        wait = self._wait
+        if wait is not None:
+            self._wait = None
+            if wait.mode == _PASS:  # the page ends inside it: closed, so that what is injected after stays out
+                return wait.closing() + self._finish()
+            self._carry = "".join(wait.pieces)
         out = self._run(self._carry, final=True)
         if self._noscript is not None:  # the page ended inside a noscript
             out += self._noscript._finish()
@@ -394,6 +550,120 @@ class HTMLRewriter:
             self._foreign = []
         return out
 
+    # -- waiting for what a chunk cuts -------------------------------------------------------
+
+    def _take(self, text: str) -> str:
+        """Rewrite the next piece of the page (working form); what cannot be decided yet is kept.
+
+        A long construct that a chunk cuts is not read again with every chunk: its end is looked for
+        in each new piece alone (see :class:`_Wait`), so the cost stays linear however the page is cut.
+        """
+        wait = self._wait
+        if wait is None:
+            out = self._run(self._carry + text, final=False)
+            return out + self._wait_for_carry() if len(self._carry) >= _WAIT_FROM else out
+        end = wait.end_in(text)
+        if wait.mode == _PASS:
+            if end < 0:
+                return text
+            self._wait = None
+            return text[:end] + self._after(wait) + self._take(text[end:])
+        if end < 0:
+            wait.pieces.append(text)
+            wait.size += len(text)
+            return self._overlong(wait) if wait.size > TAG_LIMIT and wait.name else ""
+        self._wait = None
+        held = "".join(wait.pieces)
+        return self._take_again(held + text)
+
+    def _take_again(self, buf: str) -> str:
+        self._carry = ""
+        out = self._run(buf, final=False)
+        return out + self._wait_for_carry() if len(self._carry) >= _WAIT_FROM else out
+
+    def _wait_for_carry(self) -> str:
+        """Turn a long carry into a :class:`_Wait`; returns what can be sent of it now."""
+        carry = self._carry
+        low = carry[:16].lower()
+        if self._raw is not None or not carry.startswith("<"):
+            return ""  # the tail of an element's text: short
+        under_root = bool(self._foreign) and self._foreign[-1][1]
+        if low.startswith("<!--"):
+            wait = _Wait(_PASS, ("-->", "--!>"))
+        elif low.startswith("<![cdata[") and under_root:
+            wait = _Wait(_PASS, ("]]>",))
+        elif low.startswith("<!doctype"):
+            self._document = True
+            wait = _Wait(_PASS, (">",))
+        elif low[1:2].isalpha() or (low[1:2] == "/" and low[2:3].isalpha()):
+            start = 2 if low[1] == "/" else 1
+            name_end = _NAME_END.match(carry.lower(), start).end()  # type: ignore[union-attr]
+            lexer = _TagLexer()
+            ended = lexer.feed(carry, name_end)
+            name = carry[start:name_end].lower()
+            if ended >= 0:
+                if under_root and (name == "script" or name == "style"):  # its text is read whole (see _foreign_markup)
+                    wait = _Wait(_HOLD, (f"</{name}",))
+                    wait.tail = carry[-8:]
+                    wait.pieces, wait.size = [carry], len(carry)
+                    self._carry = ""
+                    self._wait = wait
+                return ""  # else a <head> read ahead of: short
+            wait = _Wait(_HOLD, lexer, name if start == 1 else "")
+        else:  # a bogus comment
+            wait = _Wait(_PASS, (">",))
+        self._carry = ""
+        self._wait = wait
+        if wait.mode == _PASS:
+            wait.tail = carry[-8:].lower()
+            return carry
+        wait.pieces, wait.size = [carry], len(carry)
+        return self._overlong(wait) if wait.size > TAG_LIMIT and wait.name else ""
+
+    def _overlong(self, wait: _Wait) -> str:
+        """A start tag longer than :data:`TAG_LIMIT`: sent on, made to fetch and run nothing, as it comes.
+
+        It is too long to hold, so it is not judged: right after its name it gets :data:`_OVERLONG`,
+        attributes that win over the same ones later in the tag (browsers keep the first).
+        """
+        held = "".join(wait.pieces)
+        cut = 1 + len(wait.name)
+        extra = ' type="text/plain"' if wait.name in ("script", "style") else ""
+        wait.mode, wait.pieces, wait.size = _PASS, [], 0
+        return held[:cut] + _OVERLONG + extra + held[cut:]
+
+    def _after(self, wait: _Wait) -> str:
+        """Where an overlong start tag ends: what its element's content is, and what goes after it."""
+        name = wait.name
+        if not name:
+            return ""
+        if name in ("html", "head", "body"):
+            self._document = True
+            injected = ""
+            if not self._head_done:
+                injected, self._head_done = self._inject(self.plan.head), True
+            if name == "body" and not self._body_done:
+                injected, self._body_done = injected + self._inject(self.plan.banner), True
+            return injected
+        if self._foreign and self._foreign[-1][1]:
+            if name == "svg" or name == "math":
+                self._foreign.append((name, True))
+            return ""
+        if name in ("svg", "math"):
+            self._foreign.append((name, True))
+        elif name in _RAW_TEXT or name in ("script", "iframe", "noscript"):
+            self._raw = name
+            if name == "style":
+                self._css = css.CSSStream(self._css_judge)
+            elif name == "noscript" and not self._inner:
+                self._noscripts += 1
+                inner = self._noscript = self._nested()
+                inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
+                inner._inner = True
+                inner._blocked = self._blocked
+                inner._doc = self._doc
+        return ""
+
     # -- scanning ------------------------------------------------------------------------------
 
     def _run(self, buf: str, final: bool) -> str:
@@ -409,6 +679,8 @@ class HTMLRewriter:
         interesting, skip = _SCANS["background" in low]
         pos = flushed = 0
         self._carry = ""
+        triggers: list[int] | None = None  # where attributes of interest may start (found when first needed)
+        next_trigger = 0
         while True:
             if self._raw is not None:
                 name = self._raw
@@ -419,8 +691,7 @@ class HTMLRewriter:
                     flushed = stop
                 elif self._noscript is not None:
                     out.append(buf[flushed:pos])
-                    noscript = self._noscript
-                    out.append(noscript._run(noscript._carry + buf[pos:stop], final=False))
+                    out.append(self._noscript._take(buf[pos:stop]))
                     flushed = stop
                 elif self._css is not None:
                     out.append(buf[flushed:pos])
@@ -452,25 +723,29 @@ class HTMLRewriter:
             match = interesting.search(low, pos)
             upto = match.start() if match is not None else len(buf)
             # Before it, tags of no interest (a <div>, an <a>) may hold a style, a handler or a ping
-            # that reaches a tracker: each one whose text shows the sign of one is read.
-            trigger = _TRIGGER.search(low, pos, upto)
-            while trigger is not None:
-                at = trigger.start()
+            # that reaches a tracker: each one where such an attribute seems to start is read.
+            if triggers is None:
+                triggers = sorted(m.start() for pattern in _TRIGGERS for m in pattern.finditer(low))
+                next_trigger = 0
+            while next_trigger < len(triggers) and triggers[next_trigger] < upto:
+                at = triggers[next_trigger]
+                next_trigger += 1
+                if at < pos or low[at - 1] not in _ATTR_START:
+                    continue
                 unit = skip.match(low, pos, at).end()  # type: ignore[union-attr]  # the whole units before it
-                if unit == at:  # the sign is in text
-                    pos = at + 1
-                else:
-                    unit_end, replacement = self._tag_of_no_interest(buf, low, unit)
-                    if unit_end < 0:
-                        break  # cut by the chunk's end: read below, as any unfinished tag
-                    if replacement is not None:
-                        out.append(buf[flushed:unit])
-                        out.append(replacement)
-                        flushed = unit_end
-                    pos = unit_end
-                    if pos > upto:
-                        break
-                trigger = _TRIGGER.search(low, pos, upto)
+                if unit == at:  # in text
+                    pos = at
+                    continue
+                unit_end, replacement = self._tag_of_no_interest(buf, low, unit)
+                if unit_end < 0:
+                    break  # cut by the chunk's end: read below, as any unfinished tag
+                if replacement is not None:
+                    out.append(buf[flushed:unit])
+                    out.append(replacement)
+                    flushed = unit_end
+                pos = unit_end
+                if pos > upto:
+                    break
             if pos > upto:
                 continue  # the opener found was inside the tag just read: look again from its end
             lt = low.rfind("<", pos, upto)
@@ -494,8 +769,6 @@ class HTMLRewriter:
                 if final:
                     out.append(buf[flushed:cut])
                     return "".join(out)
-                if len(buf) - cut > TAG_LIMIT:
-                    cut = len(buf)
                 out.append(buf[flushed:cut])
                 self._carry = buf[cut:]
                 return "".join(out)
@@ -519,10 +792,6 @@ class HTMLRewriter:
                     # that follows. Dropped, so the markup injected after it is neither.
                     out.append(buf[flushed:start])
                     return "".join(out)
-                if len(buf) - start > TAG_LIMIT:
-                    out.append(buf[flushed:])
-                    self._raw = None
-                    return "".join(out)
                 out.append(buf[flushed:start])
                 self._carry = buf[start:]
                 return "".join(out)
@@ -538,7 +807,8 @@ class HTMLRewriter:
             attrs_at = match.end()
             if (
                 (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
-                and not self._elsewhere(buf, attrs_at, tag_end)
+                and not self._doc.elsewhere
+                and _MAYBE_ELSEWHERE.search(buf, attrs_at, tag_end) is None
                 and low.find("data-category", attrs_at, tag_end) < 0
                 and low.find("srcdoc", attrs_at, tag_end) < 0
             ):
@@ -575,7 +845,10 @@ class HTMLRewriter:
         found = _PLAIN_TAG_END.match(buf, name_end) or _TAG_END.match(buf, name_end)
         if found is None:
             return -1, None
-        return found.end(), self._inert_tag(low[at + 1 : name_end], buf, name_end, found.end())
+        end = found.end()
+        if not self._elsewhere(buf, name_end, end):  # nothing in it can lead to another site
+            return end, None
+        return end, self._inert_tag(low[at + 1 : name_end], buf, name_end, end)
 
     def _foreign_markup(
         self, buf: str, low: str, pos: int, flushed: int, final: bool, out: list[str]
@@ -615,9 +888,6 @@ class HTMLRewriter:
             match = _TAG_END.match(buf, found.end())
             tag_end = match.end() if match is not None else -1
         if tag_end < 0:  # continues in the next chunk (or is cut by the end of the page: dropped)
-            if not final and len(buf) - start > TAG_LIMIT:  # as in HTML: too long to wait for
-                out.append(buf[flushed:])
-                return len(buf), len(buf), True
             out.append(buf[flushed:start])
             self._carry = "" if final else buf[start:]
             return start, start, True
@@ -647,7 +917,7 @@ class HTMLRewriter:
                 if not self_closing and (name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])):
                     stack.append((name, False))
                 return tag_end, flushed, False
-            if name in _FOREIGN_FETCHING or self._triggered(low, attrs_at, tag_end):
+            if name in _FOREIGN_FETCHING or self._triggered(buf, attrs_at, tag_end):
                 replacement = self._inert_tag(name, buf, attrs_at, tag_end)
             elif name != "style":
                 return tag_end, flushed, False
@@ -677,7 +947,7 @@ class HTMLRewriter:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
         elif name in _ALL_WORDS:  # in an integration point: HTML
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
-        elif self._triggered(low, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
+        elif self._triggered(buf, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
             replacement = self._inert_tag(name, buf, attrs_at, tag_end)
         else:
             return tag_end, flushed, False
@@ -687,10 +957,9 @@ class HTMLRewriter:
             flushed = tag_end
         return tag_end, flushed, False
 
-    @staticmethod
-    def _triggered(low: str, attrs_at: int, end: int) -> bool:
-        """Whether a start tag's attributes may hold a style, handler or ping that reaches a tracker."""
-        return _TRIGGER.search(low, attrs_at, end) is not None
+    def _triggered(self, buf: str, attrs_at: int, end: int) -> bool:
+        """Whether a start tag's attributes may lead to another site (in SVG, any of them may be CSS)."""
+        return self._elsewhere(buf, attrs_at, end)
 
     def _font_breaks_out(self, attr_text: str) -> bool:
         """Whether a <font> start tag ends foreign content: it does with a color, face or size."""
@@ -724,14 +993,16 @@ class HTMLRewriter:
         return out
 
     def _hold(self, text: str, out: list[str]) -> None:
-        """Add to the inline script held back; past :data:`INLINE_LIMIT` let it all through as it is."""
+        """Add to the inline script held back; past :data:`INLINE_LIMIT` it is judged by what was held.
+
+        A script that long is no tag snippet: it is sent on, inert if what was held of it needs a
+        refused category, and the rest of it streams after its start tag either way.
+        """
         assert self._held is not None
         self._held.append(text)
         self._held_size += len(text)
-        if self._held_size > INLINE_LIMIT:  # too long to be a tag snippet
-            out.append("".join(self._held))
-            self._held = None
-            self._held_tag = None
+        if self._held_size > INLINE_LIMIT:
+            out.append(self._release_held())
 
     # -- tags ----------------------------------------------------------------------------------
 
@@ -765,8 +1036,7 @@ class HTMLRewriter:
             if not self._doc.base_set:
                 for key, value in self._attributes(buf[attrs_at : end - 1]):
                     if key.lower() == "href":  # the first <base> with an href sets the document's base
-                        self._doc.base = base_from(self._text(value or ""), self._doc.base)
-                        self._doc.base_set = True
+                        self._doc.set_base(base_from(self._text(value or ""), self._doc.base))
                         break
             return None
         elif name == "body":
@@ -847,7 +1117,7 @@ class HTMLRewriter:
             return ""  # an iframe in an iframe in…: inert, under a category never granted
         inner = self._nested()
         inner._depth = self._depth + 1
-        inner._doc = _Document(base)
+        inner._doc = _Document(base, elsewhere=base.elsewhere)
         inner._decoding = "utf-8"
         inner._carry = document
         inner._finish()
@@ -867,7 +1137,7 @@ class HTMLRewriter:
 
     def _elsewhere(self, buf: str, at: int, end: int) -> bool:
         """Whether a URL in ``buf[at:end]`` may point at another site: it is written so, or the base is."""
-        return self._doc.base.elsewhere or _MAYBE_ELSEWHERE.search(buf, at, end) is not None
+        return self._doc.elsewhere or _MAYBE_ELSEWHERE.search(buf, at, end) is not None
 
     def _text(self, value: str) -> str:
         """An attribute's value (working form) as the text the browser reads: decoded, references read."""

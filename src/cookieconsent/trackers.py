@@ -18,6 +18,7 @@ Database (Apache-2.0).
 
 from __future__ import annotations
 
+import hashlib
 import re
 import tomllib
 import unicodedata
@@ -104,6 +105,12 @@ CACHED_SCRIPT = 16 * 1024
 
 # When one snippet touches several categories, it needs the most privacy-invasive one.
 _STRICTNESS = {"marketing": 3, "analytics": 2, "functional": 1}
+#: What may be a host name in a script (labels with dots), not glued to other name characters, and the
+#: path after it; the catalog then looks its suffixes up.
+_HOST_LIKE = re.compile(r"(?<![a-z0-9.-])((?:[a-z0-9-]+\.)+[a-z0-9-]+)\.?(?![a-z0-9-])((?:\\?/[^\s'\"\\]*)*)", re.I)
+_WORD = re.compile(r"\w")
+#: What the single-character escapes of JavaScript stand for.
+_JS_SINGLE = {"n": "\n", "r": "\r", "t": "\t", "b": "\b", "f": "\f", "v": "\v", "0": "\0"}
 #: A JavaScript escape in a string or an identifier: \xHH, \uHHHH, \u{H…}, octal, or any other character.
 _JS_ESCAPE = re.compile(r"\\(?:x([0-9a-fA-F]{2})|u([0-9a-fA-F]{4})|u\{([0-9a-fA-F]{1,6})\}|([0-7]{1,3})|(.))", re.S)
 #: Dots that UTS #46 maps to ".", once NFKC has run (it maps U+FF0E, and U+FF61 to U+3002).
@@ -121,15 +128,15 @@ class Catalog:
         self._by_host: dict[str, list[TrackerHost]] = {}
         for rule in self.rules:
             self._by_host.setdefault(rule.host.lower(), []).append(rule)
-        hosts = sorted({re.escape(r.host.lower()) for r in self.rules}, key=len, reverse=True)
-        # A host (with any subdomains) not glued to other name characters, and the path after it.
-        self._inline = re.compile(
-            r"(?<![a-z0-9.-])((?:[a-z0-9-]+\.)*(?:" + "|".join(hosts) + r"))\.?(?![a-z0-9-])((?:\\?/[^\s'\"\\]*)*)",
-            re.IGNORECASE,
-        )
-        self._signatures = [(re.compile(p), v.category) for v in vendors for p in v.signatures]
+        # A pattern's leading \b stops the regex engine from searching for its literal start, which
+        # makes each search many times slower: the boundary is checked on each match instead.
+        self._signatures = [
+            (re.compile(p.removeprefix("\\b")), p.startswith("\\b"), v.category) for v in vendors for p in v.signatures
+        ]
         self._cached_url = lru_cache(maxsize=2048)(self._category_of_url)
         self._cached_script = lru_cache(maxsize=512)(self._category_of_script)
+        # Long scripts are remembered by digest, so that a big inline bundle sent on every page is read once.
+        self._long_scripts: dict[tuple[bytes, bool], str | None] = {}
 
     def category_of_url(self, url: str, base: Base = FIRST_PARTY) -> str | None:
         """The category a URL needs: ``None`` for the page's own site and unknown hosts.
@@ -182,19 +189,34 @@ class Catalog:
         A page sends the same snippets on every view: each distinct one of up to
         :data:`CACHED_SCRIPT` characters is read once (and the last 512 are remembered).
         """
-        if len(source) > CACHED_SCRIPT:
-            return self._category_of_script(source, text)
-        return self._cached_script(source, text)
+        if len(source) <= CACHED_SCRIPT:
+            return self._cached_script(source, text)
+        key = (hashlib.blake2b(source.encode("utf-8", "surrogatepass"), digest_size=16).digest(), text)
+        try:
+            return self._long_scripts[key]
+        except KeyError:
+            found = self._long_scripts[key] = self._category_of_script(source, text)
+            if len(self._long_scripts) > 256:
+                del self._long_scripts[next(iter(self._long_scripts))]
+            return found
 
     def _category_of_script(self, source: str, is_text: bool = False) -> str | None:
         found: str | None = None
         for text in _readings(source, is_text):
-            for match in self._inline.finditer(text):
-                path = match.group(2).replace("\\/", "/") or "/"
-                found = stricter(found, self.category_of_host(match.group(1).lower(), path))
-            for pattern, category in self._signatures:
-                if pattern.search(text):
+            for match in _HOST_LIKE.finditer(text):
+                category = self.category_of_host(match.group(1).lower(), match.group(2).replace("\\/", "/") or "/")
+                if category is not None:
                     found = stricter(found, category)
+            for pattern, boundary, category in self._signatures:
+                if found == category or _STRICTNESS.get(found or "", 0) >= _STRICTNESS.get(category, 4):
+                    continue  # it could not make the script need more
+                at = 0
+                while (hit := pattern.search(text, at)) is not None:
+                    start = hit.start()
+                    if not boundary or start == 0 or not _WORD.match(text, start - 1):
+                        found = stricter(found, category)
+                        break
+                    at = start + 1
         return found
 
 
@@ -218,7 +240,7 @@ def _unescape(match: re.Match[str]) -> str:
         return chr(value) if value < 0x110000 else ""
     if octal is not None:
         return chr(int(octal, 8))
-    return str(other)
+    return _JS_SINGLE.get(other, other)
 
 
 def stricter(a: str | None, b: str | None) -> str | None:
