@@ -2,8 +2,8 @@
 
 Usage (from the repository's root)::
 
-    python scripts/catalog_cookies.py path/to/open-cookie-database.csv           # check
-    python scripts/catalog_cookies.py path/to/open-cookie-database.csv --write   # fill
+    python scripts/catalog_cookies.py data/open-cookie-database/open-cookie-database.csv          # check
+    python scripts/catalog_cookies.py data/open-cookie-database/open-cookie-database.csv --write  # fill
     python scripts/catalog_cookies.py --docs                                     # the docs table
 
 Each ``[[tracker]]`` of ``src/cookieconsent/data/trackers.toml`` says where its cookie names come
