@@ -394,12 +394,32 @@ def cookie_rows() -> list[Row]:
         get("cookie-separators-only", "/_consent/state", ("cookie", ";;;;===;,,")),
         get("cookie-on-page-forged", "/", ("cookie", f"{CONSENT}={{other_key}}")),
         get("cookie-on-page-expired", "/", ("cookie", f"{CONSENT}={{expired}}")),
+        # Two consent cookies in one header, or one hidden after a comma in another cookie's value:
+        # someone planted one (RFC 6265 §5.4: only ";" separates cookies), so neither counts.
+        get(
+            "cookie-genuine-before-forged", "/_consent/state", ("cookie", f"{CONSENT}={{all}}; {CONSENT}={{other_key}}")
+        ),
+        get("cookie-genuine-twice", "/_consent/state", ("cookie", f"{CONSENT}={{all}}; {CONSENT}={{all}}")),
+        get("cookie-comma-hidden-genuine", "/_consent/state", ("cookie", f"x=1,{CONSENT}={{all}}")),
+        get(
+            "cookie-comma-hidden-before-own", "/_consent/state", ("cookie", f"x=1,{CONSENT}={{all}}; {CONSENT}={{all}}")
+        ),
+        get("cookie-comma-space-hidden", "/_consent/state", ("cookie", f"x=1, {CONSENT}={{all}}")),
+        get("cookie-comma-pair", "/_consent/state", ("cookie", f"{CONSENT}={{all}},x=1")),
+        get("cookie-device-twice-on-page", "/", ("cookie", f"{CONSENT}={{all}}; __Host-ccdid=a; __Host-ccdid=b")),
+        get("cookie-device-hidden-on-page", "/", ("cookie", f"{CONSENT}={{all}}; y=2,__Host-ccdid=attacker")),
+        get(
+            "cookie-two-headers-one-each",
+            "/_consent/state",
+            ("cookie", f"{CONSENT}={{all}}"),
+            ("cookie", f"{CONSENT}={{all}}"),
+        ),
         # Controls: the genuine cookie reads as decided, even among hostile neighbours.
         get("cookie-genuine-control", "/_consent/state", cookie("all"), **ALL),
         get(
-            "cookie-genuine-before-forged",
+            "cookie-genuine-among-lookalikes",
             "/_consent/state",
-            ("cookie", f"{CONSENT}={{all}}; {CONSENT}={{other_key}}"),
+            ("cookie", f"x{CONSENT}=1; {CONSENT}={{all}}; {CONSENT}x=2"),
             **ALL,
         ),
         get(
