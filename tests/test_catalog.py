@@ -919,3 +919,20 @@ def test_the_docs_page_names_the_data_source_and_its_licence() -> None:
     assert "NOTICE" in page
     nav = (ROOT / "mkdocs.yml").read_text(encoding="utf-8")
     assert "- Marking scripts and embeds: blocking.md\n      - The tracker catalog: tracker-catalog.md\n" in nav
+
+
+def test_the_blocking_pages_coverage_list_names_every_vendor_under_its_category() -> None:
+    text = (ROOT / "docs" / "blocking.md").read_text(encoding="utf-8")
+    table = text.split("<!-- coverage:", 1)[1].split("<!-- /coverage -->", 1)[0]
+    listed: dict[str, set[str]] = {}
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            category, vendors = line.strip("|").split("|")
+            name = category.split("`")[1]
+            count = int(category.split("(")[1].split(")")[0])
+            listed[name] = {v.strip() for v in vendors.split(",")}
+            assert len(listed[name]) == count, name
+    expected: dict[str, set[str]] = {}
+    for vendor in VENDORS:
+        expected.setdefault(vendor.category, set()).add(vendor.name)
+    assert listed == expected
