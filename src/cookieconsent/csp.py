@@ -125,7 +125,7 @@ class ConsentCSP:
             hosts = " ".join(self.sources(granted))
             directives = [" ".join(filter(None, (name, "'self'", extra, hosts))) for name, extra in DIRECTIVES]
             value = "; ".join([*directives, f"report-uri {self.report_uri}"])
-            if len(self._built) >= 256:  # 2^n decisions for n categories: keep the most common
+            if len(self._built) >= 256:  # 2^n decisions for n categories: bounded, started afresh when full
                 self._built.clear()
             self._built[granted] = value
         return value
