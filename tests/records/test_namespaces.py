@@ -308,3 +308,24 @@ def test_a_consent_id_sent_as_a_device_id_stops_no_one_else(
     assert refused.status_code == 404
     assert refused.json()["error"] == "nothing_held"
     assert not store.is_stopped(device_id=f"{alice_device}x")
+
+
+@pytest.mark.parametrize(
+    ("body", "stored"),
+    [
+        (b'{"kind": "view", "details": "a\\ud800b"}', "a\ufffdb"),  # a lone surrogate, which JSON allows
+        (b'{"kind": "correct", "details": "a\\u0000b"}', "a\ufffdb"),  # a NUL, which PostgreSQL text refuses
+    ],
+    ids=["lone-surrogate", "nul"],
+)
+def test_details_no_database_could_hold_are_stored_with_a_replacement_character(
+    site: tuple[ConsentMiddleware, Recorder], store: Store, body: bytes, stored: str
+) -> None:
+    app, _ = site
+    visitor = client(app)
+    visitor.post("/_consent", json={"action": "accept_all"})
+    r = visitor.post("/_consent/rights", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 201, r.text
+    filed = store.get_rights_request(r.json()["reference"])
+    assert filed is not None
+    assert filed.details == stored
