@@ -335,7 +335,7 @@ def test_fastapi_answers_others_while_an_export_waits_on_the_store(big_db: Path,
 # -- the adapters' streamed replies -----------------------------------------------------------------
 
 
-def chunks_route(log: list[str]) -> Any:
+def chunks_route(log: list[str], count: int = 3) -> Any:
     """A handler whose reply is streamed, added with add_route as other modules of the library add theirs."""
 
     def handler(request: RequestView, state: ConsentState, body: bytes) -> Reply:
@@ -343,7 +343,7 @@ def chunks_route(log: list[str]) -> Any:
 
         def stream() -> Iterator[bytes]:
             try:
-                for i in range(3):
+                for i in range(count):
                     log.append(f"chunk {i} in {threading.get_ident()}")
                     yield b"part%d;" % i
             finally:
@@ -354,8 +354,12 @@ def chunks_route(log: list[str]) -> Any:
     return handler
 
 
-def run_asgi(app: Any, method: str, path: str) -> tuple[list[dict[str, Any]], int]:
-    """Call an ASGI app on an asyncio loop; its messages, and the loop's thread."""
+def run_asgi(app: Any, method: str, path: str, *, leave_after: int | None = None) -> tuple[list[dict[str, Any]], int]:
+    """Call an ASGI app on an asyncio loop, as a server does; its messages, and the loop's thread.
+
+    The client stays until the response is complete, or leaves once ``leave_after`` body chunks
+    have reached it.
+    """
     messages: list[dict[str, Any]] = []
 
     async def main() -> int:
@@ -373,12 +377,22 @@ def run_asgi(app: Any, method: str, path: str) -> tuple[list[dict[str, Any]], in
             "client": ("203.0.113.7", 5000),
             "server": ("testserver", 443),
         }
+        gone = asyncio.Event()
+        delivered = False
 
         async def receive() -> dict[str, Any]:
-            return {"type": "http.request", "body": b"", "more_body": False}
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": b"", "more_body": False}
+            await gone.wait()
+            return {"type": "http.disconnect"}
 
         async def send(message: dict[str, Any]) -> None:
             messages.append(message)
+            chunks = sum(1 for m in messages if m.get("body"))
+            if not message.get("more_body", True) or (leave_after is not None and chunks >= leave_after):
+                gone.set()
 
         await app(scope, receive, send)
         return threading.get_ident()
@@ -408,6 +422,17 @@ def test_asgi_sends_a_streamed_reply_chunk_by_chunk_off_the_loop(tmp_path: Path,
     assert [m.get("body", b"") for m in head[1:]] == [b""]
     assert b"content-length" not in dict(head[0]["headers"])
     assert not any(line.startswith("chunk") for line in log)  # the body was never produced
+
+
+def test_asgi_stops_a_stream_when_the_client_goes_away() -> None:
+    app = ConsentMiddleware(PlainTextResponse("ok"), config())
+    log: list[str] = []
+    app.endpoints.add_route("chunks", ("GET",), chunks_route(log, count=50))
+    messages, _ = run_asgi(app, "GET", "/_consent/chunks", leave_after=1)
+    produced = [line for line in log if line.startswith("chunk")]
+    assert 1 <= len(produced) < 50  # the rest was never read
+    assert log[-1] == "closed"
+    assert messages[-1] == {"type": "http.response.body", "body": b""}
 
 
 def test_wsgi_returns_a_streamed_reply_as_the_iterable(tmp_path: Path) -> None:

@@ -175,7 +175,16 @@ def _next_chunk(stream: Iterator[bytes]) -> Any:
     return next(stream, _END)
 
 
-async def _send_reply(send: Send, reply: Reply) -> None:
+async def _gone(receive: Receive) -> bool:
+    """Whether the client went away: once the request body is read, ``receive()`` answers only that."""
+    try:
+        message = await receive()
+    except Exception:  # a server that cannot say: the stream runs to its end
+        return False
+    return bool(message["type"] == "http.disconnect")
+
+
+async def _send_reply(send: Send, reply: Reply, receive: Receive) -> None:
     headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
     stream = reply.stream
     if stream is None:
@@ -184,9 +193,15 @@ async def _send_reply(send: Send, reply: Reply) -> None:
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
         return
+    # Servers drop what is sent after the client went away without saying so: the stream stops
+    # when the client goes, rather than reading the rest of the store for no one.
+    try:
+        watcher: asyncio.Task[bool] | None = asyncio.get_running_loop().create_task(_gone(receive))
+    except RuntimeError:
+        watcher = None  # no asyncio loop (trio): the stream runs to its end
     try:
         await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-        while True:
+        while watcher is None or not (watcher.done() and watcher.result()):
             chunk = await _off_loop(_next_chunk, stream)  # each chunk may read the store
             if chunk is _END:
                 break
@@ -194,6 +209,8 @@ async def _send_reply(send: Send, reply: Reply) -> None:
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
         await send({"type": "http.response.body", "body": b""})
     finally:
+        if watcher is not None:
+            watcher.cancel()
         close = getattr(stream, "close", None)
         if close is not None:
             # ValueError: still running in its thread (the request was cancelled); it is collected later.
@@ -351,7 +368,7 @@ class ConsentMiddleware:
             reply = await _off_loop(endpoints.handle, request, state, body)
         else:
             reply = endpoints.handle(request, state, body)
-        await _send_reply(send, reply)
+        await _send_reply(send, reply, receive)
 
     def _lifespan_send(self, send: Send) -> Send:
         recorder = self.recorder
