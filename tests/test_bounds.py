@@ -98,6 +98,11 @@ class WholeLoadsRefused(SqliteStore):
     def consents_for(self, consent_id: str) -> Any:
         raise AssertionError("consents_for loads every decision of the visitor")
 
+    def list_rights_requests(self, **ids: Any) -> Any:
+        if ids.get("device_id") or ids.get("consent_id"):
+            raise AssertionError("list_rights_requests loads every request of the visitor")
+        return super().list_rights_requests(**ids)
+
 
 # -- the page, 100 records at a time ----------------------------------------------------------------
 

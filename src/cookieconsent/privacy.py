@@ -261,8 +261,8 @@ class PrivacyCentre:
         consents = store.consent_batches(consent_id, size=EXPORT_BATCH) if consent_id else iter(())
         yield from _json_list("consent_records", _texts(consents))
         yield ",\n"
-        requests = store.list_rights_requests(device_id=device, consent_id=consent_id)
-        yield from _json_list("rights_requests", [[r.model_dump_json(exclude={"id"}) for r in requests]])
+        requests = store.rights_request_batches(device_id=device, consent_id=consent_id, size=EXPORT_BATCH)
+        yield from _json_list("rights_requests", ([r.model_dump_json(exclude={"id"}) for r in b] for b in requests))
         yield "\n}\n"
 
     # -- POST my-data/delete ---------------------------------------------------------------------

@@ -246,6 +246,16 @@ def test_latest_rights_requests_newest_first(store: Store) -> None:
     assert store.latest_rights_requests(device_id="d", limit=3) == filed[::-1][:3]
 
 
+def test_rights_requests_read_a_bounded_number_at_a_time(store: Store) -> None:
+    filed = [RightsRequest.new("view", device_id="d", received_at=NOW + dt.timedelta(minutes=i % 4)) for i in range(9)]
+    for request in filed:
+        store.add_rights_request(request)
+    store.add_rights_request(RightsRequest.new("view", consent_id="d", received_at=NOW))  # "d" as another kind
+    batches = list(store.rights_request_batches(device_id="d", size=4))
+    assert [len(b) for b in batches] == [4, 4, 1]
+    assert [r.id for b in batches for r in b] == [r.id for r in store.list_rights_requests(device_id="d")]
+
+
 # -- the attack, through the privacy centre --------------------------------------------------------
 
 

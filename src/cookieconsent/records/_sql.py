@@ -600,6 +600,32 @@ class SqlStore(Store):
         return [self._load_rights(row[0]) for row in rows]
 
     @override
+    def rights_request_batches(
+        self, *, device_id: str | None = None, consent_id: str | None = None, size: int = _PAGE
+    ) -> Iterator[list[RightsRequest]]:
+        where, params = _subject_filter(device_id, consent_id)
+        _check_page(size, 0, least=1)
+        after: list[Any] = []
+        while True:
+            clause = where + (" AND (received_at > ? OR (received_at = ? AND id > ?))" if after else "")
+            with self._tx(write=False) as tx:
+                rows = tx.all(
+                    f"SELECT received_at, id, body FROM cc_rights_requests WHERE {clause} ORDER BY received_at, id "
+                    "LIMIT ?",
+                    [*params, *after, size],
+                )
+            full = len(rows) == size
+            if full:
+                after = [rows[-1][0], rows[-1][0], rows[-1][1]]
+            batch = [self._load_rights(row[2]) for row in rows]
+            del rows
+            if batch:
+                yield batch
+            del batch
+            if not full:
+                return
+
+    @override
     def file_rights_request(self, request: RightsRequest) -> tuple[RightsRequest, bool]:
         with self._tx(write=True) as tx:
             if request.device_id is not None or request.consent_id is not None:

@@ -414,6 +414,21 @@ class Store(abc.ABC):
             raise ValueError("give device_id or consent_id (or both)")
         return list(reversed(self.list_rights_requests(device_id=device_id, consent_id=consent_id)))[:limit]
 
+    def rights_request_batches(
+        self, *, device_id: str | None = None, consent_id: str | None = None, size: int = 500
+    ) -> Iterator[list[RightsRequest]]:
+        """The rights requests of a device or consent id, oldest first, in lists of at most ``size``.
+
+        Raises:
+            ValueError: neither id was given, or ``size`` is below 1.
+        """
+        _check_page(size, 0, least=1)
+        if device_id is None and consent_id is None:
+            raise ValueError("give device_id or consent_id (or both)")
+        requests = self.list_rights_requests(device_id=device_id, consent_id=consent_id)
+        for start in range(0, len(requests), size):
+            yield requests[start : start + size]
+
     def file_rights_request(self, request: RightsRequest) -> tuple[RightsRequest, bool]:
         """Store ``request`` unless the same device or consent id has an open request of the same kind.
 
