@@ -451,10 +451,12 @@ def test_the_librarys_own_answers_are_never_stored_by_caches(site: Site) -> None
 def test_a_beacon_flood_without_consent_records_nothing(site: Site, store: FaultyStore) -> None:
     undecided, refusing = site.visitor(), site.visitor()
     refusing.decide("custom", ["functional"])  # clicks are an analytics data item
+    quota = site.recorder.engine.config.events_per_minute
     for visitor in (undecided, refusing):
-        for i in range(200):
+        for i in range(quota):
             event = {"type": "click", "path": f"/flood/{i}", "category": "necessary", "granted": True}
             assert visitor.post("/_consent/events", event).status == 204
+        assert visitor.post("/_consent/events", {"type": "click", "path": "/flood/more"}).status == 429
     site.recorder.flush()
     assert store.count() == 0
 
@@ -642,7 +644,8 @@ def test_a_reference_alone_shows_nothing_of_another_visitors_request(site: Site)
     assert reference not in seen
     assert "private correction" not in seen
     anonymous = site.visitor()  # no cookies at all: the reference is all that links a request to anyone
-    own = anonymous.post("/_consent/rights", {"kind": "view"}).json()["reference"]
+    assert anonymous.post("/_consent/rights", {"kind": "view"}).status == 404  # nothing held: nothing filed
+    own = anonymous.post("/_consent/my-data/delete", {}).json()["reference"]  # a deletion is filed all the same
     assert own in anonymous.get(f"/_consent/my-data?ref={own}").text
     assert reference not in anonymous.get(f"/_consent/my-data?ref={reference}").text
 
