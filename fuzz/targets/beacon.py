@@ -9,7 +9,9 @@ Input: a flags byte, a content-type byte, an origin byte, then one line of extra
 Invariants:
 
 - nothing escapes :meth:`Endpoints.handle` or :func:`parse_event` but a 400 ``BadRequest`` with a
-  message; the status is one of the contract's (204, 400, 403, 413, 415);
+  message; the status is one of the contract's (204, 400, 403, 413, 415, and 429 past the events
+  quota, which the fuzzer's stream of events from a few visitors reaches);
+- a 429 says when to come back (``Retry-After``), sets no cookie and passes nothing to the hooks;
 - a cross-site request is refused (403, or 413 first for a body too large); a 204 sets no cookie and
   has no body;
 - an event reaches the hooks only when it was answered 204 and its category (the one of the
@@ -31,7 +33,7 @@ ENGINE, ENDPOINTS, CAPTURED = make_endpoints()
 RECEIVED: list[object] = []
 ENDPOINTS.event_hooks.append(lambda request, state, event: RECEIVED.append(event))
 CATEGORY = ENDPOINTS.renderer.beacon_category
-STATUSES = {204, 400, 403, 413, 415}
+STATUSES = {204, 400, 403, 413, 415, 429}
 
 
 class _Errors(logging.Handler):
@@ -78,6 +80,11 @@ def test_one_input(data: bytes) -> None:
         raise Finding(f"status {reply.status} is not in the HTTP contract: {reply.body[:300]!r}")
     if reply.status == 204 and (reply.body or any(k.lower() == "set-cookie" for k, _ in reply.headers)):
         raise Finding(f"a 204 with a body or a cookie: {reply.headers} {reply.body[:100]!r}")
+    if reply.status == 429 and (
+        not any(k.lower() == "retry-after" and v.isdigit() for k, v in reply.headers)
+        or any(k.lower() == "set-cookie" for k, _ in reply.headers)
+    ):
+        raise Finding(f"a 429 without Retry-After, or with a cookie: {reply.headers}")
     if cross_site and reply.status < 400:
         raise Finding(f"a cross-site beacon was answered {reply.status}")
     allowed = CATEGORY is not None and (CATEGORY == "necessary" or CATEGORY in state.granted)
