@@ -791,9 +791,18 @@ FOREIGN_TEXT = {
         f'<svg><foreignObject><textarea></svg><img src="{PIXEL_URL}"></textarea></foreignObject></svg>'
         f'<style><img src="{PIXEL_URL}"></style>'
     ),
-    "svg-image-src": f'<svg><image src="{PIXEL_URL}"/></svg>',  # an SVG image fetches its href only
     "svg-use-fragment": '<svg><use href="#icon"/></svg>',
 }
+
+
+def test_html_fetching_attributes_under_svg_are_judged_too() -> None:
+    """The parser makes <svg><link> an SVG element that fetches nothing, but Chromium's preload
+    scanner reads it as HTML and fetches its href first: the HTML elements' fetching attributes are
+    judged under <svg> and <math> as well (an SVG <image>'s src, which fetches nothing, with them)."""
+    for page in (f'<svg><link rel="stylesheet" href="{PIXEL_URL}"></svg>', f'<svg><image src="{PIXEL_URL}"/></svg>'):
+        out = run(body(page))
+        assert 'data-cc="blocked"' in out
+        assert oracle_violations(out, frozenset()) == []
 
 
 def body(page: str) -> str:
@@ -842,7 +851,9 @@ def test_a_long_svg_script_is_judged_alike_however_the_page_is_cut() -> None:
         assert run(page, chunks=list(range(4096, len(page.encode()), 4096))) == whole
         assert run(page, chunks=list(range(1000, len(page.encode()), 65_536))) == whole
         blocked.append('data-cc="blocked"' in whole)
-    assert blocked == [True] * 5 + [False] * 11  # classified up to INLINE_LIMIT characters, as in HTML
+    # Classified up to INLINE_LIMIT characters; longer, it cannot be read whole and is refused as
+    # unreadable (as an HTML one is): blocked either way, whatever the chunks.
+    assert blocked == [True] * 16
 
 
 @pytest.mark.parametrize(

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import cookieconsent.rewrite as rewrite_module
-from cookieconsent.rewrite import _TAG_END, TAG_LIMIT, HTMLRewriter, RewritePlan, _TagLexer, rewrite
+from cookieconsent.rewrite import _TAG_END, INLINE_LIMIT, TAG_LIMIT, HTMLRewriter, RewritePlan, _TagLexer, rewrite
 from cookieconsent.trackers import Catalog
 
 CATALOG = Catalog()
@@ -213,18 +213,37 @@ def test_one_byte_chunks_read_each_byte_a_bounded_number_of_times(name: str) -> 
     assert "google-analytics" not in active(out)
 
 
-def test_a_start_tag_longer_than_the_limit_is_made_inert_as_it_streams() -> None:
-    page = f'<p>before</p><img alt="{"x" * (2 * TAG_LIMIT)}" src="{GA}" onerror="alert(1)"><p>after</p>'
+LONG_VALUE = "x" * (2 * TAG_LIMIT)
+DATA_IMAGE = "data:image/png;base64," + "A" * (2 * TAG_LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("page", "inert", "kept"),
+    [
+        # A long value that fetches nothing, then a tracker: the tracker's attribute is renamed.
+        (f'<img alt="{LONG_VALUE}" src="{GA}" onerror="alert(1)">', f'data-src="{GA}"', 'onerror="alert(1)"'),
+        # A tracker first, then a long value: judged when it ends, within what was held.
+        (f'<script src="{GA}" data-x="{LONG_VALUE}"></script>', f'data-src="{GA}" type="text/plain"', "</script>"),
+        # A long style sheet: streamed through the CSS reader, its tracker URL neutralised.
+        (f'<div style="background:url({DATA_IMAGE}), url({GA})">x</div>', "url(about:invalid)", "x</div>"),
+        # A long handler cannot be read whole: renamed.
+        (f'<img src="/a.png" onload="{LONG_VALUE};fetch(\'{GA}\')">', "data-cc-onload=", 'src="/a.png"'),
+        # A long srcset cannot be judged from its beginning: renamed.
+        (f'<img srcset="/a.png 1x, {LONG_VALUE} 2x, {GA} 3x">', "data-srcset=", "<img "),
+    ],
+)
+def test_a_start_tag_longer_than_the_limit_is_judged_attribute_by_attribute(page: str, inert: str, kept: str) -> None:
     out = run(page, step=4096)
-    start = out.index("<img")
-    assert out[start:].startswith('<img data-cc="overlong" src="" srcset=""')  # the first src wins
-    assert ' onerror=""' in out[start : start + 4000]
-    assert out.endswith("<p>after</p>")  # a fragment: read on as usual, and nothing injected
-    script = f'<script src="{GA}" data-x="{"y" * (2 * TAG_LIMIT)}"></script><img src="{GA}">'
-    out = run(script, step=4096)
-    assert out.startswith('<script data-cc="overlong"')
-    assert ' type="text/plain"' in out[:4000]
-    assert out.endswith('data-cc="blocked" data-cc-id="t-1">')  # the page after it is read as usual
+    assert inert in out
+    assert kept in out
+    assert "google-analytics" not in active(out)
+    assert run(page, CATEGORIES, step=4096) == page  # everything granted: sent as it is
+    assert run(page, step=1024) == out  # however it is cut
+
+
+def test_a_long_first_party_or_data_image_is_kept_whatever_the_consent() -> None:
+    for page in (f'<img alt="" src="{DATA_IMAGE}"><p>after</p>', f'<img src="/a.png" title="{LONG_VALUE}">'):
+        assert run(page, step=4096) == page
 
 
 def test_a_page_that_ends_inside_a_long_comment_still_shows_the_banner() -> None:
@@ -257,3 +276,33 @@ def test_the_tag_lexer_ends_a_tag_where_the_tag_pattern_does(pieces: list[str], 
 
 def test_the_wait_threshold_is_what_the_tests_assume() -> None:
     assert rewrite_module._WAIT_FROM < LONG
+
+
+def test_an_inline_script_too_long_to_read_whole_is_treated_as_unreadable() -> None:
+    script = f"<script>var a = 1;{' ' * INLINE_LIMIT}fetch('{GA}')</script><p>after</p>"
+    out = run(script, step=16 * 1024)
+    assert out.startswith('<script type="text/plain" data-category="')
+    assert out.endswith("</script><p>after</p>")
+    assert run(script, CATEGORIES, step=16 * 1024) == script  # everything granted: it runs
+    marked = f'<script data-category="necessary">{" " * INLINE_LIMIT}</script>'
+    assert run(marked, step=16 * 1024) == marked  # a marked script is never held
+
+
+@pytest.mark.parametrize(
+    ("page", "inert"),
+    [
+        (f"<svg onload=\"fetch('{GA}')\"></svg>", "data-cc-onload"),
+        (f"<style onload=\"fetch('{GA}')\">a{{}}</style>", "data-cc-onload"),
+        (f'<html style="background:url({GA})"><body></body></html>', "url(about:invalid)"),
+        (f'<svg><link rel="stylesheet" href="{GA}"></svg>', f'data-href="{GA}"'),
+        (f"<svg><style>@import url({GA});</style></svg>", "@import url(about:invalid)"),
+        ("<svg><style>@import url(https://&#119;ww.google-analytics.com/x);</style></svg>", "url(about:invalid)"),
+        (f"<math><style>@import '{GA}';</style></math>", "@import 'about:invalid'"),
+    ],
+)
+def test_what_chromiums_preload_scanner_reads_is_neutralised_too(page: str, inert: str) -> None:
+    """The preload scanner fetches before the parser: an SVG <style>'s @import as written, an
+    <svg><link>'s href; and handlers on elements that fetch nothing themselves still run."""
+    out = run(page)
+    assert inert in out
+    assert "google-analytics" not in active(out).replace('data-category="analytics"', "")

@@ -39,8 +39,9 @@ __all__ = ["INLINE_LIMIT", "Encoded", "HTMLRewriter", "RewritePlan", "encode_mar
 
 logger = logging.getLogger("cookieconsent")
 
-#: The longest inline script held back to look for tracker snippets (characters).
-INLINE_LIMIT = 256 * 1024
+#: The longest inline script held back to look for tracker snippets (characters). One longer than
+#: that cannot be read whole: it is treated as a tracker's (see HTMLRewriter._hold).
+INLINE_LIMIT = 1024 * 1024
 #: How deep srcdoc documents inside srcdoc documents are read; deeper, the outer iframe is inert.
 _SRCDOC_DEPTH = 4
 #: The longest tag held back across chunks; anything longer is passed through as text.
@@ -179,6 +180,13 @@ _FOREIGN_FETCHING = {
     "set": ("to",),
     "animate": ("to", "from", "by", "values"),
 }
+#: What is judged under <svg> or <math>: the SVG elements' fetching attributes, and those of the HTML
+#: elements of the same name, which Chromium's preload scanner reads there as if they were HTML
+#: (``<svg><link rel=stylesheet href=…>`` is fetched before the parser makes it an SVG element).
+_UNDER_ROOT_FETCHING = {
+    name: tuple(dict.fromkeys((*_FOREIGN_FETCHING.get(name, ()), *_FETCHING.get(name, ()))))
+    for name in (*_FOREIGN_FETCHING, *_FETCHING)
+}
 #: Start tags that end foreign content (the parser closes the <svg> or <math> and reads them as HTML).
 _BREAKOUT = frozenset(
     {"b", "big", "blockquote", "body", "br", "center", "code", "dd", "div", "dl", "dt", "em", "embed", "h1"}
@@ -198,6 +206,9 @@ _SRCSETS = frozenset({"srcset", "imagesrcset"})
 _SRCSET_SPACE = re.compile(rf"[{_WS}]+")
 _SRCSET_SPACE_OR_COMMA = re.compile(rf"[{_WS},]+")
 _PLACEHOLDER_TAGS = {"iframe", "embed", "object", "video"}
+#: The elements the rewriter reads for what they do (a head, a root, text content) and that fetch
+#: nothing themselves: only their own attributes (handlers, styles) are judged.
+_OWN_ATTRIBUTES_ONLY = frozenset({"html", "head", "svg", "math", "noscript", *_RAW_TEXT})
 # Tags that only matter when they point at another host or are marked with a category.
 _PLAIN_CANDIDATES = frozenset(
     {"img", "image", "input", "source", "track", "iframe", "frame", "embed", "object", "video", "audio"}
@@ -386,35 +397,191 @@ class _TagLexer:
 _HOLD, _PASS = "hold", "pass"
 #: A carry shorter than this is simply read again with the next chunk.
 _WAIT_FROM = 512
-#: The attributes an overlong start tag gets first: browsers keep the first of repeated attributes,
-#: so whatever the tag says later fetches nothing and runs nothing.
-_OVERLONG = (
-    ' data-cc="overlong" src="" srcset="" srcdoc="" href="" xlink:href="" data="" poster="" background=""'
-    ' imagesrcset="" ping="" style="" content="" http-equiv="" rel="" action="" formaction="" to="" values=""'
-    + "".join(
-        f' on{event}=""'
-        for event in (
-            *("abort", "afterprint", "animationend", "animationiteration", "animationstart", "auxclick"),
-            *("beforeinput", "beforeprint", "beforetoggle", "beforeunload", "blur", "cancel", "canplay"),
-            *("canplaythrough", "change", "click", "close", "contextlost", "contextmenu", "contextrestored"),
-            *("copy", "cuechange", "cut", "dblclick", "drag", "dragend", "dragenter", "dragleave", "dragover"),
-            *("dragstart", "drop", "durationchange", "emptied", "ended", "error", "focus", "focusin"),
-            *("focusout", "formdata", "gotpointercapture", "hashchange", "input", "invalid", "keydown"),
-            *("keypress", "keyup", "languagechange", "load", "loadeddata", "loadedmetadata", "loadstart"),
-            *("lostpointercapture", "message", "messageerror", "mousedown", "mouseenter", "mouseleave"),
-            *("mousemove", "mouseout", "mouseover", "mouseup", "offline", "online", "pagehide", "pagereveal"),
-            *("pageshow", "pageswap", "paste", "pause", "play", "playing", "pointercancel", "pointerdown"),
-            *("pointerenter", "pointerleave", "pointermove", "pointerout", "pointerover", "pointerrawupdate"),
-            *("pointerup", "popstate", "progress", "ratechange", "rejectionhandled", "reset", "resize"),
-            *("scroll", "scrollend", "securitypolicyviolation", "seeked", "seeking", "select"),
-            *("selectionchange", "selectstart", "slotchange", "stalled", "storage", "submit", "suspend"),
-            *("timeupdate", "toggle", "transitioncancel", "transitionend", "transitionrun"),
-            *("transitionstart", "unhandledrejection", "unload", "volumechange", "waiting", "wheel"),
-            *("begin", "end", "repeat", "search", "webkitanimationend", "webkitanimationiteration"),
-            *("webkitanimationstart", "webkittransitionend", "visibilitychange", "fullscreenchange"),
-        )
-    )
-)
+
+
+class _AttrStream:
+    """A start tag too long to hold, read as it streams: each attribute judged as it ends.
+
+    Whitespace between attributes is sent on at once; an attribute is held until it ends (up to
+    :attr:`HOLD` characters) and then sent as it was, or with a refused fetch renamed ``data-…``
+    and a refused style, handler or ping neutralised (see :meth:`HTMLRewriter._neutralise`). A value
+    longer than that is judged by its beginning and then streamed: a style through a
+    :class:`~cookieconsent.css.CSSStream`, a URL, handler, srcset or srcdoc that cannot be judged from
+    its beginning renamed, anything else as it is. A marking (``data-category``) that comes after the
+    attributes it would mark is not applied to them.
+    """
+
+    HOLD = 4096
+    _LONG_UNREADABLE = frozenset({"srcset", "imagesrcset", "srcdoc", "values"})
+
+    def __init__(self, rewriter: HTMLRewriter, name: str) -> None:
+        self.rw = rewriter
+        self.name = name
+        self.lexer = _TagLexer()
+        self.attr: list[str] = []  # the attribute being held
+        self.attr_size = 0
+        self.passing: str | None = None  # a long value sent on: "as-is", or "css" (through self.css)
+        self.css: css.CSSStream | None = None
+        self.quote = ""  # the quote of the long value being passed
+        self.typed = False  # a script made inert got its type="text/plain"
+
+    def feed(self, text: str, at: int = 0) -> tuple[str, int]:
+        """Read ``text`` from ``at``: what to send, and the index just past the tag's ``>`` (-1: it goes on)."""
+        out: list[str] = []
+        lexer = self.lexer
+        n = len(text)
+        while at < n:
+            state = lexer.state
+            if state == _QUOTED:
+                close = text.find(lexer.quote, at)
+                self._take(text[at : close if close >= 0 else n], out)
+                if close < 0:
+                    return "".join(out), -1
+                self._take(lexer.quote, out, closing=True)
+                lexer.state = _BETWEEN
+                self._end(out)
+                at = close + 1
+                continue
+            after = _SKIPS[state].match(text, at).end()  # type: ignore[union-attr]  # they match the empty string
+            if state == _BETWEEN:
+                out.append(text[at:after])
+            else:
+                self._take(text[at:after], out)
+            at = after
+            if at >= n:
+                break
+            char = text[at]
+            if char == ">":
+                if state != _BETWEEN:
+                    self._end(out)
+                out.append(">")
+                return "".join(out), at + 1
+            if state == _BETWEEN:
+                lexer.state = _NAME
+            elif state in (_NAME, _AFTER_NAME):
+                if char == "/":
+                    self._end(out)
+                    lexer.state = _BETWEEN
+                    continue
+                if char == "=":
+                    lexer.state = _BEFORE_VALUE
+                elif state == _NAME:
+                    lexer.state = _AFTER_NAME
+                else:  # a name after a valueless attribute: that one has ended
+                    self._end(out)
+                    lexer.state = _NAME
+            elif state == _BEFORE_VALUE:
+                if char in "\"'":
+                    lexer.state, lexer.quote = _QUOTED, char
+                else:
+                    lexer.state = _UNQUOTED
+            else:  # whitespace ends an unquoted value
+                self._end(out)
+                lexer.state = _BETWEEN
+                continue
+            self._take(char, out)
+            at += 1
+        return "".join(out), -1
+
+    def closing(self) -> str:
+        """What ends the tag where it has got to (the page ended inside it)."""
+        out: list[str] = []
+        if self.lexer.state == _QUOTED:
+            self._take(self.lexer.quote, out, closing=True)
+        self._end(out)
+        return "".join(out) + ">"
+
+    def _take(self, piece: str, out: list[str], closing: bool = False) -> None:
+        """Hold ``piece`` of the current attribute, or send it on if its value is being passed."""
+        if self.passing is not None:
+            if self.passing == "css" and not closing:
+                assert self.css is not None
+                out.append(self.css.feed(piece))
+            elif closing and self.css is not None:
+                out.append(self.css.close() + piece)
+                self.css = None
+            else:
+                out.append(piece)
+            return
+        self.attr.append(piece)
+        self.attr_size += len(piece)
+        if self.attr_size > self.HOLD and self.lexer.state in (_QUOTED, _UNQUOTED) and not closing:
+            self._go_long(out)
+
+    def _end(self, out: list[str]) -> None:
+        """The current attribute has ended: judge it and send it."""
+        if self.passing is not None:
+            if self.css is not None:
+                out.append(self.css.close())
+                self.css = None
+            self.passing = None
+            return
+        if not self.attr:
+            return
+        text = "".join(self.attr)
+        self.attr, self.attr_size = [], 0
+        rw, name = self.rw, self.name
+        attrs, changed = rw._neutralise(name, rw._attributes(text))
+        if not attrs:
+            out.append(text)
+            return
+        key, value = attrs[0]
+        if key.lower() in rw._fetching(name) and value:
+            category = rw._refusal(rw._category(name, attrs))
+            if category is not None:
+                key, changed = f"data-{key}", True
+        if not changed:
+            out.append(text)
+            return
+        out.append(f'{key}="{value}"' if value is not None else key)
+        self._type(key, out)
+
+    def _go_long(self, out: list[str]) -> None:
+        """The attribute's value is too long to hold: judged by its beginning, then streamed."""
+        rw, name = self.rw, self.name
+        held = "".join(self.attr)
+        self.attr, self.attr_size = [], 0
+        key, _, rest = held.partition("=")
+        low = key.strip(_WS).lower()
+        value_at = len(held) - len(rest.lstrip(_WS))
+        quoted = value_at < len(held) and held[value_at] in "\"'"
+        self.quote = held[value_at] if quoted else ""
+        head, value = held[: value_at + quoted], held[value_at + quoted :]
+        rename = False
+        if low in rw._fetching(name) or (low.startswith("on") and len(low) > 2):
+            if low in self._LONG_UNREADABLE or low.startswith("on"):
+                rename = rw._unreadable is not None  # what comes after its beginning cannot be read
+            else:
+                beginning = rw._text(value[:4096])
+                if css._OPEN_AUTHORITY.match(beginning) or beginning.lstrip(_WS + "\x00\x01").lower().startswith(
+                    ("javascript:", "data:text/html", "data:image/svg", "data:text/css", "data:text/javascript")
+                ):
+                    rename = rw._unreadable is not None
+                else:
+                    rename = rw._refusal(rw._url_category(name, low, beginning)) is not None
+        if rename:
+            out.append(("data-cc-" if low.startswith("on") else "data-") + head)
+            self._type("data-" + low, out, after=True)
+            self.passing = "as-is"
+            out.append(value)
+            return
+        if low == "style":
+            out.append(head)
+            self.css = css.CSSStream(rw._raw_or_decoded_judge)
+            self.passing = "css"
+            out.append(self.css.feed(value))
+            return
+        out.append(held)
+        self.passing = "as-is"
+
+    def _type(self, key: str, out: list[str], after: bool = False) -> None:
+        """A script whose fetch was renamed also gets ``type="text/plain"`` (once), so that it runs nothing."""
+        if self.name == "script" and key.lower() == "data-src" and not self.typed:
+            self.typed = True
+            if not after:
+                out.append(' type="text/plain"')
+            else:
+                out.insert(len(out) - 1, ' type="text/plain" ')
 
 
 class _Wait:
@@ -426,12 +593,16 @@ class _Wait:
         name: The tag's name, for a tag.
     """
 
-    __slots__ = ("ends", "mode", "name", "pieces", "size", "tail")
+    __slots__ = ("ends", "limit", "mode", "name", "pieces", "size", "stream", "tail")
 
-    def __init__(self, mode: str, ends: _TagLexer | tuple[str, ...], name: str = "") -> None:
+    def __init__(self, mode: str, ends: _TagLexer | tuple[str, ...], name: str = "", limit: int = 0) -> None:
         self.mode = mode
         self.ends = ends
         self.name = name
+        #: For a held construct that is read again past a size (an SVG script): that size.
+        self.limit = limit
+        #: For a start tag too long to hold: its attributes, read as they stream.
+        self.stream: _AttrStream | None = None
         self.pieces: list[str] = []
         self.size = 0
         self.tail = ""  # the last characters read, where an end string may begin
@@ -450,6 +621,8 @@ class _Wait:
 
     def closing(self) -> str:
         """What closes the construct if the page ends inside it."""
+        if self.stream is not None:
+            return self.stream.closing()
         return self.ends.closing() if isinstance(self.ends, _TagLexer) else self.ends[0]
 
 
@@ -562,6 +735,12 @@ class HTMLRewriter:
         if wait is None:
             out = self._run(self._carry + text, final=False)
             return out + self._wait_for_carry() if len(self._carry) >= _WAIT_FROM else out
+        if wait.stream is not None:  # a start tag too long to hold: its attributes as they come
+            sent, end = wait.stream.feed(text)
+            if end < 0:
+                return sent
+            self._wait = None
+            return sent + self._after(wait) + self._take(text[end:])
         end = wait.end_in(text)
         if wait.mode == _PASS:
             if end < 0:
@@ -571,6 +750,9 @@ class HTMLRewriter:
         if end < 0:
             wait.pieces.append(text)
             wait.size += len(text)
+            if wait.limit and wait.size > wait.limit:  # read again: past the limit it is not held
+                self._wait = None
+                return self._take_again("".join(wait.pieces))
             return self._overlong(wait) if wait.size > TAG_LIMIT and wait.name else ""
         self._wait = None
         held = "".join(wait.pieces)
@@ -603,7 +785,7 @@ class HTMLRewriter:
             name = carry[start:name_end].lower()
             if ended >= 0:
                 if under_root and (name == "script" or name == "style"):  # its text is read whole (see _foreign_markup)
-                    wait = _Wait(_HOLD, (f"</{name}",))
+                    wait = _Wait(_HOLD, (f"</{name}",), limit=INLINE_LIMIT + 9 + name_end + 64)
                     wait.tail = carry[-8:]
                     wait.pieces, wait.size = [carry], len(carry)
                     self._carry = ""
@@ -621,16 +803,20 @@ class HTMLRewriter:
         return self._overlong(wait) if wait.size > TAG_LIMIT and wait.name else ""
 
     def _overlong(self, wait: _Wait) -> str:
-        """A start tag longer than :data:`TAG_LIMIT`: sent on, made to fetch and run nothing, as it comes.
+        """A start tag longer than :data:`TAG_LIMIT`: too long to hold, so read as it streams.
 
-        It is too long to hold, so it is not judged: right after its name it gets :data:`_OVERLONG`,
-        attributes that win over the same ones later in the tag (browsers keep the first).
+        Its attributes are judged one by one as they end (see :class:`_AttrStream`): what was held
+        of it is read now, the rest as it comes.
         """
         held = "".join(wait.pieces)
         cut = 1 + len(wait.name)
-        extra = ' type="text/plain"' if wait.name in ("script", "style") else ""
+        stream = wait.stream = _AttrStream(self, wait.name)
         wait.mode, wait.pieces, wait.size = _PASS, [], 0
-        return held[:cut] + _OVERLONG + extra + held[cut:]
+        sent, end = stream.feed(held, cut)
+        if end < 0:
+            return held[:cut] + sent
+        self._wait = None  # it ended in what was held (its last piece held the end too)
+        return held[:cut] + sent + self._after(wait) + self._take_again(held[end:])
 
     def _after(self, wait: _Wait) -> str:
         """Where an overlong start tag ends: what its element's content is, and what goes after it."""
@@ -917,7 +1103,7 @@ class HTMLRewriter:
                 if not self_closing and (name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])):
                     stack.append((name, False))
                 return tag_end, flushed, False
-            if name in _FOREIGN_FETCHING or self._triggered(buf, attrs_at, tag_end):
+            if name in _UNDER_ROOT_FETCHING or self._triggered(buf, attrs_at, tag_end):
                 replacement = self._inert_tag(name, buf, attrs_at, tag_end)
             elif name != "style":
                 return tag_end, flushed, False
@@ -928,7 +1114,8 @@ class HTMLRewriter:
                 # markup here (character references are read), but up to its end tag it is the
                 # script's or the style sheet's text, unless a tag in it ends the <svg> first:
                 # classified as a whole, and still read on as markup.
-                # Past INLINE_LIMIT it is not classified, however the page is cut (as an HTML one).
+                # Past INLINE_LIMIT it cannot be read whole: a script is then treated as unreadable
+                # (as an HTML one is), however the page is cut.
                 ended = _RAW_END[name].search(low, tag_end, tag_end + INLINE_LIMIT + 9)
                 close = ended.start() if ended is not None else -1
                 if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 9:
@@ -945,6 +1132,20 @@ class HTMLRewriter:
                         category = next(iter(css.neutralise(text, self._css_judge, text=True)[1]), None)
                     if category is not None:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
+                    raw = buf[tag_end:close] if close >= 0 else ""
+                    if name == "style" and raw and "<" not in raw:
+                        # Chromium's preload scanner reads this text as an HTML style sheet (character
+                        # references not read) and fetches its @import before the parser sees an SVG
+                        # style: its refused URLs, read either way, are neutralised in the text too.
+                        sheet, blocked = css.neutralise(raw, self._raw_or_decoded_judge)
+                        if blocked:
+                            self._blocked.extend(blocked)
+                            out.append(buf[flushed:start])
+                            out.append((replacement or buf[start:tag_end]) + sheet)
+                            return close, close, False
+                elif name == "script" and self._unreadable is not None and self._is_js(buf[attrs_at : tag_end - 1]):
+                    attrs = self._attributes(buf[attrs_at : tag_end - 1])
+                    replacement = self._inert(name, attrs, self._unreadable, False)
         elif name in _ALL_WORDS:  # in an integration point: HTML
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
         elif self._triggered(buf, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
@@ -981,7 +1182,7 @@ class HTMLRewriter:
     def _fetching(self, name: str) -> tuple[str, ...]:
         """The attributes through which element ``name`` fetches, here (in HTML, or under <svg>)."""
         if self._foreign and self._foreign[-1][1]:
-            return _FOREIGN_FETCHING.get(name, ())
+            return _UNDER_ROOT_FETCHING.get(name, ())
         return _FETCHING.get(name, ())
 
     def _close_css(self) -> str:
@@ -993,16 +1194,18 @@ class HTMLRewriter:
         return out
 
     def _hold(self, text: str, out: list[str]) -> None:
-        """Add to the inline script held back; past :data:`INLINE_LIMIT` it is judged by what was held.
+        """Add to the inline script held back; past :data:`INLINE_LIMIT` it is sent on as unreadable.
 
-        A script that long is no tag snippet: it is sent on, inert if what was held of it needs a
-        refused category, and the rest of it streams after its start tag either way.
+        A script that long cannot be held whole, so what follows cannot be judged: it is made inert
+        under the strictest category refused (as an unreadable URL is), unless what was held of it
+        already needs a refused one; the rest of it streams after its start tag. Marking such a
+        script ``data-category`` exempts it from being held.
         """
         assert self._held is not None
         self._held.append(text)
         self._held_size += len(text)
         if self._held_size > INLINE_LIMIT:
-            out.append(self._release_held())
+            out.append(self._release_held(unreadable=True))
 
     # -- tags ----------------------------------------------------------------------------------
 
@@ -1011,20 +1214,40 @@ class HTMLRewriter:
         plan = self.plan
         if name == "img" or name == "link" or name == "source" or name == "script":
             pass  # the common case first
-        elif name == "html" or name == "!doctype":
+        elif name in _OWN_ATTRIBUTES_ONLY:
+            # Elements that fetch nothing themselves may still carry a handler or a style that reaches
+            # a tracker (<svg onload>, <style onload>, <html style>).
+            own = self._inert_tag(name, buf, attrs_at, end) if self._elsewhere(buf, attrs_at, end) else None
+            if name == "html":
+                self._document = True
+            elif name == "head":
+                self._document = True
+                # Browsers look for a charset declaration in the first 1024 bytes only: when one comes
+                # early in this head (_run looks), the markup goes in after it (at "meta"); else, as
+                # usual, right here.
+                if not self._head_done and not self._charset_ahead:
+                    self._head_done = True
+                    return (own or buf[start:end]) + self._inject(plan.head)
+            elif name == "svg" or name == "math":
+                if buf[end - 2] != "/":
+                    self._foreign.append((name, True))
+            elif name == "noscript":
+                if not self._inner:  # without scripting (the inner reading) it is markup
+                    self._raw = name
+                    self._noscripts += 1
+                    inner = self._noscript = self._nested()
+                    inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
+                    inner._inner = True
+                    inner._blocked = self._blocked  # what it makes inert counts for this document (a srcdoc's)
+                    inner._doc = self._doc  # a <base> in it is the document's
+            else:  # the elements whose content is text
+                self._raw = name
+                if name == "style":
+                    self._css = css.CSSStream(self._css_judge)
+            return own
+        elif name == "!doctype":
             self._document = True
             return None
-        elif name == "head":
-            self._document = True
-            if self._head_done:
-                return None
-            # Browsers look for a charset declaration in the first 1024 bytes only: when one comes
-            # early in this head (_run looks), the markup goes in after it (at "meta"); else, as
-            # usual, right here.
-            if self._charset_ahead:
-                return None
-            self._head_done = True
-            return buf[start:end] + self._inject(plan.head)
         elif name == "meta":
             refresh = self._refresh(buf, low, attrs_at, end)
             tag = buf[start:end] if refresh is None else refresh
@@ -1053,24 +1276,6 @@ class HTMLRewriter:
                 return (injected + tag) if injected or inert is not None else None
             self._body_done = True
             return injected + tag + self._inject(plan.banner)
-        elif name == "svg" or name == "math":
-            if buf[end - 2] != "/":
-                self._foreign.append((name, True))
-            return None
-        elif name in _RAW_TEXT:
-            self._raw = name
-            if name == "style":
-                self._css = css.CSSStream(self._css_judge)
-            return None
-        elif name == "noscript" and not self._inner:  # without scripting (the inner reading) it is markup
-            self._raw = name
-            self._noscripts += 1
-            inner = self._noscript = self._nested()
-            inner._id_prefix = f"{self._id_prefix}-n{self._noscripts}"
-            inner._inner = True
-            inner._blocked = self._blocked  # what it makes inert counts for this document (a srcdoc's)
-            inner._doc = self._doc  # a <base> in it is the document's
-            return None
         before = ""
         if (name == "script" or name == "link") and self._document and not self._head_done:
             # The Consent Mode bootstrap must run before any other script.
@@ -1188,6 +1393,11 @@ class HTMLRewriter:
     def _css_judge(self, url: str) -> str | None:
         """What to do with a URL of a style sheet: the refused category to neutralise it under, or ``None``."""
         return self._refusal(self._url_category("style", "url", url))
+
+    def _raw_or_decoded_judge(self, url: str) -> str | None:
+        """Like :meth:`_css_judge`, for a URL read both as written and with its references read."""
+        decoded = unescape(url) if "&" in url else url
+        return stricter(self._css_judge(url), self._css_judge(decoded) if decoded != url else None)
 
     def _data_css_judge(self, url: str) -> str | None:
         """Like :meth:`_css_judge`, for a style sheet in a ``data:`` URL: it has no base of its own."""
@@ -1396,15 +1606,17 @@ class HTMLRewriter:
             cached = self._placeholders[key] = self._inject(self.plan.placeholder(category, host))
         return cached
 
-    def _release_held(self) -> str:
+    def _release_held(self, unreadable: bool = False) -> str:
         held, tag_info = self._held, self._held_tag
         self._held = None
         self._held_tag = None
         assert held is not None
         assert tag_info is not None
         source = "".join(held[1:])
-        category = self.plan.catalog.category_of_script(source)
-        if category is None or self.plan.allowed(category):
+        category = self._refusal(self.plan.catalog.category_of_script(source))
+        if category is None and unreadable:
+            category = self._unreadable
+        if category is None:
             return "".join(held)
         name, attrs = tag_info
         return self._inert(name, attrs, category, False) + source
