@@ -12,6 +12,7 @@ import gc
 import os
 import secrets
 from collections.abc import Callable, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import anyio
@@ -73,7 +74,9 @@ def run_asgi(app: Any, paths: list[str]) -> Callable[[range], None]:
 
                 await app(scope, receive, send)
 
-        anyio.run(main)
+        # In a thread of its own: the browser tests keep Playwright's event loop running in this one.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            pool.submit(anyio.run, main).result(timeout=600)
 
     return run
 

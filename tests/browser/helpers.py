@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, TypedDict
 from urllib.parse import urlsplit
 
@@ -36,6 +38,18 @@ DIALOG = "#cookieconsent [role=dialog]"
 FOCUSABLE = (
     "a[href], button:not(:disabled), input:not(:disabled), select, textarea, summary, [tabindex]:not([tabindex='-1'])"
 )
+
+
+@contextmanager
+def granting(page: Page) -> Iterator[None]:
+    """Wait for the reload a choice causes when it grants a category under an enforced CSP.
+
+    The demo apps send an enforced Content-Security-Policy per consent: a page allows only the hosts
+    of the categories in force when it was served, so the banner script reloads it after a grant.
+    Without waiting, the test's next navigation would race with that reload.
+    """
+    with page.expect_navigation(wait_until="load"):
+        yield
 
 
 def banner(page: Page) -> Locator:

@@ -34,6 +34,7 @@ from tests.browser.helpers import (
     dialog_button,
     effective_background,
     granted,
+    granting,
     host,
     hosts,
     luminance,
@@ -197,7 +198,8 @@ def test_withdrawal_stops_trackers_and_expires_cookies(new_session: SessionFacto
     """R32, R54: after Accept all, withdrawing stops every tracker and expires _ga, _fbp and lang."""
     s = new_session()
     page = load_home(s)
-    banner_button(page, "accept_all").click()
+    with granting(page):
+        banner_button(page, "accept_all").click()
     expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
     s.load("/")
     assert {"_ga", "_fbp", "lang"} <= s.cookie_names()  # what there is to withdraw
@@ -231,7 +233,8 @@ def test_gpc_accept_all_grants_analytics_but_never_marketing(new_session: Sessio
     page = load_home(s)
     expect(page.locator(f"{BANNER} .cc-gpc")).to_be_visible()  # the honoured signal is shown (R40)
     assert s.third_party() == []
-    banner_button(page, "accept_all").click()
+    with granting(page):
+        banner_button(page, "accept_all").click()
     expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
     assert s.wait_for_request(on_host("www.googletagmanager.com")), "analytics was granted but gtag not loaded"
     expect(page.locator("html")).to_have_attribute("data-prefs", "loaded")
@@ -419,7 +422,11 @@ def test_keyboard_activates_accept_and_reject(new_session: SessionFactory, key: 
     s = new_session()
     page = load_home(s)
     tab_to(page, banner_button(page, action))
-    page.keyboard.press(key)
+    if action == "accept_all":
+        with granting(page):
+            page.keyboard.press(key)
+    else:
+        page.keyboard.press(key)
     expect(banner(page)).to_be_hidden()
     expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
     state = server_state(page)
@@ -470,7 +477,8 @@ def test_settings_reopen_shows_the_stored_state(new_session: SessionFactory) -> 
     expect(necessary).to_be_checked()
     expect(necessary).to_be_disabled()
     toggle(page, "analytics").check()
-    dialog_button(page, "custom").click()
+    with granting(page):
+        dialog_button(page, "custom").click()
     expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
     expect(dialog(page)).to_be_hidden()
     expect(banner(page)).to_be_hidden()
@@ -502,7 +510,8 @@ def test_a_decided_visitors_pages_fetch_the_settings_when_first_needed(new_sessi
     """R17, R61: without the dialog in the page, "Cookie settings" fetches it once and opens it as before."""
     s = new_session()
     page = load_home(s)
-    banner_button(page, "accept_all").click()
+    with granting(page):
+        banner_button(page, "accept_all").click()
     expect(status_region(page)).to_have_text(TEXTS["en-US"]["saved"])
     page.reload()
     s.settle()
@@ -561,7 +570,8 @@ def test_toggles_never_submit_and_save_is_announced(new_session: SessionFactory,
     expect(dialog(page)).to_be_visible()
     assert_undecided(page)
 
-    dialog_button(page, "custom").click()
+    with granting(page):
+        dialog_button(page, "custom").click()
     expect(live).to_have_text(TEXTS[locale]["saved"])
     assert len(s.posts("/_consent")) == 1
     assert granted(server_state(page)) == {"functional", "analytics"}
