@@ -1107,6 +1107,7 @@ ENDPOINTS: dict[str, tuple[str, ...]] = {
     "/_consent/my-data.json": ("GET", "HEAD"),
     "/_consent/my-data/delete": ("POST",),
     "/_consent/rights": ("POST",),
+    "/_consent/csp-report": ("POST",),  # the demo apps run the CSP per consent
     "/_consent/static/cookieconsent.js": ("GET", "HEAD"),
     "/.well-known/gpc.json": ("GET", "HEAD"),
 }
@@ -1180,8 +1181,69 @@ def consenting_rows() -> list[Row]:
     ]
 
 
+def csp_report_rows() -> list[Row]:
+    """Forged and malformed CSP reports: counted when well formed (204), refused precisely otherwise."""
+    path, report = "/_consent/csp-report", "application/csp-report"
+    one = {
+        "csp-report": {
+            "document-uri": "https://testserver/",
+            "violated-directive": "img-src",
+            "blocked-uri": "https://x.example/p.gif",
+        }
+    }
+    return [
+        post("csp-report-genuine", path, report, json.dumps(one).encode(), status=204),
+        post("csp-report-bad-json", path, report, b"{", status=400, error="bad_json"),
+        post("csp-report-wrong-shape", path, report, b"[1, 2]", status=400, error="bad_report"),
+        post(
+            "csp-report-no-directive",
+            path,
+            report,
+            b'{"csp-report": {"blocked-uri": "x"}}',
+            status=400,
+            error="bad_report",
+        ),
+        post(
+            "csp-report-text", path, "text/plain", json.dumps(one).encode(), status=415, error="unsupported_media_type"
+        ),
+        post(
+            "csp-report-latin1",
+            path,
+            f"{report}; charset=latin-1",
+            json.dumps(one).encode(),
+            status=415,
+            error="unsupported_charset",
+        ),
+        post(
+            "csp-report-17kb",
+            path,
+            report,
+            json.dumps({"csp-report": {"x": "y" * 17_000}}).encode(),
+            status=413,
+            error="too_large",
+        ),
+        post(
+            "csp-report-101-in-a-batch",
+            path,
+            "application/reports+json",
+            json.dumps(
+                [
+                    {
+                        "type": "csp-violation",
+                        "body": {"effectiveDirective": "img-src", "blockedURL": "https://x.example/"},
+                    }
+                ]
+                * 101
+            ).encode(),
+            status=400,
+            error="too_many_reports",
+        ),
+    ]
+
+
 ROWS: list[Row] = [
     *cookie_rows(),
+    *csp_report_rows(),
     *header_rows(),
     *utf8_rows(),
     *content_type_rows(),
