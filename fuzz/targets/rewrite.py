@@ -8,10 +8,15 @@ Invariants:
 
 - nothing raises;
 - the output does not depend on how the page was cut into chunks;
-- nothing of a refused category stays active, as a browser reads the output (:mod:`fuzz.browser`):
-  no script, frame, image, media, link or other fetching element whose URL points at a tracker host
-  of a refused category, or that is marked with a refused category, and no active inline script whose
-  content the catalog classes in a refused category — with scripting on and off.
+- nothing of a refused category stays active, as a browser reads the output (:mod:`fuzz.browser`),
+  with scripting on and off: no script, frame, image, media, link or other fetching element whose
+  URL (resolved against the page's ``<base>``) points at a tracker host of a refused category, or
+  that is marked with a refused category; no URL of a refused tracker in CSS (``style`` attributes,
+  ``<style>`` elements, SVG presentation attributes and animations, ``data:`` style sheets); no
+  ``ping`` or ``<meta http-equiv=refresh>`` to one; no active inline script, event handler,
+  ``javascript:`` or ``data:`` script whose content the catalog classes in a refused category; no
+  import map or speculation rules leading to one; and the same inside ``srcdoc``, ``data:`` and
+  ``javascript:`` documents.
 """
 
 from __future__ import annotations
@@ -133,7 +138,8 @@ def check(data: bytes) -> tuple[bytes, list[tuple[Violation, Known | None]]]:
         # A URL that cannot be read needs every category (the rewriter refuses it under the strictest one).
         lambda category: category == NECESSARY or category in granted or (category == UNPARSEABLE and everything),
         CATALOG.category_of_url,
-        CATALOG.category_of_script,
+        # The oracle hands over scripts as text (the page decoded, references read in a handler).
+        lambda source: CATALOG.category_of_script(source, text=True),
     )
     text = page.decode("utf-8", "replace")
     output = whole.decode("utf-8", "surrogateescape")
@@ -141,7 +147,7 @@ def check(data: bytes) -> tuple[bytes, list[tuple[Violation, Known | None]]]:
     for violation in violations:
         # A start tag the rewriter read and left as it was: a misjudged element. Any other (one it never
         # read as a tag, or one made of injected markup): misread markup.
-        looked = violation.srcdoc == 0 and judged_in_place(page, whole, output, violation.element)
+        looked = violation.depth == 0 and judged_in_place(page, whole, output, violation.element)
         known = tuple(k for k in REWRITE if k.seen == looked)
         out.append((violation, explained(known, text, violation, CATALOG.category_of_url)))
     return whole, out
