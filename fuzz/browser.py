@@ -844,6 +844,16 @@ _CHARSET = re.compile(r";[\t\n\f\r ]*charset=[\"']?([^;\"'\t\n\f\r ]+)", re.IGNO
 _LATIN1 = frozenset({"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin1", "l1", "cp1252", "windows-1252"})
 
 
+#: The WHATWG Encoding Standard's labels of UTF-16, and the codec each stands for.
+_UTF16 = {
+    **dict.fromkeys(
+        ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "utf-16", "utf-16le"), "utf-16le"
+    ),
+    **dict.fromkeys(("unicodefffe", "utf-16be"), "utf-16be"),
+}
+_ASCII_PROBE = b'<img src="https://a.b/c?d=e#f">'
+
+
 @dataclass(frozen=True)
 class DataURL:
     """A ``data:`` URL's content: its media type essence, its charset (if named) and its body."""
@@ -865,8 +875,13 @@ class DataURL:
         names = [self.charset] if self.charset else ["utf-8", "cp1252"] if sniff and not body.isascii() else ["utf-8"]
         out = []
         for name in names:
+            label = name.strip(_WS).lower()
             try:
-                codec = "cp1252" if name.lower() in _LATIN1 else codecs.lookup(name).name
+                codec = "cp1252" if label in _LATIN1 else _UTF16.get(label) or codecs.lookup(label).name
+                # Browsers know no encoding that is not ASCII-compatible but UTF-16 (not UTF-32, UTF-7
+                # or EBCDIC): another label is one they do not know, which leaves ASCII as it is.
+                if codec not in _UTF16.values() and _ASCII_PROBE.decode(codec, "replace") != _ASCII_PROBE.decode():
+                    codec = "utf-8"
                 out.append(body.decode(codec, "replace"))
             except (LookupError, UnicodeError, ValueError):  # a charset Python cannot decode with: UTF-8
                 out.append(body.decode("utf-8", "replace"))

@@ -23,14 +23,14 @@ __all__ = ["BLOCKED_URL", "CSSStream", "neutralise"]
 #: What a neutralised URL becomes: a URL that parses and is never fetched.
 BLOCKED_URL = "about:invalid"
 # A name code point (letters, digits, "_", "-", and every non-ASCII character, which in the working
-# form is each byte of 0x80 and above), or an escape.
-_NAME_CHAR = "a-zA-Z0-9_\\-\x80-\U0010ffff"
+# form is each byte of 0x80 and above, and NUL, which CSS reads as U+FFFD), or an escape.
+_NAME_CHAR = "a-zA-Z0-9_\\-\x80-\U0010ffff\x00"
 _ESCAPE = r"\\(?:[0-9a-fA-F]{1,6}[ \t\n\r\f]?|[^\n\r\f0-9a-fA-F])"
 _NAME = rf"(?:[{_NAME_CHAR}]|{_ESCAPE})+"
 _TOKENS = re.compile(
     r"(/\*)"  # 1: a comment
     r"|([\"'])"  # 2: a string's opening quote
-    rf"|(?<![{_NAME_CHAR}\\])({_NAME})\("  # 3: a function's name
+    rf"|(?<![{_NAME_CHAR}\\#])({_NAME})\("  # 3: a function's name (after "#" it is a hash token's)
     rf"|@({_NAME})"  # 4: an at-keyword
     r"|([(){};])"  # 5: what opens or closes a block or ends a statement
 )
@@ -40,7 +40,9 @@ _COMMENT_END = re.compile(r"\*/")
 _STRING_BODY = {q: re.compile(rf"(?:[^{q}\\\n\r\f]|\\[\s\S])*") for q in "\"'"}
 _SPACES = re.compile(r"[ \t\n\r\f]*")
 # A url token's value: no quotes, parentheses, spaces or controls; escapes allowed. Then spaces and ")".
-_URL_VALUE = re.compile(rf"(?:[^)\\\"'( \t\n\r\f\x00-\x08\x0b\x0e-\x1f\x7f]|{_ESCAPE})*")
+# (NUL is in it: the CSS preprocessor makes it U+FFFD before tokenizing; so is a backslash that ends
+# the style sheet, which escapes the end into U+FFFD.)
+_URL_VALUE = re.compile(rf"(?:[^)\\\"'( \t\n\r\f\x01-\x08\x0b\x0e-\x1f\x7f]|{_ESCAPE}|\\\Z)*")
 _URL_END = re.compile(r"[ \t\n\r\f]*(\))")
 _BAD_URL_REST = re.compile(rf"(?:[^)\\]|{_ESCAPE}|\\[\n\r\f])*\)?")
 # The beginning of a long URL whose host has not ended yet: it cannot be judged, so it is refused.
@@ -49,8 +51,9 @@ _OPEN_AUTHORITY = re.compile(
 )
 #: A URL that never parses: what a long URL whose host cannot be read is judged as.
 _UNREADABLE = "https://%/"
-#: A name (with its escapes, or a backslash whose escape has not come yet) at the end of the text.
-_NAME_TAIL = re.compile(rf"@?(?:[{_NAME_CHAR}]|{_ESCAPE}|\\)*\Z")
+#: A name (with its escapes, or a backslash whose escape has not come yet) at the end of the text, with
+#: the "@" or "#" that makes it an at-keyword or a hash.
+_NAME_TAIL = re.compile(rf"[@#]?(?:[{_NAME_CHAR}]|{_ESCAPE}|\\)*+\Z")  # possessive: backslashes backtrack no more
 _UNESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|([\s\S]))")
 
 #: Judges a URL found in CSS: the refused category it needs (it is then neutralised), or ``None``.
@@ -67,6 +70,7 @@ def _unescape(text: str) -> str:
             return "\ufffd" if code == 0 or 0xD800 <= code <= 0xDFFF or code > 0x10FFFF else chr(code)
         return "" if newline is not None else other
 
+    text = text.replace("\x00", "\ufffd")  # as the CSS preprocessor does
     return _UNESCAPE.sub(one, text) if "\\" in text else text
 
 
@@ -128,7 +132,9 @@ class CSSStream:
             match = _TOKENS.search(text, pos)
             if match is None:
                 tail = len(text)
-                if not final:  # a name at the very end may be a function's or an at-keyword's, cut short
+                if not final and pos < tail and text[-1] == "/":  # a comment's opening, cut short
+                    tail -= 1
+                elif not final:  # a name at the very end may be a function's or an at-keyword's, cut short
                     found = _NAME_TAIL.search(text, max(pos, len(text) - 256))
                     if found is not None:
                         tail = found.start()
@@ -168,6 +174,8 @@ class CSSStream:
             if match.group(2):  # a string
                 quote = match.group(2)
                 body_end = _STRING_BODY[quote].match(text, match.end()).end()  # type: ignore[union-attr]
+                if body_end == len(text) - 1 and text[body_end] == "\\":
+                    body_end += 1  # a backslash with nothing after it: what it escapes comes next, or nothing
                 if body_end >= len(text) and not final:
                     return self._hold(text, start, flushed, out, "string", quote)
                 closed = body_end < len(text) and text[body_end] == quote
@@ -200,10 +208,13 @@ class CSSStream:
             value_end = _URL_VALUE.match(text, value_at).end()  # type: ignore[union-attr]
             closing = _URL_END.match(text, value_end)
             if closing is None:
-                if value_end >= len(text) and not final:
+                blank = not text[value_end:].strip(" \t\n\r\f")
+                if blank and not final:  # its ")" may come next
                     return self._hold(text, start, flushed, out, "url", "")
-                if value_end < len(text):  # a bad url token fetches nothing: read past its remnants
+                if not blank:  # a bad url token fetches nothing: read past its remnants
                     pos = _BAD_URL_REST.match(text, value_end).end()  # type: ignore[union-attr]
+                    if not final and text[pos - 1 : pos] != ")":  # its remnants go on in the next piece
+                        return self._hold(text, start, flushed, out, "bad", "")
                     continue
                 end = len(text)  # the end of the style sheet ends the token
             else:
@@ -236,7 +247,8 @@ class CSSStream:
         else:
             body = _SPACES.match(text, text.index("(", start) + 1).end()  # type: ignore[union-attr]
         drop = False
-        if kind == "url" or (kind == "string" and self._wants_url()):  # judged by its beginning (its host)
+        # Judged by its beginning (where its host is); a bad url token, which fetches nothing, is not.
+        if kind == "url" or (kind == "string" and self._wants_url()):
             beginning = self._decode(text[body : body + 4096])
             if beginning.lstrip(" \t\n\r\f").lower().startswith("data:"):
                 # Its content has not all come: only its media type is judged, and a style sheet

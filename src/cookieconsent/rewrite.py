@@ -18,8 +18,10 @@ encoded in the page's charset (characters it lacks become character references).
 
 from __future__ import annotations
 
+import bisect
 import codecs
 import itertools
+import json
 import logging
 import re
 import secrets
@@ -27,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
+from typing import Any
 
 from markupsafe import escape
 
@@ -129,6 +132,8 @@ _ATTR = re.compile(rf"([^{_WS}/>][^{_WS}/>=]*)(?:[{_WS}]*=[{_WS}]*(?:\"([^\"]*)\
 #: Elements whose content browsers read as text, to their end tag: no markup in it is active.
 _RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes"})
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "iframe", "noscript", *_RAW_TEXT)}
+#: A start or end tag.
+_A_TAG = re.compile(r"</?[a-zA-Z]")
 #: A tag's name, after its "<" or "</".
 _NAME_END = re.compile(rf"[a-z][^{_WS}/>]*")
 #: The attributes by which any element may reach a tracker by itself: a style (its CSS url() and image
@@ -180,6 +185,10 @@ _FOREIGN_FETCHING = {
     "set": ("to",),
     "animate": ("to", "from", "by", "values"),
 }
+#: The SVG animation elements, whose values may set an href or a presentation attribute.
+_ANIMATIONS = frozenset({"set", "animate"})
+#: An event handler attribute, in the lowercased text of a tag.
+_HANDLER = re.compile(rf"[{_WS}/\"']on[a-z]+[{_WS}]*=")
 #: What is judged under <svg> or <math>: the SVG elements' fetching attributes, and those of the HTML
 #: elements of the same name, which Chromium's preload scanner reads there as if they were HTML
 #: (``<svg><link rel=stylesheet href=…>`` is fetched before the parser makes it an SVG element).
@@ -777,7 +786,7 @@ class HTMLRewriter:
         elif low.startswith("<!doctype"):
             self._document = True
             wait = _Wait(_PASS, (">",))
-        elif low[1:2].isalpha() or (low[1:2] == "/" and low[2:3].isalpha()):
+        elif "a" <= low[1:2] <= "z" or (low[1:2] == "/" and "a" <= low[2:3] <= "z"):  # ASCII letters only
             start = 2 if low[1] == "/" else 1
             name_end = _NAME_END.match(carry.lower(), start).end()  # type: ignore[union-attr]
             lexer = _TagLexer()
@@ -866,7 +875,6 @@ class HTMLRewriter:
         pos = flushed = 0
         self._carry = ""
         triggers: list[int] | None = None  # where attributes of interest may start (found when first needed)
-        next_trigger = 0
         while True:
             if self._raw is not None:
                 name = self._raw
@@ -912,26 +920,7 @@ class HTMLRewriter:
             # that reaches a tracker: each one where such an attribute seems to start is read.
             if triggers is None:
                 triggers = sorted(m.start() for pattern in _TRIGGERS for m in pattern.finditer(low))
-                next_trigger = 0
-            while next_trigger < len(triggers) and triggers[next_trigger] < upto:
-                at = triggers[next_trigger]
-                next_trigger += 1
-                if at < pos or low[at - 1] not in _ATTR_START:
-                    continue
-                unit = skip.match(low, pos, at).end()  # type: ignore[union-attr]  # the whole units before it
-                if unit == at:  # in text
-                    pos = at
-                    continue
-                unit_end, replacement = self._tag_of_no_interest(buf, low, unit)
-                if unit_end < 0:
-                    break  # cut by the chunk's end: read below, as any unfinished tag
-                if replacement is not None:
-                    out.append(buf[flushed:unit])
-                    out.append(replacement)
-                    flushed = unit_end
-                pos = unit_end
-                if pos > upto:
-                    break
+            pos, flushed = self._attributes_of_interest(buf, low, skip, triggers, pos, upto, out, flushed)
             if pos > upto:
                 continue  # the opener found was inside the tag just read: look again from its end
             lt = low.rfind("<", pos, upto)
@@ -940,12 +929,16 @@ class HTMLRewriter:
                 gt = low.rfind(">", pos, upto)
                 if (match is not None and gt < lt) or (gt >= 0 and _maybe_quoted(low, pos, gt)):
                     cut = skip.match(low, pos).end()  # type: ignore[union-attr]  # it matches the empty string
+                    # The tags skipped whole may hold attributes of interest too (the opener found
+                    # was in one of them): each one is read.
+                    pos, flushed = self._attributes_of_interest(buf, low, skip, triggers, pos, cut, out, flushed)
                     match = interesting.match(low, cut)
                 elif match is None:
                     # After the last ">" all is text up to the first "<": a tag there is cut by the chunk's end.
                     first = low.find("<", max(pos, gt + 1))
                     if first >= 0 and first + 1 < len(buf) and low[first + 1] not in _TAG_START:
                         cut = skip.match(low, pos).end()  # type: ignore[union-attr]
+                        pos, flushed = self._attributes_of_interest(buf, low, skip, triggers, pos, cut, out, flushed)
                     elif first >= 0:
                         cut = first
             if match is None:
@@ -995,6 +988,7 @@ class HTMLRewriter:
                 (name in _PLAIN_CANDIDATES or (self._head_done and (name == "link" or name == "script")))
                 and not self._doc.elsewhere
                 and _MAYBE_ELSEWHERE.search(buf, attrs_at, tag_end) is None
+                and not _holds(triggers, attrs_at - 1, tag_end)  # no handler, style or ping
                 and low.find("data-category", attrs_at, tag_end) < 0
                 and low.find("srcdoc", attrs_at, tag_end) < 0
             ):
@@ -1014,6 +1008,44 @@ class HTMLRewriter:
                 out.append(replacement)
                 flushed = tag_end
 
+    def _attributes_of_interest(
+        self,
+        buf: str,
+        low: str,
+        skip: re.Pattern[str],
+        triggers: list[int],
+        pos: int,
+        upto: int,
+        out: list[str],
+        flushed: int,
+    ) -> tuple[int, int]:
+        """Read the tags of no interest in ``buf[pos:upto]`` that seem to hold a style, a handler or a ping.
+
+        ``buf[pos:upto]`` holds no opener the rewriter reads otherwise. Returns the new ``pos`` (past
+        ``upto`` if a tag read goes on beyond it) and ``flushed`` (what of ``buf`` is in ``out``).
+        """
+        index = bisect.bisect_left(triggers, pos)
+        while index < len(triggers) and triggers[index] < upto:
+            at = triggers[index]
+            index += 1
+            if at < pos or low[at - 1] not in _ATTR_START:
+                continue
+            unit = skip.match(low, pos, at).end()  # type: ignore[union-attr]  # the whole units before it
+            if unit == at:  # in text
+                pos = at
+                continue
+            unit_end, replacement = self._tag_of_no_interest(buf, low, unit)
+            if unit_end < 0:
+                break  # cut by the chunk's end: read by the caller, as any unfinished tag
+            if replacement is not None:
+                out.append(buf[flushed:unit])
+                out.append(replacement)
+                flushed = unit_end
+            pos = unit_end
+            if pos > upto:
+                break
+        return pos, flushed
+
     def _tag_of_no_interest(self, buf: str, low: str, at: int) -> tuple[int, str | None]:
         """Read the markup at ``buf[at]`` (a ``<`` before no opener of interest).
 
@@ -1021,10 +1053,10 @@ class HTMLRewriter:
         attributes browsers drop) and bogus comments are passed over. Returns where the markup ends (-1
         if this buffer does not complete it) and the start tag's replacement, if it changes.
         """
-        if low.startswith("</", at) and low[at + 2 : at + 3].isalpha():
+        if low.startswith("</", at) and "a" <= low[at + 2 : at + 3] <= "z":
             found = _TAG_END.match(buf, _NAME_END.match(low, at + 2).end())  # type: ignore[union-attr]
             return (found.end() if found is not None else -1), None
-        if not low[at + 1 : at + 2].isalpha():  # a bogus comment, to the first ">"
+        if not "a" <= low[at + 1 : at + 2] <= "z":  # a bogus comment, to the first ">"
             close = low.find(">", at)
             return (close + 1 if close >= 0 else -1), None
         name_end = _NAME_END.match(low, at + 1).end()  # type: ignore[union-attr]
@@ -1032,7 +1064,7 @@ class HTMLRewriter:
         if found is None:
             return -1, None
         end = found.end()
-        if not self._elsewhere(buf, name_end, end):  # nothing in it can lead to another site
+        if not self._reaches(buf, low, name_end, end):  # nothing in it can lead to another site
             return end, None
         return end, self._inert_tag(low[at + 1 : name_end], buf, name_end, end)
 
@@ -1091,19 +1123,29 @@ class HTMLRewriter:
         attrs_at = found.end()
         self_closing = buf[tag_end - 2] == "/"
         if name == "svg" or name == "math":
+            own = (
+                self._inert_tag(name, buf, attrs_at, tag_end) if self._triggered(buf, low, attrs_at, tag_end) else None
+            )
             if not self_closing:
                 stack.append((name, True))
-            return tag_end, flushed, False
+            return self._own(own, buf, start, tag_end, flushed, out)
         if under_root:
             if name in _BREAKOUT or (name == "font" and self._font_breaks_out(buf[attrs_at : tag_end - 1])):
                 self._break_out()
                 return start, flushed, False  # read again, as HTML or in an integration point
-            root = next(n for n, is_root in reversed(stack) if is_root)
+            root = next((n for n, _ in reversed(stack) if n == "svg" or n == "math"), "svg")
             if name in _INTEGRATION[root]:
-                if not self_closing and (name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])):
-                    stack.append((name, False))
-                return tag_end, flushed, False
-            if name in _UNDER_ROOT_FETCHING or self._triggered(buf, attrs_at, tag_end):
+                triggered = self._triggered(buf, low, attrs_at, tag_end)
+                own = self._inert_tag(name, buf, attrs_at, tag_end) if triggered else None
+                if not self_closing:
+                    integration = name != "annotation-xml" or self._html_encoding(buf[attrs_at : tag_end - 1])
+                    stack.append((name, not integration))
+                return self._own(own, buf, start, tag_end, flushed, out)
+            if not self_closing:
+                # Every open foreign element is kept: an end tag closes the innermost of its name,
+                # whatever is open inside it (an integration point too), as browsers do.
+                stack.append((name, True))
+            if name in _UNDER_ROOT_FETCHING or self._triggered(buf, low, attrs_at, tag_end):
                 replacement = self._inert_tag(name, buf, attrs_at, tag_end)
             elif name != "style":
                 return tag_end, flushed, False
@@ -1119,17 +1161,30 @@ class HTMLRewriter:
                 ended = _RAW_END[name].search(low, tag_end, tag_end + INLINE_LIMIT + 9)
                 close = ended.start() if ended is not None else -1
                 if close < 0 and not final and len(buf) - tag_end < INLINE_LIMIT + 9:
+                    stack.pop()  # read again, whole, with the next chunk
                     out.append(buf[flushed:start])
                     self._carry = buf[start:]
                     return start, start, True
                 if close >= 0 or len(buf) - tag_end <= INLINE_LIMIT:
-                    text = self._text(buf[tag_end : close if close >= 0 else len(buf)])
+                    window = buf[tag_end : close if close >= 0 else len(buf)]
+                    # Its text is that of its child text nodes: comments are not in it, CDATA
+                    # sections are (as text), and tags are not.
+                    child, cut = _child_text(window)
                     attr_text = buf[attrs_at : tag_end - 1]
-                    if name == "script":
-                        category = self.plan.catalog.category_of_script(text, text=True)
-                        category = self._refusal(category) if self._is_js(attr_text) else None
+                    nested = re.search(rf"<{name}[{_WS}/>]", window, re.IGNORECASE) is not None
+                    if (nested or (cut and close >= 0)) and self._unreadable is not None:
+                        # An element of its own name inside it, or a comment or tag that the end tag
+                        # found is part of: its real end is not the first one found.
+                        category: str | None = self._unreadable
+                    elif name == "script" and not self._is_js(attr_text):
+                        category = None
                     else:
-                        category = next(iter(css.neutralise(text, self._css_judge, text=True)[1]), None)
+                        # A tag in it may end it there (an </svg>, a <p>): its text up to the first
+                        # tag is read too.
+                        first = _A_TAG.search(window)
+                        category = self._foreign_text_refusal(name, child)
+                        if first is not None and category is None:
+                            category = self._foreign_text_refusal(name, _child_text(window[: first.start()])[0])
                     if category is not None:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
                     raw = buf[tag_end:close] if close >= 0 else ""
@@ -1148,7 +1203,7 @@ class HTMLRewriter:
                     replacement = self._inert(name, attrs, self._unreadable, False)
         elif name in _ALL_WORDS:  # in an integration point: HTML
             replacement = self._start_tag(name, buf, low, start, attrs_at, tag_end)
-        elif self._triggered(buf, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
+        elif self._triggered(buf, low, attrs_at, tag_end):  # another HTML element there, with a style, a handler…
             replacement = self._inert_tag(name, buf, attrs_at, tag_end)
         else:
             return tag_end, flushed, False
@@ -1158,9 +1213,27 @@ class HTMLRewriter:
             flushed = tag_end
         return tag_end, flushed, False
 
-    def _triggered(self, buf: str, attrs_at: int, end: int) -> bool:
-        """Whether a start tag's attributes may lead to another site (in SVG, any of them may be CSS)."""
-        return self._elsewhere(buf, attrs_at, end)
+    def _foreign_text_refusal(self, name: str, child: str) -> str | None:
+        """The refused category an SVG script's or style's child text needs, or ``None``."""
+        text = self._text(child).replace("\x00", "\ufffd")  # as the tokenizer does there
+        if name == "script":
+            return self._refusal(self.plan.catalog.category_of_script(text, text=True))
+        return next(iter(css.neutralise(text, self._css_judge, text=True)[1]), None)
+
+    def _triggered(self, buf: str, low: str, attrs_at: int, end: int) -> bool:
+        """Whether a start tag's attributes may reach a tracker (in SVG, any of them may be CSS)."""
+        return self._reaches(buf, low, attrs_at, end)
+
+    @staticmethod
+    def _own(
+        replacement: str | None, buf: str, start: int, tag_end: int, flushed: int, out: list[str]
+    ) -> tuple[int, int, bool]:
+        """Where to read on after a start tag of foreign content whose own attributes were judged."""
+        if replacement is None:
+            return tag_end, flushed, False
+        out.append(buf[flushed:start])
+        out.append(replacement)
+        return tag_end, tag_end, False
 
     def _font_breaks_out(self, attr_text: str) -> bool:
         """Whether a <font> start tag ends foreign content: it does with a color, face or size."""
@@ -1217,7 +1290,7 @@ class HTMLRewriter:
         elif name in _OWN_ATTRIBUTES_ONLY:
             # Elements that fetch nothing themselves may still carry a handler or a style that reaches
             # a tracker (<svg onload>, <style onload>, <html style>).
-            own = self._inert_tag(name, buf, attrs_at, end) if self._elsewhere(buf, attrs_at, end) else None
+            own = self._inert_tag(name, buf, attrs_at, end) if self._reaches(buf, low, attrs_at, end) else None
             if name == "html":
                 self._document = True
             elif name == "head":
@@ -1250,6 +1323,8 @@ class HTMLRewriter:
             return None
         elif name == "meta":
             refresh = self._refresh(buf, low, attrs_at, end)
+            if refresh is None and self._reaches(buf, low, attrs_at, end):
+                refresh = self._inert_tag(name, buf, attrs_at, end)  # its handlers, its style
             tag = buf[start:end] if refresh is None else refresh
             if self._document and not self._head_done and low.find("charset", attrs_at, end) >= 0:
                 self._head_done = True
@@ -1261,7 +1336,7 @@ class HTMLRewriter:
                     if key.lower() == "href":  # the first <base> with an href sets the document's base
                         self._doc.set_base(base_from(self._text(value or ""), self._doc.base))
                         break
-            return None
+            return self._inert_tag(name, buf, attrs_at, end) if self._reaches(buf, low, attrs_at, end) else None
         elif name == "body":
             self._document = True
             injected = ""
@@ -1269,7 +1344,7 @@ class HTMLRewriter:
                 injected = self._inject(plan.head)
                 self._head_done = True
             inert = None
-            if self._elsewhere(buf, attrs_at, end) or low.find("data-category", attrs_at, end) >= 0:
+            if self._reaches(buf, low, attrs_at, end) or low.find("data-category", attrs_at, end) >= 0:
                 inert = self._inert_tag(name, buf, attrs_at, end)  # a tracker's background image, handler
             tag = buf[start:end] if inert is None else inert
             if self._body_done:
@@ -1290,12 +1365,17 @@ class HTMLRewriter:
         if name == "script":
             self._raw = "script"
             if not marked and not _has(attrs, "src") and self._is_js(attr_text):
-                # An inline script: hold it until its end, then decide from its content.
-                self._held = [buf[start:end]]
+                # An inline script: hold it until its end, then decide from its content (its own
+                # handlers and style are judged now).
+                neutralised = False
+                if self._reaches(buf, low, attrs_at, end):
+                    attrs, neutralised = self._neutralise(name, attrs)
+                self._held = [_tag(name, attrs, False) if neutralised else buf[start:end]]
                 self._held_size = 0
                 self._held_tag = (name, attrs)
                 return before
-        if not marked and not self._elsewhere(buf, attrs_at, end) and (name != "iframe" or not _has(attrs, "srcdoc")):
+        srcdoc = name == "iframe" and _has(attrs, "srcdoc")
+        if not marked and not srcdoc and not self._reaches(buf, low, attrs_at, end):
             return before + buf[start:end] if before else None  # first-party and unmarked
         attrs, neutralised = self._neutralise(name, attrs)
         category = self._category(name, attrs)
@@ -1340,6 +1420,10 @@ class HTMLRewriter:
             return _tag(name, attrs, buf[end - 2] == "/") if neutralised else None
         return self._inert(name, attrs, category, buf[end - 2] == "/")
 
+    def _reaches(self, buf: str, low: str, at: int, end: int) -> bool:
+        """Whether a start tag's attributes may reach a tracker: a URL to another site, or a handler."""
+        return self._elsewhere(buf, at, end) or _HANDLER.search(low, at - 1, end) is not None
+
     def _elsewhere(self, buf: str, at: int, end: int) -> bool:
         """Whether a URL in ``buf[at:end]`` may point at another site: it is written so, or the base is."""
         return self._doc.elsewhere or _MAYBE_ELSEWHERE.search(buf, at, end) is not None
@@ -1372,6 +1456,10 @@ class HTMLRewriter:
                 category = self._data_category(name, key, target)
             elif target.kind == "javascript":
                 category = catalog.category_of_script(target.payload, text=True)
+                if name in _DOCUMENT_ELEMENTS:
+                    # In a frame, the string the script gives is the frame's document (with this base).
+                    document = target.payload.encode("utf-8", "replace").decode("latin-1")
+                    category = stricter(category, self._document_category(document, self._doc.base))
             else:
                 category = catalog.category_of_target(target)
             found = stricter(found, category)
@@ -1420,20 +1508,15 @@ class HTMLRewriter:
         Returns the attributes and whether any changed.
         """
         out: list[tuple[str, str | None]] | None = None
-        foreign = bool(self._foreign) and self._foreign[-1][1]
+        # Under an <svg> or <math> root, or on the <svg> itself: an SVG element's attributes.
+        foreign = name == "svg" or (bool(self._foreign) and self._foreign[-1][1])
         fetching = self._fetching(name)
         for i, (key, value) in enumerate(attrs):
             if not value:
                 continue
             low = key.lower()
             new_key, new_value = key, value
-            if low == "style" or (foreign and low not in fetching and "(" in value):
-                text = self._text(value)
-                sheet, blocked = css.neutralise(text, self._css_judge, text=True)
-                if blocked:
-                    self._blocked.extend(blocked)
-                    new_value = self._inject(escape(sheet))
-            elif low.startswith("on") and len(low) > 2:
+            if low.startswith("on") and len(low) > 2:
                 category = self._refusal(self.plan.catalog.category_of_script(self._text(value), text=True))
                 if category is not None:
                     self._blocked.append(category)
@@ -1445,6 +1528,14 @@ class HTMLRewriter:
                 if found is not None:
                     self._blocked.append(found)
                     new_key = "data-ping"
+            elif low == "style" or (foreign and "(" in value and (low not in fetching or name in _ANIMATIONS)):
+                # In SVG any attribute may be a presentation attribute, and an animation's values may
+                # set one: CSS.
+                text = self._text(value)
+                sheet, blocked = css.neutralise(text, self._css_judge, text=True)
+                if blocked:
+                    self._blocked.extend(blocked)
+                    new_value = self._inject(escape(sheet))
             if new_key is not key or new_value is not value:
                 if out is None:
                     out = list(attrs)
@@ -1464,14 +1555,14 @@ class HTMLRewriter:
         if found is None:
             return None
         url = found.group(1).strip(_WS)
-        if url[:1] in "\"'":
+        if url and url[0] in "\"'":
             url = url[1:].split(url[0], 1)[0]
         category = self._refusal(self._url_category("meta", "content", url))
         if category is None:
             return None
         self._blocked.append(category)
         renamed = [("data-http-equiv" if k.lower() == "http-equiv" else k, v) for k, v in attrs]
-        return _tag("meta", renamed, buf[end - 2] == "/")
+        return _tag("meta", self._neutralise("meta", renamed)[0], buf[end - 2] == "/")
 
     @staticmethod
     def _author_inert(attrs: list[tuple[str, str | None]]) -> bool:
@@ -1595,7 +1686,8 @@ class HTMLRewriter:
         parts.append(f' data-cc="blocked" data-cc-id="{ident}"')
         parts.append(" />" if self_closing else ">")
         element = "".join(parts)
-        if name in _PLACEHOLDER_TAGS:
+        if name in _PLACEHOLDER_TAGS and not (self._foreign and self._foreign[-1][1]):
+            # (Under an <svg> or <math> root a placeholder's HTML would end the root where it stands.)
             return self._placeholder(category, host).replace("__CCID__", ident) + element
         return element
 
@@ -1614,12 +1706,44 @@ class HTMLRewriter:
         assert tag_info is not None
         source = "".join(held[1:])
         category = self._refusal(self.plan.catalog.category_of_script(source))
+        kind = next((v for k, v in tag_info[1] if k.lower() == "type"), None)
+        kind = (unescape(kind) if kind else "").strip(_WS).lower()
+        if category is None and kind in ("importmap", "speculationrules"):
+            category = self._rules_category(source, kind)
         if category is None and unreadable:
             category = self._unreadable
         if category is None:
             return "".join(held)
         name, attrs = tag_info
         return self._inert(name, attrs, category, False) + source
+
+    def _rules_category(self, source: str, kind: str) -> str | None:
+        """What an import map or speculation rules need: each string in them read as a URL, with this base.
+
+        Speculation rules with document rules (``"where"``, or ``"source": "document"``) prefetch links
+        of the page, which cannot be told here: they are treated as unreadable.
+        """
+        try:
+            data = json.loads(source.encode("latin-1").decode("utf-8", "replace"))
+        except ValueError:
+            return None  # the browser ignores it too
+        found: str | None = None
+        strings: list[str] = []
+        stack: list[Any] = [data]
+        while stack and len(strings) < 1000:
+            item = stack.pop()
+            if isinstance(item, dict):
+                if kind == "speculationrules" and ("where" in item or item.get("source") == "document"):
+                    found = stricter(found, self._unreadable)
+                strings.extend(k for k in item if isinstance(k, str))
+                stack.extend(item.values())
+            elif isinstance(item, list):
+                stack.extend(item)
+            elif isinstance(item, str):
+                strings.append(item)
+        for text in strings:
+            found = stricter(found, self._refusal(self._url_category("script", "src", text)))
+        return found
 
     def _inject(self, markup: str) -> str:
         """Markup in the page's charset, as Latin-1 text (the rewriter's working form)."""
@@ -1725,6 +1849,53 @@ def _has_src(buf: str, low: str, attrs_at: int, end: int) -> bool:
     ):
         return True  # no quote before it and not a value: an attribute name (the common case, read fast)
     return _has(HTMLRewriter._attributes(buf[attrs_at : end - 1]), "src")
+
+
+def _child_text(markup: str) -> tuple[str, bool]:
+    """The text an element of foreign content holds as child text: comments and tags out, CDATA in.
+
+    Tags end where the tokenizer ends them (a ``>`` in a quoted value does not). Returns the text and
+    whether the markup ends inside a comment, a CDATA section or a tag (which is then dropped).
+    """
+    if "<" not in markup:
+        return markup, False
+    low = markup.lower()
+    out: list[str] = []
+    at = 0
+    while (lt := markup.find("<", at)) >= 0:
+        out.append(markup[at:lt])
+        if markup.startswith("<!--", lt):
+            end = _comment_end(markup, lt + 4)
+        elif low.startswith("<![cdata[", lt):
+            close = markup.find("]]>", lt + 9)
+            out.append(markup[lt + 9 : close if close >= 0 else len(markup)])
+            if close < 0:
+                return "".join(out), True
+            end = close + 3
+        elif "a" <= low[lt + 1 : lt + 2] <= "z" or (low[lt + 1 : lt + 2] == "/" and "a" <= low[lt + 2 : lt + 3] <= "z"):
+            name = _NAME_END.match(low, lt + 1 if low[lt + 1] != "/" else lt + 2)
+            found = _TAG_END.match(markup, name.end()) if name is not None else None
+            end = found.end() if found is not None else -1
+        elif low[lt + 1 : lt + 2] in ("!", "?", "/"):
+            close = markup.find(">", lt)
+            end = close + 1 if close >= 0 else -1
+        else:  # a "<" that is text
+            out.append("<")
+            at = lt + 1
+            continue
+        if end < 0:
+            return "".join(out), True  # cut by the end: dropped, as browsers drop it
+        at = end
+    out.append(markup[at:])
+    return "".join(out), False
+
+
+def _holds(positions: list[int] | None, start: int, end: int) -> bool:
+    """Whether one of the sorted ``positions`` lies in ``[start, end)``."""
+    if not positions:
+        return False
+    index = bisect.bisect_left(positions, start)
+    return index < len(positions) and positions[index] < end
 
 
 def _has(attrs: list[tuple[str, str | None]], name: str) -> bool:

@@ -174,7 +174,10 @@ def base_from(href: str, base: Base = FIRST_PARTY) -> Base:
     target = network[0]
     if target.host is None:
         return base
-    return Base(target.scheme, target.host, target.path)
+    scheme = target.scheme
+    if not base.scheme and href.lstrip(_C0_OR_SPACE)[:1] in ("/", "\\"):
+        scheme = ""  # "//host/": the page's scheme, which is not known here
+    return Base(scheme, target.host, target.path)
 
 
 def _relative(url: str, base: Base) -> Target:
@@ -303,7 +306,37 @@ def parse_data_url(rest: str) -> Target:
             return FAILURE
         payload = decoded
     essence = media.split(";", 1)[0].strip(" \t\n\f\r").lower() or "text/plain"
-    return Target("data", payload=payload.decode("latin-1"), media_type=essence)
+    return Target("data", payload=_as_utf8(payload, media).decode("latin-1"), media_type=essence)
+
+
+def _as_utf8(payload: bytes, media: str) -> bytes:
+    """A document's bytes in UTF-8 if browsers read them as UTF-16 (by its BOM or its charset), else as they are.
+
+    Every other encoding a browser reads leaves ASCII as it is, which is all that a tracker's markup
+    needs. Only the WHATWG labels of UTF-16 count: a label browsers do not know (``utf-32``) leaves
+    the bytes read as ASCII, as they are read.
+    """
+    if payload.startswith(b"\xef\xbb\xbf"):
+        return payload
+    if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return payload.decode("utf-16", "replace").encode("utf-8")
+    for param in media.split(";")[1:]:
+        key, _, value = param.partition("=")
+        if key.strip(" \t\n\f\r").lower() == "charset":
+            encoding = _UTF16_LABELS.get(value.strip(' \t\n\f\r"').lower())
+            if encoding is not None:
+                return payload.decode(encoding, "replace").encode("utf-8")
+            break
+    return payload
+
+
+#: The WHATWG Encoding Standard's labels of UTF-16, and the codec each stands for.
+_UTF16_LABELS = {
+    **dict.fromkeys(
+        ("csunicode", "iso-10646-ucs-2", "ucs-2", "unicode", "unicodefeff", "utf-16", "utf-16le"), "utf-16-le"
+    ),
+    **dict.fromkeys(("unicodefffe", "utf-16be"), "utf-16-be"),
+}
 
 
 _BASE64 = re.compile(rb"[A-Za-z0-9+/]*\Z")
