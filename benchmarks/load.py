@@ -138,9 +138,9 @@ def visits(secret: str, per_kind: int = 50) -> list[Visit]:
     os.environ["COOKIECONSENT_SECRET_KEYS"] = secret
     from examples import demosite
 
-    from cookieconsent.cookie import Decision, GpcFlag, new_consent_id
-    from cookieconsent.engine import Engine
-    from cookieconsent.recorder import DEVICE_COOKIE
+    from cookieconsent.core.cookie import Decision, GpcFlag, new_consent_id
+    from cookieconsent.core.engine import Engine
+    from cookieconsent.records.recorder import DEVICE_COOKIE
 
     config = demosite.make_config()
     engine = Engine(config)

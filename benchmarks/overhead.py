@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from cookieconsent import ConsentConfig, Decision, load_policy  # noqa: E402
-from cookieconsent.cookie import new_consent_id  # noqa: E402
-from cookieconsent.engine import Engine  # noqa: E402
+from cookieconsent.core.cookie import new_consent_id  # noqa: E402
+from cookieconsent.core.engine import Engine  # noqa: E402
 
 POLICY = load_policy(ROOT / "examples" / "telexpress" / "policy.toml")
 CONFIG = ConsentConfig(policy=POLICY, secret_keys=["benchmark-secret-key-0123456789"])

@@ -42,8 +42,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 import overhead  # noqa: E402
 
-from cookieconsent.recorder import Recorder  # noqa: E402
 from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store  # noqa: E402
+from cookieconsent.records.recorder import Recorder  # noqa: E402
 from cookieconsent.records.sqlite import SqliteStore  # noqa: E402
 
 UA = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/140.0 Safari/537.36"
@@ -148,7 +148,7 @@ class DownStore(SqliteStore):
 
 def captured(i: int) -> Any:
     """A visit as the recorder captures it (every data item allowed), to page ``i``."""
-    from cookieconsent.recorder import _Visit
+    from cookieconsent.records.recorder import _Visit
 
     items = frozenset(i.id for i in overhead.POLICY.data_items)
     return _Visit(

@@ -20,8 +20,8 @@ import tracemalloc
 from collections.abc import Iterator
 from html.parser import HTMLParser
 
-from cookieconsent.rewrite import HTMLRewriter, RewritePlan
-from cookieconsent.trackers import Catalog
+from cookieconsent.blocking.rewriter import HTMLRewriter, RewritePlan
+from cookieconsent.blocking.trackers import Catalog
 
 HEAD = '<script>/* consent mode bootstrap */</script><link rel="stylesheet" href="/_consent/static/cookieconsent.css">'
 BANNER = '<div id="cookieconsent" lang="en"><p>Cookie banner</p></div>'

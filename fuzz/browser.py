@@ -74,7 +74,7 @@ WHATWG URL parser, the fetch standard's ``data:`` URLs and CSS Syntax Level 3. I
   fetch or run; a marking of a category in force vouches for an inline script's content, never for a
   URL of a refused tracker (docs/blocking.md).
 
-Why a URL parser of its own rather than ``cookieconsent.urls.resolve``: the rewriter judges every
+Why a URL parser of its own rather than ``cookieconsent.blocking.urls.resolve``: the rewriter judges every
 URL through that module, so an oracle built on it would agree with the rewriter wherever the module
 is wrong (a mapping it misses, a form it reads as relative), which are exactly the bypasses the
 fuzzer is for. The few dozen lines here follow the standard's states directly; the host mapping

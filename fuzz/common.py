@@ -27,15 +27,15 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 with atheris.instrument_imports(include=["cookieconsent"]):
+    from cookieconsent.blocking.rewriter import HTMLRewriter, RewritePlan
+    from cookieconsent.blocking.trackers import Catalog, TrackerHost
     from cookieconsent.config import ConsentConfig
-    from cookieconsent.cookie import ConsentCodec, Decision, GpcFlag, set_cookie_name
-    from cookieconsent.endpoints import Endpoints
-    from cookieconsent.engine import ConsentState, Engine
-    from cookieconsent.policy import NECESSARY, Policy, load_policy
-    from cookieconsent.recorder import Recorder
-    from cookieconsent.render import Renderer
-    from cookieconsent.rewrite import HTMLRewriter, RewritePlan
-    from cookieconsent.trackers import Catalog, TrackerHost
+    from cookieconsent.core.cookie import ConsentCodec, Decision, GpcFlag, set_cookie_name
+    from cookieconsent.core.engine import ConsentState, Engine
+    from cookieconsent.policy.model import NECESSARY, Policy, load_policy
+    from cookieconsent.records.recorder import Recorder
+    from cookieconsent.ui.render import Renderer
+    from cookieconsent.web.endpoints import Endpoints
 
 __all__ = [
     "CODEC",
@@ -126,7 +126,7 @@ def cookie_header(kind: int | None, extra: str = "") -> str:
 
 @dataclass
 class Request:
-    """A :class:`~cookieconsent.request.RequestView` made of plain values."""
+    """A :class:`~cookieconsent.core.request.RequestView` made of plain values."""
 
     method: str = "GET"
     path: str = "/"

@@ -6,7 +6,7 @@ Usage (from the repository's root)::
     python scripts/catalog_cookies.py data/open-cookie-database/open-cookie-database.csv --write  # fill
     python scripts/catalog_cookies.py --docs                                     # the docs table
 
-Each ``[[tracker]]`` of ``src/cookieconsent/data/trackers.toml`` says where its cookie names come
+Each ``[[tracker]]`` of ``src/cookieconsent/blocking/data/trackers.toml`` says where its cookie names come
 from with ``ocd`` (a list of the database's Platform names) and ``ocd_skip`` (names left out):
 
 - ``"Platform"`` takes every cookie of that Platform but those of ``ocd_skip``;
@@ -39,7 +39,7 @@ from typing import Any
 __all__ = ["Row", "cookies_for", "main", "read_database", "render_table", "replace_cookies", "replace_table"]
 
 ROOT = Path(__file__).resolve().parents[1]
-CATALOG = ROOT / "src" / "cookieconsent" / "data" / "trackers.toml"
+CATALOG = ROOT / "src" / "cookieconsent" / "blocking" / "data" / "trackers.toml"
 DOCS_PAGE = ROOT / "docs" / "tracker-catalog.md"
 TABLE_START = "<!-- catalog:start (written by scripts/catalog_cookies.py --docs) -->"
 TABLE_END = "<!-- catalog:end -->"

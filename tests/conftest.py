@@ -20,7 +20,7 @@ import anyio
 import pytest
 
 from cookieconsent import ConsentConfig
-from cookieconsent.policy import Policy, parse_policy
+from cookieconsent.policy.model import Policy, parse_policy
 from tests.pg import INITDB, PgCluster
 
 SECRET = "test-secret-key-0123456789abcdef"

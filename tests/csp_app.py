@@ -25,7 +25,7 @@ import tomllib
 from typing import Any
 
 from cookieconsent import ConsentConfig
-from cookieconsent.policy import Policy, parse_policy
+from cookieconsent.policy.model import Policy, parse_policy
 
 __all__ = ["ANALYTICS_HOST", "CDN_HOST", "MARKETING_HOST", "fastapi_app", "flask_app", "make_config", "page"]
 

@@ -23,7 +23,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.policy import parse_policy
+from cookieconsent.policy.model import parse_policy
 
 TRACKER = "http://leak-tracker.invalid/t.js"
 LEAKED_COOKIE = "leak_id"

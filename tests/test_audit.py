@@ -17,8 +17,8 @@ from typing import ClassVar
 
 import pytest
 
-from cookieconsent import audit
-from cookieconsent.audit import (
+from cookieconsent.cli import audit, main
+from cookieconsent.cli.audit import (
     PROFILES,
     AuditError,
     AuditReport,
@@ -31,7 +31,6 @@ from cookieconsent.audit import (
     same_origin_links,
     third_party_host,
 )
-from cookieconsent.cli import main
 from tests.conftest import AppClient
 
 SITE = "http://127.0.0.1:8000"

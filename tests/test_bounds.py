@@ -31,14 +31,14 @@ from starlette.testclient import TestClient
 
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware, _off_loop
-from cookieconsent.endpoints import EventQuota, Reply
-from cookieconsent.engine import ConsentState
+from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.request import RequestView
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.privacy import PAGE_SIZE
-from cookieconsent.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records import EventRecord, StoreUnavailableError, UserAgent, VisitRecord
+from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
-from cookieconsent.request import RequestView
+from cookieconsent.web.endpoints import EventQuota, Reply
+from cookieconsent.web.privacy import PAGE_SIZE
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import SECRET
 from tests.test_recorder import UA, config

@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
+from cookieconsent.blocking.trackers import BUILTIN, VENDORS, Catalog, TrackerHost, Vendor, load_vendors
 from cookieconsent.cli import main as cli_main
-from cookieconsent.trackers import BUILTIN, VENDORS, Catalog, TrackerHost, Vendor, load_vendors
 from scripts.catalog_cookies import (
     DOCS_PAGE,
     TABLE_END,
@@ -29,7 +29,7 @@ from scripts.catalog_cookies import (
 from scripts.catalog_cookies import main as script_main
 
 ROOT = Path(__file__).resolve().parents[1]
-TEXT = resources.files("cookieconsent").joinpath("data/trackers.toml").read_text(encoding="utf-8")
+TEXT = resources.files("cookieconsent.blocking").joinpath("data/trackers.toml").read_text(encoding="utf-8")
 ENTRIES: list[dict[str, Any]] = tomllib.loads(TEXT)["tracker"]
 BY_NAME = {v.name: v for v in VENDORS}
 CATALOG = Catalog()
@@ -887,7 +887,11 @@ def test_the_cookie_names_are_the_open_cookie_databases() -> None:
 
 
 def test_the_open_cookie_database_licence_ships_with_the_package() -> None:
-    licence = resources.files("cookieconsent").joinpath("data/LICENSE-open-cookie-database").read_text(encoding="utf-8")
+    licence = (
+        resources.files("cookieconsent.blocking")
+        .joinpath("data/LICENSE-open-cookie-database")
+        .read_text(encoding="utf-8")
+    )
     assert "Apache License" in licence
     assert "Version 2.0, January 2004" in licence
     notice = (ROOT / "NOTICE").read_text(encoding="utf-8")

@@ -7,7 +7,7 @@ from pydantic import SecretStr
 
 from cookieconsent import ConsentConfig
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.policy import Policy
+from cookieconsent.policy.model import Policy
 from tests.conftest import SECRET
 
 

@@ -7,7 +7,7 @@ import time
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookieconsent.cookie import (
+from cookieconsent.core.cookie import (
     ConsentCodec,
     Decision,
     GpcFlag,
@@ -92,7 +92,7 @@ def test_unknown_schema_and_bad_fields_are_not_decided() -> None:
 
     from itsdangerous import URLSafeTimedSerializer
 
-    from cookieconsent.cookie import SALT
+    from cookieconsent.core.cookie import SALT
 
     s = URLSafeTimedSerializer(
         [KEY_NEW], salt=SALT, signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256}

@@ -14,9 +14,9 @@ import logging
 import pytest
 
 from cookieconsent import ConsentConfig
-from cookieconsent.engine import Engine
-from cookieconsent.policy import parse_policy
-from cookieconsent.recorder import Recorder
+from cookieconsent.core.engine import Engine
+from cookieconsent.policy.model import parse_policy
+from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.store import Store
 from tests.conftest import APPS, SECRET, AppClient, Visitor, small_policy_data
 

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from werkzeug.test import Client
 
 from cookieconsent import ConfigurationError, ConsentConfig
-from cookieconsent.csp import DIRECTIVES, REPORT_LIMIT, ConsentCSP, CSPReports, category_hosts
+from cookieconsent.core.csp import DIRECTIVES, REPORT_LIMIT, ConsentCSP, CSPReports, category_hosts
 from cookieconsent.errors import PolicyError
-from cookieconsent.policy import load_policy, parse_policy
+from cookieconsent.policy.model import load_policy, parse_policy
 from tests import csp_app
 from tests.conftest import SECRET, AppClient, Response, small_policy_data
 
@@ -80,7 +80,7 @@ def only(response: Response, name: str) -> str:
 
 
 def with_hosts(category: str, hosts: list[str]) -> dict[str, Any]:
-    from cookieconsent._defaults import DEFAULT_CATEGORIES
+    from cookieconsent.policy.defaults import DEFAULT_CATEGORIES
 
     categories = [dict(c) for c in DEFAULT_CATEGORIES]
     for c in categories:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookieconsent.css import BLOCKED_URL, CSSStream, neutralise
-from cookieconsent.trackers import Catalog
+from cookieconsent.blocking.css import BLOCKED_URL, CSSStream, neutralise
+from cookieconsent.blocking.trackers import Catalog
 
 CATALOG = Catalog()
 GA = "https://www.google-analytics.com/collect"

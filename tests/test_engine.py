@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cookieconsent import ConsentConfig
-from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.core.engine import ConsentState, Engine
 from cookieconsent.wsgi import WSGIRequest
 
 DECLARED = ["session", "lang", "_ga", "_ga_ABC123", "_fbp"]
@@ -149,7 +149,7 @@ def test_state_from_reads_as_decide_does(
     config: ConsentConfig, cookies: list[tuple[str, str]], decided: frozenset[str] | None, gpc: str | None, raw: bool
 ) -> None:
     # The adapters' per-request entry point, with raw ASGI bytes or WSGI text, against the general one.
-    from cookieconsent.cookie import Decision, new_consent_id
+    from cookieconsent.core.cookie import Decision, new_consent_id
 
     engine = Engine(config)
     pairs = [f"{name}={value}" for name, value in cookies]

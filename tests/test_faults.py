@@ -34,14 +34,12 @@ from starlette.responses import HTMLResponse, StreamingResponse
 from starlette.routing import Route
 
 from cookieconsent import ConsentConfig
-from cookieconsent import engine as engine_module
-from cookieconsent import recorder as recorder_module
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
-from cookieconsent.cookie import ConsentCodec
-from cookieconsent.endpoints import Event
-from cookieconsent.engine import ConsentState
-from cookieconsent.policy import parse_policy
-from cookieconsent.recorder import Recorder
+from cookieconsent.core import engine as engine_module
+from cookieconsent.core.cookie import ConsentCodec
+from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.request import RequestView
+from cookieconsent.policy.model import parse_policy
 from cookieconsent.records import (
     ConsentRecord,
     EventRecord,
@@ -50,9 +48,11 @@ from cookieconsent.records import (
     hash_notice,
     open_store,
 )
+from cookieconsent.records import recorder as recorder_module
+from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.sqlite import SqliteStore
 from cookieconsent.records.store import Store
-from cookieconsent.request import RequestView
+from cookieconsent.web.endpoints import Event
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import Response, small_policy_data
 from tests.pg import PgCluster

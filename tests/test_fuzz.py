@@ -25,7 +25,7 @@ from fuzz.browser import (
 )
 from fuzz.run import TARGETS, Target, run_target
 
-from cookieconsent.trackers import Catalog
+from cookieconsent.blocking.trackers import Catalog
 
 ROOT = Path(__file__).resolve().parents[1]
 FINDINGS = ROOT / "fuzz" / "findings"
@@ -62,7 +62,7 @@ def test_every_target_runs_clean_for_a_bounded_run(tmp_path: Path) -> None:
 
 PLANTED_REWRITER_BUG = """
 import fuzz.targets.rewrite as target
-from cookieconsent.rewrite import HTMLRewriter
+from cookieconsent.blocking.rewriter import HTMLRewriter
 
 
 def keep(self, name, attrs, category, self_closing):

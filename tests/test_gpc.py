@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from cookieconsent.asgi import ASGIRequest
-from cookieconsent.engine import gpc_enabled
+from cookieconsent.core.engine import gpc_enabled
 from cookieconsent.wsgi import WSGIRequest
 
 CASES = [

@@ -33,8 +33,8 @@ import pytest
 from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.cookie import SALT
-from cookieconsent.recorder import Recorder
+from cookieconsent.core.cookie import SALT
+from cookieconsent.records.recorder import Recorder
 from tests.conftest import APPS, AppClient, Response
 
 CONSENT = "__Host-consent"

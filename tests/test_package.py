@@ -9,14 +9,14 @@ import cookieconsent
 
 CORE = [
     "config",
-    "cookie",
-    "endpoints",
-    "engine",
+    "core.cookie",
+    "web.endpoints",
+    "core.engine",
     "errors",
-    "i18n",
-    "pdpa",
+    "ui.i18n",
+    "policy.pdpa",
     "policy",
-    "request",
+    "core.request",
     "asgi",
     "wsgi",
 ]

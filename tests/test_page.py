@@ -23,14 +23,15 @@ from starlette.responses import HTMLResponse, Response
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from cookieconsent import ConsentConfig, ConsentState, pdpa
+from cookieconsent import ConsentConfig, ConsentState
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.endpoints import Event
-from cookieconsent.engine import Engine
-from cookieconsent.policy import load_policy
-from cookieconsent.render import Renderer
-from cookieconsent.rewrite import Encoded, HTMLRewriter
-from cookieconsent.trackers import Catalog
+from cookieconsent.blocking.rewriter import Encoded, HTMLRewriter
+from cookieconsent.blocking.trackers import Catalog
+from cookieconsent.core.engine import Engine
+from cookieconsent.policy import pdpa
+from cookieconsent.policy.model import load_policy
+from cookieconsent.ui.render import Renderer
+from cookieconsent.web.endpoints import Event
 from cookieconsent.wsgi import WSGIRequest
 from tests.conftest import AppClient, Visitor, run_in_thread
 
@@ -347,7 +348,7 @@ def test_static_refuses_other_files(client: AppClient, path: str) -> None:
 
 
 def test_assets_are_small() -> None:
-    static = Path(__file__).parents[1] / "src" / "cookieconsent" / "static"
+    static = Path(__file__).parents[1] / "src" / "cookieconsent" / "ui" / "static"
     size = len(
         gzip.compress(
             (static / "cookieconsent.js").read_bytes() + (static / "cookieconsent.css").read_bytes(), compresslevel=9
@@ -606,7 +607,7 @@ def test_pages_alike_but_for_a_few_bytes_each_get_their_own(memo: tuple[ConsentM
 def test_kept_pages_stay_within_their_bound(
     memo: tuple[ConsentMiddleware, list[int]], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from cookieconsent import pages
+    from cookieconsent.core import pages
 
     app, runs = memo
     client = TestClient(app, base_url="https://testserver")

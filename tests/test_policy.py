@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from cookieconsent import pdpa
 from cookieconsent.errors import PolicyError
-from cookieconsent.policy import load_policy, parse_policy
+from cookieconsent.policy import pdpa
+from cookieconsent.policy.model import load_policy, parse_policy
 from tests.conftest import small_policy_data
 
 TELEXPRESS = Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml"

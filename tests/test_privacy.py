@@ -18,9 +18,9 @@ from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.flask import CookieConsent
-from cookieconsent.privacy import KINDS, PrivacyCentre
-from cookieconsent.recorder import DEVICE_COOKIE, Recorder
+from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
+from cookieconsent.web.privacy import KINDS, PrivacyCentre
 from tests.test_recorder import UA, config
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)

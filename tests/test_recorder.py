@@ -19,9 +19,9 @@ from starlette.testclient import TestClient
 
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.policy import parse_policy
-from cookieconsent.recorder import DEVICE_COOKIE, Recorder
+from cookieconsent.policy.model import parse_policy
 from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store
+from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
 from tests.conftest import SECRET, small_policy_data
 

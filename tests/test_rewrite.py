@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cookieconsent.rewrite as rewrite_module
-from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp, rewrite
-from cookieconsent.trackers import Catalog
+import cookieconsent.blocking.rewriter as rewrite_module
+from cookieconsent.blocking.rewriter import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp, rewrite
+from cookieconsent.blocking.trackers import Catalog
 
 HEAD = "<!--cc-head-->"
 BANNER = '<div id="cookieconsent">Cookie 設定</div>'

@@ -14,9 +14,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import cookieconsent.rewrite as rewrite_module
-from cookieconsent.rewrite import _TAG_END, INLINE_LIMIT, TAG_LIMIT, HTMLRewriter, RewritePlan, _TagLexer, rewrite
-from cookieconsent.trackers import Catalog
+import cookieconsent.blocking.rewriter as rewrite_module
+from cookieconsent.blocking.rewriter import (
+    _TAG_END,
+    INLINE_LIMIT,
+    TAG_LIMIT,
+    HTMLRewriter,
+    RewritePlan,
+    _TagLexer,
+    rewrite,
+)
+from cookieconsent.blocking.trackers import Catalog
 
 CATALOG = Catalog()
 GA = "https://www.google-analytics.com/collect"

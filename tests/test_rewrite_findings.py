@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from fuzz.targets.rewrite import check, rewrite
 
-from cookieconsent import css
+from cookieconsent.blocking import css
 
 CORPUS = Path(__file__).resolve().parents[1] / "fuzz" / "corpus" / "rewrite"
 GA = "https://www.google-analytics.com/collect"

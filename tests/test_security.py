@@ -27,15 +27,15 @@ from starlette.responses import HTMLResponse, JSONResponse
 from starlette.routing import Route
 
 from cookieconsent import ConsentConfig
-from cookieconsent import render as render_module
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
-from cookieconsent.cookie import ConsentCodec, Decision, expire_cookie
-from cookieconsent.endpoints import safe_next
-from cookieconsent.engine import Engine
+from cookieconsent.core.cookie import ConsentCodec, Decision, expire_cookie
+from cookieconsent.core.engine import Engine
 from cookieconsent.errors import ConfigurationError, PolicyError
-from cookieconsent.i18n import messages
-from cookieconsent.policy import load_policy, parse_policy
-from cookieconsent.recorder import DEVICE_COOKIE, Recorder
+from cookieconsent.policy.model import load_policy, parse_policy
+from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
+from cookieconsent.ui import render as render_module
+from cookieconsent.ui.i18n import messages
+from cookieconsent.web.endpoints import safe_next
 from cookieconsent.wsgi import ENVIRON_KEY
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import SECRET, Response, small_policy_data
@@ -227,7 +227,7 @@ def hostile_policy_data() -> dict[str, Any]:
         "url": 'https://example.com/?q="><script>alert(2)</script>',
     }
     categories = []
-    from cookieconsent._defaults import DEFAULT_CATEGORIES
+    from cookieconsent.policy.defaults import DEFAULT_CATEGORIES
 
     for category in copy.deepcopy(DEFAULT_CATEGORIES):
         category.update(title=XSS + category["id"], description=XSS)

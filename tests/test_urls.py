@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from cookieconsent.trackers import UNPARSEABLE, Catalog
-from cookieconsent.urls import FAILURE, FIRST_PARTY, OPAQUE, Base, base_from, domain, resolve
+from cookieconsent.blocking.trackers import UNPARSEABLE, Catalog
+from cookieconsent.blocking.urls import FAILURE, FIRST_PARTY, OPAQUE, Base, base_from, domain, resolve
 
 CATALOG = Catalog()
 GA = "www.google-analytics.com"

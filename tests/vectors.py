@@ -17,7 +17,7 @@ The classes, each generated as the product of its forms and the elements that ca
 - ``frame``: ``data:`` and ``javascript:`` documents, ``srcdoc`` documents, ``data:`` scripts and
   stylesheets, and ``<a ping>`` (the test clicks those, see :attr:`Vector.click`);
 - ``catalog``: a pixel and a script on every ``domains`` and ``urls`` entry of the built-in tracker
-  catalog (``src/cookieconsent/data/trackers.toml``, read when this module is imported), and the
+  catalog (``src/cookieconsent/blocking/data/trackers.toml``, read when this module is imported), and the
   LinkedIn Insight tag's snippets;
 - ``markup``: event-handler attributes, ``<meta http-equiv=refresh>``, SVG references and SMIL,
   import maps, speculation rules, inline scripts that spell a tracker URL with escapes or non-ASCII
@@ -640,7 +640,7 @@ def _frame_vectors() -> Iterator[Page]:
 
 
 def _load_catalog() -> list[dict[str, Any]]:
-    text = resources.files("cookieconsent").joinpath("data/trackers.toml").read_text(encoding="utf-8")
+    text = resources.files("cookieconsent.blocking").joinpath("data/trackers.toml").read_text(encoding="utf-8")
     entries = tomllib.loads(text).get("tracker", [])
     return [e for e in entries if isinstance(e, dict)]
 

@@ -26,11 +26,11 @@ from typing import Any
 from jinja2 import Environment, FileSystemLoader
 
 from cookieconsent import ConsentConfig, ConsentState, Policy, load_policy
-from cookieconsent.cookie import format_cookie, read_cookies
-from cookieconsent.i18n import negotiate
-from cookieconsent.pdpa import data_category_name, purpose_name
-from cookieconsent.recorder import Recorder
-from cookieconsent.request import RequestView
+from cookieconsent.core.cookie import format_cookie, read_cookies
+from cookieconsent.core.request import RequestView
+from cookieconsent.policy.pdpa import data_category_name, purpose_name
+from cookieconsent.records.recorder import Recorder
+from cookieconsent.ui.i18n import negotiate
 
 __all__ = [
     "ARTICLES",

@@ -54,7 +54,7 @@ logging.getLogger("cookieconsent").propagate = False
 
 def test_one_input(data: bytes) -> None:
     """Run one input; raise :class:`~fuzz.common.Finding` when an invariant does not hold."""
-    from cookieconsent.endpoints import EVENT_TYPES, BadRequest, parse_event
+    from cookieconsent.web.endpoints import EVENT_TYPES, BadRequest, parse_event
 
     settings = Settings(data)
     flags, kind, origin = settings.byte(), settings.byte(), settings.byte()
@@ -107,7 +107,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def _check_event(event: object, types: tuple[str, ...]) -> None:
-    from cookieconsent.endpoints import Event
+    from cookieconsent.web.endpoints import Event
 
     assert isinstance(event, Event)
     if event.type not in types:

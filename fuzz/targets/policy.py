@@ -30,10 +30,10 @@ _HEX = re.compile(r"^[0-9a-f]{16}$")
 def test_one_input(data: bytes) -> None:
     """Run one input; raise :class:`~fuzz.common.Finding` when an invariant does not hold."""
     from cookieconsent.config import ConsentConfig
-    from cookieconsent.engine import Engine
+    from cookieconsent.core.engine import Engine
     from cookieconsent.errors import ConfigurationError, PolicyError
-    from cookieconsent.policy import load_policy, parse_policy
-    from cookieconsent.render import Renderer
+    from cookieconsent.policy.model import load_policy, parse_policy
+    from cookieconsent.ui.render import Renderer
 
     settings = Settings(data)
     path = _FILES[settings.byte() & 1]

@@ -25,8 +25,8 @@ import difflib
 import html
 import random
 
-from cookieconsent.rewrite import _DOCTYPE_END, _RAW_END, _SCANS, _TAG_END, _comment_end
-from cookieconsent.trackers import UNPARSEABLE
+from cookieconsent.blocking.rewriter import _DOCTYPE_END, _RAW_END, _SCANS, _TAG_END, _comment_end
+from cookieconsent.blocking.trackers import UNPARSEABLE
 from fuzz.browser import Element, Violation, active_violations
 from fuzz.common import NECESSARY, POLICY, Catalog, Finding, HTMLRewriter, RewritePlan, Settings, TrackerHost, fuzz
 from fuzz.known import REWRITE, Known, explained

@@ -8,14 +8,14 @@ The middlewares are imported by their full path: :class:`cookieconsent.asgi.Cons
 from __future__ import annotations
 
 from cookieconsent.config import ConsentConfig as ConsentConfig
-from cookieconsent.cookie import Decision as Decision
-from cookieconsent.engine import ConsentState as ConsentState
-from cookieconsent.engine import Engine as Engine
+from cookieconsent.core.cookie import Decision as Decision
+from cookieconsent.core.engine import ConsentState as ConsentState
+from cookieconsent.core.engine import Engine as Engine
 from cookieconsent.errors import ConfigurationError as ConfigurationError
 from cookieconsent.errors import CookieConsentError as CookieConsentError
 from cookieconsent.errors import PolicyError as PolicyError
-from cookieconsent.policy import Policy as Policy
-from cookieconsent.policy import load_policy as load_policy
+from cookieconsent.policy.model import Policy as Policy
+from cookieconsent.policy.model import load_policy as load_policy
 
 __all__ = [
     "ConfigurationError",

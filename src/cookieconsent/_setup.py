@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.endpoints import Endpoints
-from cookieconsent.engine import Engine
-from cookieconsent.pages import Pages
-from cookieconsent.recorder import Recorder
+from cookieconsent.core.engine import Engine
+from cookieconsent.core.pages import Pages
+from cookieconsent.records.recorder import Recorder
+from cookieconsent.web.endpoints import Endpoints
 
 
 def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pages, Endpoints]:

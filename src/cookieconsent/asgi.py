@@ -8,7 +8,7 @@
     app = ConsentMiddleware(app, config=config)               # any ASGI app
 
 The middleware answers its own endpoints, puts the request's
-:class:`~cookieconsent.engine.ConsentState` at ``scope["state"]["consent"]`` (so
+:class:`~cookieconsent.core.engine.ConsentState` at ``scope["state"]["consent"]`` (so
 ``request.state.consent`` in Starlette and FastAPI; also under ``"cookieconsent"``) and enforces the
 decision on the response headers. HTML bodies are rewritten as they stream, others pass untouched.
 Place it inside any compression middleware (closer to the app) so it sees the response as the app
@@ -28,13 +28,13 @@ from types import FunctionType, MethodType
 from typing import Any, TypeVar, cast
 
 from cookieconsent._setup import build
+from cookieconsent.blocking.rewriter import HTMLRewriter
 from cookieconsent.config import ConsentConfig
-from cookieconsent.endpoints import Reply
-from cookieconsent.engine import ConsentState
-from cookieconsent.pages import is_html
-from cookieconsent.recorder import Recorder
-from cookieconsent.request import RequestView
-from cookieconsent.rewrite import HTMLRewriter
+from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.pages import is_html
+from cookieconsent.core.request import RequestView
+from cookieconsent.records.recorder import Recorder
+from cookieconsent.web.endpoints import Reply
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
@@ -47,7 +47,7 @@ _T = TypeVar("_T")
 
 
 class ASGIRequest:
-    """The :class:`~cookieconsent.request.RequestView` of an ASGI HTTP scope (computed on demand)."""
+    """The :class:`~cookieconsent.core.request.RequestView` of an ASGI HTTP scope (computed on demand)."""
 
     __slots__ = ("_headers", "scope")
 
@@ -225,7 +225,7 @@ class ConsentMiddleware:
         app: The ASGI application to wrap.
         config: The configuration (policy, keys, cookie options).
         recorder: Records device and log data for the granted categories (see
-            :class:`~cookieconsent.recorder.Recorder`); flushed at the end of the ASGI lifespan.
+            :class:`~cookieconsent.records.recorder.Recorder`); flushed at the end of the ASGI lifespan.
     """
 
     def __init__(self, app: ASGIApp, config: ConsentConfig, recorder: Recorder | None = None) -> None:

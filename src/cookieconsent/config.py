@@ -23,9 +23,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator, model_validator
 
+from cookieconsent.core.request import RequestView
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.policy import _DOMAIN, Policy, load_policy
-from cookieconsent.request import RequestView
+from cookieconsent.policy.model import _DOMAIN, Policy, load_policy
 
 __all__ = ["MAX_COOKIE_AGE", "ConsentConfig"]
 
@@ -61,7 +61,7 @@ class ConsentConfig(BaseModel):
         warn_undeclared: Log a warning, once per name, for cookies the policy does not declare.
         csp: Send a Content-Security-Policy built from the consent in force with every rewritten
             page: ``off`` (default), ``report-only`` (browsers report what it would block) or
-            ``enforce`` (browsers block it). See :mod:`cookieconsent.csp`.
+            ``enforce`` (browsers block it). See :mod:`cookieconsent.core.csp`.
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid", arbitrary_types_allowed=True)

@@ -34,10 +34,10 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.local import LocalProxy
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.engine import ConsentState
+from cookieconsent.core.engine import ConsentState
 from cookieconsent.errors import ConfigurationError
-from cookieconsent.policy import Policy, load_policy
-from cookieconsent.recorder import Recorder
+from cookieconsent.policy.model import Policy, load_policy
+from cookieconsent.records.recorder import Recorder
 from cookieconsent.wsgi import ENVIRON_KEY, ConsentMiddleware
 
 __all__ = ["CookieConsent", "current_consent"]

@@ -7,7 +7,7 @@
     app.wsgi_app = ConsentMiddleware(app.wsgi_app, config=config)   # Flask (or use cookieconsent.flask)
     application = ConsentMiddleware(application, config=config)      # any WSGI app
 
-The request's :class:`~cookieconsent.engine.ConsentState` is at ``environ["cookieconsent.state"]``.
+The request's :class:`~cookieconsent.core.engine.ConsentState` is at ``environ["cookieconsent.state"]``.
 A non-HTML response's iterable is returned as it is; an HTML page's is wrapped to be rewritten
 chunk by chunk. Either way it streams, and the application's ``close()`` is still called.
 """
@@ -21,10 +21,10 @@ from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from cookieconsent._setup import build
+from cookieconsent.blocking.rewriter import HTMLRewriter
 from cookieconsent.config import ConsentConfig
-from cookieconsent.pages import MEMO_PAGE, Pages, is_html
-from cookieconsent.recorder import Recorder
-from cookieconsent.rewrite import HTMLRewriter
+from cookieconsent.core.pages import MEMO_PAGE, Pages, is_html
+from cookieconsent.records.recorder import Recorder
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -38,7 +38,7 @@ _SPECIAL = {"content-type": "CONTENT_TYPE", "content-length": "CONTENT_LENGTH"}
 
 
 class WSGIRequest:
-    """The :class:`~cookieconsent.request.RequestView` of a WSGI environ (computed on demand)."""
+    """The :class:`~cookieconsent.core.request.RequestView` of a WSGI environ (computed on demand)."""
 
     __slots__ = ("environ",)
 
@@ -107,7 +107,7 @@ class ConsentMiddleware:
         app: The WSGI application to wrap.
         config: The configuration (policy, keys, cookie options).
         recorder: Records device and log data for the granted categories (see
-            :class:`~cookieconsent.recorder.Recorder`); flushed when the process exits.
+            :class:`~cookieconsent.records.recorder.Recorder`); flushed when the process exits.
     """
 
     def __init__(self, app: WSGIApplication, config: ConsentConfig, recorder: Recorder | None = None) -> None:

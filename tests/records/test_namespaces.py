@@ -17,7 +17,6 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records import (
     SCHEMA_VERSION,
     ConsentRecord,
@@ -31,6 +30,7 @@ from cookieconsent.records import (
 )
 from cookieconsent.records import postgres as pg_backend
 from cookieconsent.records import sqlite as sqlite_backend
+from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from tests.records.conftest import Target
 from tests.test_recorder import UA, config
 

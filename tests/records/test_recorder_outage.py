@@ -12,8 +12,8 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
-from cookieconsent.recorder import Recorder
 from cookieconsent.records import open_store
+from cookieconsent.records.recorder import Recorder
 from tests.pg import PgCluster
 from tests.test_recorder import config
 

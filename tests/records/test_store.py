@@ -7,7 +7,7 @@ import threading
 
 import pytest
 
-from cookieconsent.policy import Retention
+from cookieconsent.policy.model import Retention
 from cookieconsent.records import (
     GENESIS_HASH,
     SCHEMA_VERSION,

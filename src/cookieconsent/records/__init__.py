@@ -23,6 +23,7 @@ from cookieconsent.records.errors import (
     StoreError,
     StoreUnavailableError,
 )
+from cookieconsent.records.factory import open_store
 from cookieconsent.records.models import (
     GENESIS_HASH,
     RIGHTS_PERIOD_DAYS,
@@ -45,6 +46,7 @@ from cookieconsent.records.models import (
     parse_record,
     seal,
 )
+from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.store import (
     SCHEMA_VERSION,
     ChainHead,
@@ -54,7 +56,6 @@ from cookieconsent.records.store import (
     Stopped,
     Store,
     check_chain,
-    open_store,
     redact_url,
 )
 
@@ -73,6 +74,7 @@ __all__ = [
     "PurgeCounts",
     "Record",
     "RecordKind",
+    "Recorder",
     "RecordsError",
     "RightKind",
     "RightsRequest",

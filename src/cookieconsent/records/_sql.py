@@ -44,7 +44,7 @@ from cookieconsent.records.store import (
 )
 
 if TYPE_CHECKING:
-    from cookieconsent.policy import Retention
+    from cookieconsent.policy.model import Retention
 
 Row = tuple[Any, ...]
 

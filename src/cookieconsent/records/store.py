@@ -1,11 +1,6 @@
-"""The store interface, shared by the SQLite and the PostgreSQL store, and :func:`open_store`.
+"""The store interface, shared by the SQLite and the PostgreSQL store.
 
-::
-
-    from cookieconsent.records import open_store
-
-    store = open_store("instance/records.db")            # SQLite (WAL), the default
-    store = open_store("postgresql://app@db.internal/app")  # PostgreSQL, pooled
+Open one with :func:`~cookieconsent.records.open_store`.
 
 Every write is one transaction. Visit and event records are idempotent by id: writing a batch again
 after a failure whose outcome is unknown never stores a record twice. Consent records are appended
@@ -18,15 +13,13 @@ from __future__ import annotations
 import abc
 import datetime as dt
 import hashlib
-import os
 import re
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Literal
 from urllib.parse import urlsplit, urlunsplit
 
-from cookieconsent.records.errors import StoreError
 from cookieconsent.records.models import (
     GENESIS_HASH,
     ConsentRecord,
@@ -39,7 +32,7 @@ from cookieconsent.records.models import (
 if TYPE_CHECKING:
     from types import TracebackType
 
-    from cookieconsent.policy import Retention
+    from cookieconsent.policy.model import Retention
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,7 +43,6 @@ __all__ = [
     "Stopped",
     "Store",
     "check_chain",
-    "open_store",
     "redact_url",
 ]
 
@@ -540,49 +532,3 @@ def redact_url(url: str) -> str:
         netloc = f"{user}:***@{hostinfo}"
     query = re.sub(r"(?i)(password=)[^&]*", r"\1***", parts.query)
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
-
-
-#: A libpq key/value connection string (``host=db dbname=app user=web``), not a file name.
-_CONNINFO = re.compile(r"^\s*(host|hostaddr|port|dbname|user|password|service|sslmode)\s*=\S*(\s+\w+\s*=\S*)*\s*$")
-
-
-def open_store(target: str | os.PathLike[str], **options: Any) -> Store:
-    """Open the store ``target`` names, creating its schema on first use.
-
-    Args:
-        target: A file path (``instance/records.db``) or ``sqlite:///path/to/records.db`` for SQLite;
-            ``postgresql://user:password@host:5432/dbname`` or a key/value connection string
-            (``host=db dbname=app``) for PostgreSQL (needs
-            ``pip install "cookieconsent[postgres]"``).
-        **options: Passed to :class:`~cookieconsent.records.sqlite.SqliteStore` or
-            :class:`~cookieconsent.records.postgres.PostgresStore` (e.g. ``timeout``, ``max_size``).
-
-    Raises:
-        StoreError: the URL scheme is not supported.
-        StoreUnavailableError: the database cannot be reached.
-    """
-    if isinstance(target, os.PathLike):
-        from cookieconsent.records.sqlite import SqliteStore
-
-        return SqliteStore(target, **options)
-    scheme = target.split("://", 1)[0].lower() if "://" in target else ""
-    if scheme in ("postgresql", "postgres") or (not scheme and _CONNINFO.match(target)):
-        from cookieconsent.records.postgres import PostgresStore
-
-        return PostgresStore(target, **options)
-    if scheme in ("", "sqlite"):
-        from cookieconsent.records.sqlite import SqliteStore
-
-        path = target
-        if scheme == "sqlite":
-            if not target.startswith("sqlite:///") or target == "sqlite:///":
-                raise StoreError(
-                    f"cannot read a file path from {target!r}; write sqlite:///relative/path.db or "
-                    "sqlite:////absolute/path.db"
-                )
-            path = target[len("sqlite:///") :]
-        return SqliteStore(path, **options)
-    raise StoreError(
-        f"unsupported store URL {redact_url(target)!r}: use a file path ('instance/records.db'), "
-        "'sqlite:///path/to/records.db' or 'postgresql://user@host/dbname'"
-    )

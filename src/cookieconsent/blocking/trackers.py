@@ -8,7 +8,7 @@ it fetches points at a tracker. The catalog matches hosts in two ways:
 - by host and path, where the host also serves content: ``facebook.com/tr`` matches
   ``www.facebook.com/tr?id=…`` but not ``www.facebook.com/help``.
 
-URLs are read as browsers resolve them first (see :mod:`cookieconsent.urls`). Inline scripts that
+URLs are read as browsers resolve them first (see :mod:`cookieconsent.blocking.urls`). Inline scripts that
 load a tracker host, or call a vendor's well-known tag functions, are caught too. A policy adds its
 own hosts with ``[[trackers]]`` entries, which come first and may reclassify a built-in host.
 
@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
 
-from cookieconsent.urls import FIRST_PARTY, Base, Target, resolve
+from cookieconsent.blocking.urls import FIRST_PARTY, Base, Target, resolve
 
 __all__ = ["BUILTIN", "UNPARSEABLE", "VENDORS", "Catalog", "TrackerHost", "Vendor", "load_vendors", "stricter"]
 
@@ -94,7 +94,7 @@ def load_vendors(text: str) -> tuple[Vendor, ...]:
 
 #: The built-in catalog's vendors.
 VENDORS: tuple[Vendor, ...] = load_vendors(
-    resources.files("cookieconsent").joinpath("data/trackers.toml").read_text(encoding="utf-8")
+    resources.files("cookieconsent.blocking").joinpath("data/trackers.toml").read_text(encoding="utf-8")
 )
 #: The built-in catalog's host rules.
 BUILTIN: tuple[TrackerHost, ...] = tuple(rule for vendor in VENDORS for rule in vendor.hosts())
@@ -144,7 +144,7 @@ class Catalog:
         ``url`` is the attribute's value with its character references decoded. A ``javascript:`` URL
         needs what its script needs. A URL that cannot be read needs :data:`UNPARSEABLE`. ``data:``
         URLs fetch nothing from a host: what they hold is the caller's to judge (see
-        :func:`cookieconsent.urls.resolve`).
+        :func:`cookieconsent.blocking.urls.resolve`).
         """
         if len(url) > 2048:
             return self._category_of_url(url, base)

@@ -42,10 +42,11 @@ try:
     import fcntl
 except ImportError:  # not POSIX: the spool is then shared safely by threads only
     fcntl = None  # type: ignore[assignment]
-from cookieconsent.cookie import DEVICE_COOKIE, device_cookie_name, format_cookie, read_cookies
-from cookieconsent.endpoints import Endpoints, Event
-from cookieconsent.engine import ConsentState, Engine
-from cookieconsent.policy import NECESSARY
+from cookieconsent.core.cookie import DEVICE_COOKIE, device_cookie_name, format_cookie, read_cookies
+from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.request import RequestView
+from cookieconsent.policy.model import NECESSARY
+from cookieconsent.records.factory import open_store
 from cookieconsent.records.models import (
     ConsentRecord,
     EventRecord,
@@ -57,8 +58,8 @@ from cookieconsent.records.models import (
     ip_minimise,
     time_ordered_id,
 )
-from cookieconsent.records.store import Store, open_store
-from cookieconsent.request import RequestView
+from cookieconsent.records.store import Store
+from cookieconsent.web.endpoints import Endpoints, Event
 
 __all__ = ["DEVICE_COOKIE", "Recorder"]
 
@@ -199,12 +200,12 @@ class Recorder:
         """Receive the decisions and beacon events of a middleware (the middlewares call this).
 
         With a store, it also serves the privacy centre (``{prefix}/my-data``, see
-        :class:`~cookieconsent.privacy.PrivacyCentre`), which the banner and preference page link to.
+        :class:`~cookieconsent.web.privacy.PrivacyCentre`), which the banner and preference page link to.
         """
         engine.decision_hooks.append(lambda state, mechanism: self.consent(state, mechanism))  # type: ignore[arg-type]
         endpoints.event_hooks.append(lambda request, state, event: self.event(state, event, request))
         if self.store is not None:
-            from cookieconsent.privacy import PrivacyCentre  # imports this module
+            from cookieconsent.web.privacy import PrivacyCentre  # imports this module
 
             renderer = endpoints.renderer
             centre = PrivacyCentre(self, engine, endpoints, renderer)
@@ -352,8 +353,8 @@ class Recorder:
         """SHA-256 of the notice shown in ``locale``: the banner's texts and the policy's notice (R31)."""
         cached = self._notice_hashes.get(locale)
         if cached is None:
-            from cookieconsent.i18n import messages
-            from cookieconsent.render import Renderer
+            from cookieconsent.ui.i18n import messages
+            from cookieconsent.ui.render import Renderer
 
             notice = Renderer(self.engine).notice(locale)
             categories = [(c.id, c.title.get(locale), c.description.get(locale)) for c in self.policy.categories]

@@ -30,9 +30,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlsplit
 
-from cookieconsent.engine import ConsentState, Engine
-from cookieconsent.render import STATIC, Renderer
-from cookieconsent.request import RequestView
+from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.request import RequestView
+from cookieconsent.ui.render import STATIC, Renderer
 
 __all__ = [
     "BadRequest",

@@ -44,8 +44,8 @@ from dataclasses import dataclass, field
 from typing import IO, TYPE_CHECKING, Any
 from urllib.parse import urljoin, urlsplit, urlunsplit
 
+from cookieconsent.blocking.trackers import Catalog
 from cookieconsent.errors import CookieConsentError
-from cookieconsent.trackers import Catalog
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request

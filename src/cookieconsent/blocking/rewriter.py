@@ -33,10 +33,10 @@ from typing import Any
 
 from markupsafe import escape
 
-from cookieconsent import css
-from cookieconsent.policy import NECESSARY
-from cookieconsent.trackers import _STRICTNESS, UNPARSEABLE, Catalog, stricter
-from cookieconsent.urls import FIRST_PARTY, OPAQUE, Base, Target, base_from, resolve
+from cookieconsent.blocking import css
+from cookieconsent.blocking.trackers import _STRICTNESS, UNPARSEABLE, Catalog, stricter
+from cookieconsent.blocking.urls import FIRST_PARTY, OPAQUE, Base, Target, base_from, resolve
+from cookieconsent.policy.model import NECESSARY
 
 __all__ = ["INLINE_LIMIT", "Encoded", "HTMLRewriter", "RewritePlan", "encode_markup", "html_charset", "nonce_from_csp"]
 
@@ -291,7 +291,7 @@ class RewritePlan:
     charset: str = "utf-8"
     #: The start of the ``data-cc-id`` values (by default a per-response number, see ``_RESPONSES``).
     id_prefix: str | None = None
-    #: What, besides the page, decides the output (see :class:`~cookieconsent.pages.Pages`): a page
+    #: What, besides the page, decides the output (see :class:`~cookieconsent.core.pages.Pages`): a page
     #: rewritten under two plans with equal keys comes out the same, but for the ids. ``None``: unknown.
     key: Hashable | None = None
     #: The policy's optional categories: a URL that cannot be read needs every one of them.
@@ -415,7 +415,7 @@ class _AttrStream:
     :attr:`HOLD` characters) and then sent as it was, or with a refused fetch renamed ``data-…``
     and a refused style, handler or ping neutralised (see :meth:`HTMLRewriter._neutralise`). A value
     longer than that is judged by its beginning and then streamed: a style through a
-    :class:`~cookieconsent.css.CSSStream`, a URL, handler, srcset or srcdoc that cannot be judged from
+    :class:`~cookieconsent.blocking.css.CSSStream`, a URL, handler, srcset or srcdoc that cannot be judged from
     its beginning renamed, anything else as it is. A marking (``data-category``) that comes after the
     attributes it would mark is not applied to them.
     """
@@ -1447,7 +1447,7 @@ class HTMLRewriter:
 
         A ``javascript:`` URL needs what its script does; a ``data:`` URL, what the document, script
         or style sheet it holds does, where the element reads it as one (a frame, a script, a
-        stylesheet link); an unreadable URL needs :data:`~cookieconsent.trackers.UNPARSEABLE`.
+        stylesheet link); an unreadable URL needs :data:`~cookieconsent.blocking.trackers.UNPARSEABLE`.
         """
         catalog = self.plan.catalog
         found = None

@@ -10,7 +10,7 @@ exist; their official names are taken from the table, never typed by hand::
 
 from __future__ import annotations
 
-from cookieconsent._pdpa_table import DATA_CATEGORIES, PURPOSES
+from cookieconsent.policy._pdpa_table import DATA_CATEGORIES, PURPOSES
 
 __all__ = [
     "DATA_CATEGORIES",

@@ -15,7 +15,7 @@
   browser the store holds something for can file one, and an open request of the same kind is
   answered with its own reference rather than filed twice.
 
-A :class:`~cookieconsent.recorder.Recorder` with a store creates one when a middleware attaches it,
+A :class:`~cookieconsent.records.recorder.Recorder` with a store creates one when a middleware attaches it,
 so applications rarely build one themselves::
 
     recorder = Recorder(config, "instance/records.db")
@@ -35,9 +35,9 @@ from urllib.parse import parse_qsl, quote
 
 from markupsafe import Markup
 
-from cookieconsent.cookie import expire_cookie
-from cookieconsent.endpoints import BadRequest, Reply, json_reply, media_type, safe_next
-from cookieconsent.engine import ConsentState, Engine
+from cookieconsent.core.cookie import expire_cookie
+from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.request import RequestView
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.records.errors import StoreError
 from cookieconsent.records.models import (
@@ -49,13 +49,13 @@ from cookieconsent.records.models import (
     VisitRecord,
     close_request,
 )
-from cookieconsent.request import RequestView
+from cookieconsent.web.endpoints import BadRequest, Reply, json_reply, media_type, safe_next
 
 if TYPE_CHECKING:
-    from cookieconsent.endpoints import Endpoints
-    from cookieconsent.recorder import Recorder
+    from cookieconsent.records.recorder import Recorder
     from cookieconsent.records.store import Store
-    from cookieconsent.render import Renderer
+    from cookieconsent.ui.render import Renderer
+    from cookieconsent.web.endpoints import Endpoints
 
 __all__ = ["KINDS", "PrivacyCentre"]
 

@@ -5,7 +5,7 @@ sets and in which category, which device and log data may be recorded under whic
 notice items Taiwan's PDPA (Art. 8) asks for. Load one from TOML with :func:`load_policy`; every
 problem is reported at once, each with the field it concerns and how to fix it::
 
-    from cookieconsent.policy import load_policy
+    from cookieconsent.policy.model import load_policy
 
     policy = load_policy("policy.toml")
     policy.allows_cookie_in("_ga")        # -> "analytics"
@@ -39,8 +39,8 @@ from pydantic import (
     model_validator,
 )
 
-from cookieconsent import pdpa
 from cookieconsent.errors import PolicyError
+from cookieconsent.policy import pdpa
 
 __all__ = [
     "Category",
@@ -205,7 +205,7 @@ class Category(_Model):
         hosts: The third-party hosts the category's scripts, frames and pixels load from, as CSP
             host-source expressions (``www.example.com``, ``*.example.com``,
             ``https://cdn.example.com``): a page's Content-Security-Policy allows them only while the
-            category is in force (see :mod:`cookieconsent.csp`).
+            category is in force (see :mod:`cookieconsent.core.csp`).
     """
 
     id: str
@@ -381,7 +381,7 @@ class Retention(_Model):
 class Tracker(_Model):
     """A third-party host whose scripts, frames and pixels need consent to ``category``.
 
-    Adds to (and may reclassify) the built-in catalog of :mod:`cookieconsent.trackers`.
+    Adds to (and may reclassify) the built-in catalog of :mod:`cookieconsent.blocking.trackers`.
     """
 
     host: str
@@ -412,7 +412,7 @@ class GpcSettings(_Model):
 
 
 def _default_categories() -> tuple[Category, ...]:
-    from cookieconsent._defaults import DEFAULT_CATEGORIES
+    from cookieconsent.policy.defaults import DEFAULT_CATEGORIES
 
     return tuple(Category.model_validate(c) for c in DEFAULT_CATEGORIES)
 

@@ -33,17 +33,19 @@ import datetime as dt
 import io
 import json
 import os
+import subprocess
 import sys
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
+from cookieconsent.blocking.trackers import Catalog
 from cookieconsent.errors import PolicyError
-from cookieconsent.policy import Policy, load_policy
+from cookieconsent.policy.model import Policy, load_policy
 from cookieconsent.records.errors import RecordsError, RightsRequestError
+from cookieconsent.records.factory import open_store
 from cookieconsent.records.models import EventRecord, RightsRequest, VisitRecord, close_request, extend
-from cookieconsent.records.store import Store, open_store, redact_url
-from cookieconsent.trackers import Catalog
+from cookieconsent.records.store import Store, redact_url
 
 __all__ = ["deidentified_rows", "main"]
 
@@ -95,15 +97,16 @@ def _demo(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    sys.path.insert(0, str(root))
-    from examples.serve import main as serve  # type: ignore[import-not-found,unused-ignore]
-
     base = f"http://{args.host}:{args.port}"
     print(f"Serving the demo site ({args.framework}) on {base}/ — Ctrl+C stops it.")
     print(f"  cookie settings: {base}/_consent/preferences")
     print(f"  privacy centre:  {base}/_consent/my-data (records go to SQLite: examples/instance/cookieconsent.db)")
-    serve(["--framework", args.framework, "--host", args.host, "--port", str(args.port)])
-    return 0
+    # A process of its own: the library never imports the repository's code.
+    command = [sys.executable, "-m", "examples.serve", "--framework", args.framework]
+    try:
+        return subprocess.call([*command, "--host", args.host, "--port", str(args.port)], cwd=root)
+    except KeyboardInterrupt:
+        return 0
 
 
 # -- records ---------------------------------------------------------------------------------------
@@ -287,7 +290,7 @@ def _export(args: argparse.Namespace, store: Store) -> int:
 
 
 def _audit(args: argparse.Namespace) -> int:
-    from cookieconsent.audit import run_command
+    from cookieconsent.cli.audit import run_command
 
     return run_command(
         args.url,
@@ -475,7 +478,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     code: int = args.run(args)
     return code
-
-
-if __name__ == "__main__":
-    sys.exit(main())

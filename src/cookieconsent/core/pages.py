@@ -1,7 +1,7 @@
 """Which responses are rewritten, and the headers that go with a rewritten page.
 
 An HTML response (``text/html`` or ``application/xhtml+xml``) with a body is rewritten as it streams
-(see :mod:`cookieconsent.rewrite`). A compressed one cannot be: it passes through untouched, with a
+(see :mod:`cookieconsent.blocking.rewriter`). A compressed one cannot be: it passes through untouched, with a
 warning logged once, because the middleware must sit *inside* any compression middleware.
 """
 
@@ -11,11 +11,11 @@ import logging
 import threading
 from collections.abc import Hashable, Sequence
 
-from cookieconsent.csp import ConsentCSP, CSPReports
-from cookieconsent.engine import ConsentState, Engine, private
-from cookieconsent.render import Renderer
-from cookieconsent.rewrite import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
-from cookieconsent.trackers import Catalog, TrackerHost
+from cookieconsent.blocking.rewriter import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
+from cookieconsent.blocking.trackers import Catalog, TrackerHost
+from cookieconsent.core.csp import ConsentCSP, CSPReports
+from cookieconsent.core.engine import ConsentState, Engine, private
+from cookieconsent.ui.render import Renderer
 
 __all__ = ["Pages", "is_html"]
 
@@ -44,7 +44,7 @@ class Pages:
         policy = engine.policy
         self.catalog = Catalog(TrackerHost(t.host, t.category, t.path, t.vendor) for t in policy.trackers)
         config = engine.config
-        #: The Content-Security-Policy of rewritten pages (``None`` when ``csp="off"``; see :mod:`cookieconsent.csp`).
+        #: The Content-Security-Policy of rewritten pages (``None`` when ``csp="off"``).
         self.csp = None if config.csp == "off" else ConsentCSP(policy, config.csp, f"{config.prefix}/csp-report")
         #: The CSP violation reports browsers sent, counted (``csp_reports.counts()``).
         self.csp_reports = CSPReports()

@@ -1,6 +1,6 @@
 """What the library adds to pages: the head snippet, the banner, the embed placeholder, the preference page.
 
-Templates live in ``cookieconsent/templates`` (Jinja2, autoescaped); texts in ``cookieconsent/locales``.
+Templates live in ``cookieconsent/ui/templates`` (Jinja2, autoescaped); texts in ``cookieconsent/ui/locales``.
 Every tag the library injects carries the page's CSP nonce when the page has one, and no injected
 markup uses inline event handlers.
 """
@@ -19,11 +19,11 @@ from urllib.parse import quote
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from cookieconsent import pdpa
-from cookieconsent.engine import ConsentState, Engine
-from cookieconsent.i18n import messages
-from cookieconsent.policy import NECESSARY, Text
-from cookieconsent.rewrite import Encoded, encode_markup
+from cookieconsent.blocking.rewriter import Encoded, encode_markup
+from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.policy import pdpa
+from cookieconsent.policy.model import NECESSARY, Text
+from cookieconsent.ui.i18n import messages
 
 __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 
@@ -68,7 +68,7 @@ def _nonce_attribute(nonce: str | None) -> str:
 
 
 class Renderer:
-    """Renders the library's markup for one :class:`~cookieconsent.engine.Engine`."""
+    """Renders the library's markup for one :class:`~cookieconsent.core.engine.Engine`."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
@@ -231,7 +231,7 @@ class Renderer:
 
         Rendered once per (language, decision, GPC status) and kept; only the return path differs
         between pages, and it is filled in afterwards. With ``charset``, the markup comes already
-        encoded for the page's rewriter (an :class:`~cookieconsent.rewrite.Encoded`), from pieces
+        encoded for the page's rewriter (an :class:`~cookieconsent.blocking.rewriter.Encoded`), from pieces
         encoded once.
         """
         key = self._banner_key(state)

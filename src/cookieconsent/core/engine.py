@@ -17,7 +17,7 @@ from functools import lru_cache
 from typing import Any
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.cookie import (
+from cookieconsent.core.cookie import (
     CACHED_HEADER,
     ConsentCodec,
     Decision,
@@ -29,9 +29,9 @@ from cookieconsent.cookie import (
     read_cookies,
     set_cookie_name,
 )
-from cookieconsent.i18n import negotiate
-from cookieconsent.policy import NECESSARY
-from cookieconsent.request import RequestView
+from cookieconsent.core.request import RequestView
+from cookieconsent.policy.model import NECESSARY
+from cookieconsent.ui.i18n import negotiate
 
 __all__ = ["ConsentState", "Engine", "gpc_enabled"]
 

@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from cookieconsent.endpoints import BadRequest, Reply, media_type
-from cookieconsent.engine import ConsentState
-from cookieconsent.policy import NECESSARY, Policy
-from cookieconsent.request import RequestView
+from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.request import RequestView
+from cookieconsent.policy.model import NECESSARY, Policy
+from cookieconsent.web.endpoints import BadRequest, Reply, media_type
 
 __all__ = [
     "DIRECTIVES",
