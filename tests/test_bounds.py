@@ -37,8 +37,9 @@ from cookieconsent.errors import ConfigurationError
 from cookieconsent.records import EventRecord, StoreUnavailableError, UserAgent, VisitRecord
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
-from cookieconsent.web.endpoints import EventQuota, Reply
+from cookieconsent.web.endpoints import EventQuota
 from cookieconsent.web.privacy import PAGE_SIZE
+from cookieconsent.web.replies import Reply
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import SECRET
 from tests.test_recorder import UA, config

@@ -35,7 +35,7 @@ from cookieconsent.policy.model import load_policy, parse_policy
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.ui import render as render_module
 from cookieconsent.ui.i18n import messages
-from cookieconsent.web.endpoints import safe_next
+from cookieconsent.web.replies import safe_next
 from cookieconsent.wsgi import ENVIRON_KEY
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.conftest import SECRET, Response, small_policy_data

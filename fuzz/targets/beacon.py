@@ -54,7 +54,8 @@ logging.getLogger("cookieconsent").propagate = False
 
 def test_one_input(data: bytes) -> None:
     """Run one input; raise :class:`~fuzz.common.Finding` when an invariant does not hold."""
-    from cookieconsent.web.endpoints import EVENT_TYPES, BadRequest, parse_event
+    from cookieconsent.web.endpoints import EVENT_TYPES, parse_event
+    from cookieconsent.web.replies import BadRequest
 
     settings = Settings(data)
     flags, kind, origin = settings.byte(), settings.byte(), settings.byte()

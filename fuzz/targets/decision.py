@@ -113,7 +113,7 @@ def test_one_input(data: bytes) -> None:
 
 
 def _check(reply: object, request: Request, gpc: bool, body: bytes, cross_site: bool, flags: int) -> None:
-    from cookieconsent.web.endpoints import Reply
+    from cookieconsent.web.replies import Reply
 
     assert isinstance(reply, Reply)
     status = reply.status

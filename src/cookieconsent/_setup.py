@@ -7,10 +7,15 @@ from cookieconsent.core.engine import Engine
 from cookieconsent.core.pages import Pages
 from cookieconsent.records.recorder import Recorder
 from cookieconsent.web.endpoints import Endpoints
+from cookieconsent.web.privacy import PrivacyCentre
 
 
 def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pages, Endpoints]:
-    """Check ``config`` and build the parts a middleware runs, with ``recorder`` attached."""
+    """Check ``config`` and build the parts a middleware runs, with ``recorder`` attached.
+
+    A recorder with a store also gets the privacy centre (``{prefix}/my-data``), which the banner
+    and preference page link to.
+    """
     if not isinstance(config, ConsentConfig):
         raise TypeError(
             "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
@@ -22,4 +27,6 @@ def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pag
         endpoints.add_route("csp-report", ("POST",), pages.csp_reports.handle)
     if recorder is not None:
         recorder.attach(engine, endpoints)
+        if recorder.store is not None:
+            PrivacyCentre(recorder, engine, endpoints, endpoints.renderer)  # sets the renderer's my_data_url
     return engine, pages, endpoints

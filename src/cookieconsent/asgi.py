@@ -34,7 +34,7 @@ from cookieconsent.core.engine import ConsentState
 from cookieconsent.core.pages import is_html
 from cookieconsent.core.request import RequestView
 from cookieconsent.records.recorder import Recorder
-from cookieconsent.web.endpoints import Reply
+from cookieconsent.web.replies import Reply
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 

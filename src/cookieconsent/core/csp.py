@@ -36,7 +36,7 @@ from urllib.parse import urlsplit
 from cookieconsent.core.engine import ConsentState
 from cookieconsent.core.request import RequestView
 from cookieconsent.policy.model import NECESSARY, Policy
-from cookieconsent.web.endpoints import BadRequest, Reply, media_type
+from cookieconsent.web.replies import BadRequest, Reply, media_type
 
 __all__ = [
     "DIRECTIVES",

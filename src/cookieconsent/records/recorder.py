@@ -199,17 +199,11 @@ class Recorder:
     def attach(self, engine: Engine, endpoints: Endpoints) -> None:
         """Receive the decisions and beacon events of a middleware (the middlewares call this).
 
-        With a store, it also serves the privacy centre (``{prefix}/my-data``, see
-        :class:`~cookieconsent.web.privacy.PrivacyCentre`), which the banner and preference page link to.
+        The middlewares also serve the privacy centre when the recorder has a store (see
+        :class:`~cookieconsent.web.privacy.PrivacyCentre`); this method only adds the hooks.
         """
         engine.decision_hooks.append(lambda state, mechanism: self.consent(state, mechanism))  # type: ignore[arg-type]
         endpoints.event_hooks.append(lambda request, state, event: self.event(state, event, request))
-        if self.store is not None:
-            from cookieconsent.web.privacy import PrivacyCentre  # imports this module
-
-            renderer = endpoints.renderer
-            centre = PrivacyCentre(self, engine, endpoints, renderer)
-            renderer.my_data_url = centre.url
 
     # -- the request path ------------------------------------------------------------------------
 

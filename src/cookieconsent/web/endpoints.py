@@ -21,63 +21,41 @@ import html
 import json
 import logging
 import math
-import re
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from typing import Any
-from urllib.parse import parse_qsl, quote, urlsplit
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from cookieconsent.core.engine import ConsentState, Engine
 from cookieconsent.core.request import RequestView
 from cookieconsent.ui.render import STATIC, Renderer
+from cookieconsent.web.replies import (
+    FORM,
+    JSON,
+    NO_STORE,
+    BadRequest,
+    Reply,
+    check_origin,
+    html_reply,
+    json_reply,
+    media_type,
+    parse_form,
+    query,
+    safe_next,
+)
 
-__all__ = [
-    "BadRequest",
-    "Endpoints",
-    "Event",
-    "EventQuota",
-    "Reply",
-    "json_reply",
-    "media_type",
-    "parse_event",
-    "safe_next",
-]
+__all__ = ["Endpoints", "Event", "EventQuota", "parse_event"]
 
 logger = logging.getLogger("cookieconsent")
 
 GPC_PATH = "/.well-known/gpc.json"
 ACTIONS = ("accept_all", "reject_all", "custom")
-FORM = "application/x-www-form-urlencoded"
-JSON = "application/json"
-_CONTROL = re.compile(r"[\x00-\x20\x7f\\]")
-_NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
+#: The decision form's fields that may be given once.
+_ONCE = ("action", "next", "gpc_override")
 _STATIC_TYPES = {"js": "text/javascript; charset=utf-8", "css": "text/css; charset=utf-8"}
 EVENT_TYPES = ("page_view", "click")
 EVENT_LIMIT = 4096
-
-Header = tuple[str, str]
-
-
-@dataclass(slots=True)
-class Reply:
-    """A response: status, headers and a body, whole or streamed.
-
-    Attributes:
-        status: The status code.
-        headers: The headers (names in lowercase).
-        body: The whole body, when ``stream`` is None.
-        stream: A body sent chunk by chunk, without a ``Content-Length`` (the JSON copy of the
-            privacy centre). Each ``next()`` may read from the store, so the ASGI adapter asks for
-            each chunk in a thread; the adapters call its ``close()``, if it has one, when done.
-    """
-
-    status: int
-    headers: list[Header] = field(default_factory=list)
-    body: bytes = b""
-    stream: Iterator[bytes] | None = None
 
 
 class EventQuota:
@@ -128,17 +106,6 @@ class EventQuota:
             return None
 
 
-class BadRequest(Exception):
-    """A request the endpoints refuse; becomes a 4xx reply."""
-
-    def __init__(self, status: int, code: str, message: str, headers: list[Header] | None = None) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.message = message
-        self.headers = headers or []
-
-
 @dataclass(slots=True)
 class _Choice:
     action: str
@@ -146,44 +113,6 @@ class _Choice:
     next: str | None
     override_gpc: bool
     form: bool
-
-
-def json_reply(status: int, data: Any, headers: list[Header] | None = None) -> Reply:
-    """A JSON reply that no cache keeps."""
-    return _json_reply(status, data, headers)
-
-
-def _json_reply(status: int, data: Any, headers: list[Header] | None = None) -> Reply:
-    body = json.dumps(data, separators=(",", ":")).encode()
-    return Reply(status, [("content-type", JSON), *_NO_STORE, *(headers or [])], body)
-
-
-def media_type(request: RequestView) -> tuple[str, str | None]:
-    """The request's media type (lowercase) and charset."""
-    return _media_type(request)
-
-
-def _media_type(request: RequestView) -> tuple[str, str | None]:
-    raw = request.header("content-type") or ""
-    media, *params = raw.split(";")
-    charset = None
-    for param in params:
-        key, _, value = param.partition("=")
-        if key.strip().lower() == "charset":
-            charset = value.strip().strip('"').lower()
-    return media.strip().lower(), charset
-
-
-def safe_next(target: str | None) -> str:
-    """A same-origin path to redirect to: ``target`` if it is a local path, else ``/``."""
-    if not target or len(target) > 2000 or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    if _CONTROL.search(target):
-        return "/"
-    parts = urlsplit(target)
-    if parts.scheme or parts.netloc:
-        return "/"
-    return quote(target, safe="/?&=#%:@!$'()*+,;~-._")
 
 
 class Endpoints:
@@ -213,7 +142,8 @@ class Endpoints:
         self._static_prefix = f"{prefix}/static/"
         #: Paths whose handlers may wait on I/O (a store): an async server runs them in a thread.
         self._blocking: set[str] = set()
-        self._trusted = set(config.trusted_origins)
+        #: Other origins allowed to post (:func:`~cookieconsent.web.replies.check_origin` takes them).
+        self.trusted_origins = frozenset(config.trusted_origins)
         per_minute = config.events_per_minute
         #: The per-device quota of ``POST {prefix}/events`` (None: unlimited).
         self.event_quota: EventQuota | None = EventQuota(per_minute) if per_minute else None
@@ -247,10 +177,6 @@ class Endpoints:
     def blocks(self, path: str) -> bool:
         """Whether the handler of ``path`` may wait on I/O (see :meth:`add_route`)."""
         return path in self._blocking
-
-    def check_origin(self, request: RequestView) -> None:
-        """Refuse (403) a state-changing request that does not come from the site's own pages."""
-        self._check_origin(request)
 
     def matches(self, path: str) -> bool:
         """Whether ``path`` belongs to the library (the app never sees these requests)."""
@@ -296,19 +222,19 @@ class Endpoints:
     # -- handlers ------------------------------------------------------------------------------
 
     def _state(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        reply = _json_reply(200, state.as_dict())
+        reply = json_reply(200, state.as_dict())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
     def _preferences(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        return self._markup(state, self.renderer.preferences_page(state, safe_next(_query(request).get("next"))))
+        return self._markup(state, self.renderer.preferences_page(state, safe_next(query(request).get("next"))))
 
     def _dialog(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        return self._markup(state, self.renderer.dialog(state, safe_next(_query(request).get("next"))))
+        return self._markup(state, self.renderer.dialog(state, safe_next(query(request).get("next"))))
 
     def _markup(self, state: ConsentState, markup: str) -> Reply:
         """A page or fragment of the visitor's settings: never cached, and varying with their cookie."""
-        reply = Reply(200, [("content-type", "text/html; charset=utf-8"), *_NO_STORE], markup.encode())
+        reply = html_reply(200, markup)
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
@@ -330,7 +256,7 @@ class Endpoints:
                 for r in policy.cookies
             ],
         }
-        return _json_reply(200, data)
+        return json_reply(200, data)
 
     def _static(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         name = request.path[len(self._static_prefix) :]
@@ -352,7 +278,7 @@ class Endpoints:
         return Reply(200, headers, (STATIC / name).read_bytes())
 
     def _events(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        self._check_origin(request)
+        check_origin(request, self.trusted_origins)
         quota = self.event_quota
         if quota is not None:
             wait = quota.take(self._event_key(request, state))
@@ -363,7 +289,7 @@ class Endpoints:
                     f"More than {quota.per_minute} events a minute come from this browser; send again in {wait} s.",
                     [("retry-after", str(wait))],
                 )
-        media, _ = _media_type(request)
+        media, _ = media_type(request)
         if media not in (JSON, "text/plain"):
             raise BadRequest(415, "unsupported_media_type", f"Send events as {JSON} (or text/plain from sendBeacon).")
         if len(body) > EVENT_LIMIT:
@@ -376,7 +302,7 @@ class Endpoints:
                     hook(request, state, event)
                 except Exception:
                     logger.exception("cookieconsent: an event hook raised; the event was not passed on")
-        return Reply(204, list(_NO_STORE))
+        return Reply(204, list(NO_STORE))
 
     def _event_key(self, request: RequestView, state: ConsentState) -> str:
         """Whose events these are: the device cookie, else the consent id, else the client address."""
@@ -395,7 +321,7 @@ class Endpoints:
         return Reply(200, [("content-type", JSON), ("cache-control", "max-age=86400")], json.dumps(data).encode())
 
     def _decide(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        self._check_origin(request)
+        check_origin(request, self.trusted_origins)
         choice = self._parse_choice(request, body)
         optional = self.engine.policy.optional_categories
         if choice.action == "accept_all":
@@ -409,14 +335,14 @@ class Endpoints:
         return self._answer(new, choice.form, choice.next)
 
     def _withdraw(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        self._check_origin(request)
-        media, charset = _media_type(request)
+        check_origin(request, self.trusted_origins)
+        media, charset = media_type(request)
         form = media == FORM
         target = None
         if body and charset not in (None, "utf-8", "utf8"):
             raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
         if body and form:
-            target = self._form(body).get("next", [None])[0]
+            target = parse_form(body, _ONCE).get("next", [None])[0]
         elif body and media == JSON:
             try:
                 data = json.loads(body)
@@ -431,70 +357,14 @@ class Endpoints:
         return self._answer(new, form, target)
 
     def _answer(self, state: ConsentState, form: bool, target: str | None) -> Reply:
-        reply = Reply(303, [("location", safe_next(target)), *_NO_STORE]) if form else _json_reply(200, state.as_dict())
+        reply = Reply(303, [("location", safe_next(target)), *NO_STORE]) if form else json_reply(200, state.as_dict())
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
     # -- parsing -------------------------------------------------------------------------------
 
-    def _check_origin(self, request: RequestView) -> None:
-        if not self._same_origin(request):
-            raise BadRequest(403, "cross_origin", "This endpoint only accepts requests from this site's own pages.")
-
-    def _same_origin(self, request: RequestView) -> bool:
-        origin = request.header("origin")
-        if origin is not None and origin.strip().lower() in self._trusted:
-            return True  # a configured origin may post from another host
-        site = request.header("sec-fetch-site")
-        if site is not None and site.strip().lower() not in ("same-origin", "none"):
-            return False
-        if origin is None:
-            referer = request.header("referer")
-            if referer is None:
-                return True  # not sent by a browser on another site's behalf
-            try:
-                parts = urlsplit(referer.strip())
-            except ValueError:
-                return False
-            origin = f"{parts.scheme}://{parts.netloc}"
-        return self._origin_ok(origin.strip().lower(), request)
-
-    def _origin_ok(self, origin: str, request: RequestView) -> bool:
-        if origin in self._trusted:
-            return True
-        scheme, sep, host = origin.partition("://")
-        if not sep or scheme not in ("http", "https"):
-            return False
-        own_scheme = request.scheme.lower()
-        own_host = _strip_port(own_scheme, request.host.lower())
-        if _strip_port(scheme, host) != own_host:
-            return False
-        # Behind a TLS-terminating proxy the app may see http while the page was https.
-        return scheme == own_scheme or (scheme == "https" and own_scheme == "http")
-
-    def parse_form(self, body: bytes) -> dict[str, list[str]]:
-        """A UTF-8 form body as lists of values (400 for bad encoding or too many fields)."""
-        return self._form(body)
-
-    def _form(self, body: bytes) -> dict[str, list[str]]:
-        try:
-            text = body.decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadRequest(400, "bad_encoding", "The form is not valid UTF-8.") from None
-        try:
-            pairs = parse_qsl(text, keep_blank_values=True, max_num_fields=200)
-        except ValueError:
-            raise BadRequest(400, "too_many_fields", "The form has too many fields.") from None
-        out: dict[str, list[str]] = {}
-        for key, value in pairs:
-            out.setdefault(key, []).append(value)
-        for key in ("action", "next", "gpc_override"):
-            if len(out.get(key, ())) > 1:
-                raise BadRequest(400, "duplicate_field", f"The form gives {key!r} more than once; give it once.")
-        return out
-
     def _parse_choice(self, request: RequestView, body: bytes) -> _Choice:
-        media, charset = _media_type(request)
+        media, charset = media_type(request)
         if charset not in (None, "utf-8", "utf8"):
             raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
         if media == JSON:
@@ -511,7 +381,7 @@ class Endpoints:
             override = data.get("gpc_override", False) is True
             choice = _Choice(action if isinstance(action, str) else repr(action), categories, None, override, False)
         elif media == FORM:
-            form = self._form(body)
+            form = parse_form(body, _ONCE)
             choice = _Choice(
                 form.get("action", [""])[0],
                 form.get("category", []),
@@ -538,26 +408,15 @@ class Endpoints:
         return choice
 
     def _error(self, request: RequestView, exc: BadRequest) -> Reply:
-        media, _ = _media_type(request)
+        media, _ = media_type(request)
         if media == FORM:
             message = html.escape(exc.message)
             page = (
                 '<!doctype html><html lang="en"><meta charset="utf-8"><title>Request refused</title>'
                 f'<main><h1>Request refused</h1><p>{message}</p><p><a href="/">Back to the site</a></p></main>'
             )
-            return Reply(
-                exc.status,
-                [("content-type", "text/html; charset=utf-8"), *_NO_STORE, *exc.headers],
-                page.encode(),
-            )
-        return _json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
-
-
-def _query(request: RequestView) -> dict[str, str]:
-    try:
-        return dict(parse_qsl(request.query_string, max_num_fields=20))
-    except ValueError:
-        return {}
+            return html_reply(exc.status, page, exc.headers)
+        return json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
 
 
 @dataclass(frozen=True, slots=True)
@@ -595,8 +454,3 @@ def parse_event(body: bytes) -> Event:
     if ts is not None and (not isinstance(ts, int) or isinstance(ts, bool) or not 0 <= ts < 2**53):
         raise BadRequest(400, "bad_event", '"ts" must be a time in milliseconds.')
     return Event(kind, path, fields["target"], fields["referrer"], ts)
-
-
-def _strip_port(scheme: str, host: str) -> str:
-    default = ":443" if scheme == "https" else ":80"
-    return host[: -len(default)] if host.endswith(default) else host

@@ -15,7 +15,7 @@
   browser the store holds something for can file one, and an open request of the same kind is
   answered with its own reference rather than filed twice.
 
-A :class:`~cookieconsent.records.recorder.Recorder` with a store creates one when a middleware attaches it,
+The middlewares create one when their :class:`~cookieconsent.records.recorder.Recorder` has a store,
 so applications rarely build one themselves::
 
     recorder = Recorder(config, "instance/records.db")
@@ -31,7 +31,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast, get_args
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote
 
 from markupsafe import Markup
 
@@ -49,7 +49,20 @@ from cookieconsent.records.models import (
     VisitRecord,
     close_request,
 )
-from cookieconsent.web.endpoints import BadRequest, Reply, json_reply, media_type, safe_next
+from cookieconsent.web.replies import (
+    FORM,
+    JSON,
+    NO_STORE,
+    BadRequest,
+    Reply,
+    check_origin,
+    html_reply,
+    json_reply,
+    media_type,
+    parse_form,
+    query,
+    safe_next,
+)
 
 if TYPE_CHECKING:
     from cookieconsent.records.recorder import Recorder
@@ -67,10 +80,8 @@ PAGE_SIZE: Final = 100
 HISTORY: Final = 100
 #: Records read from the store for each chunk of the JSON copy.
 EXPORT_BATCH: Final = 200
-_FORM = "application/x-www-form-urlencoded"
-_JSON = "application/json"
-_NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
-_HTML = "text/html; charset=utf-8"
+#: The form fields that may be given once: the decision form's too, as at the other endpoints.
+_ONCE = ("action", "next", "gpc_override", "kind", "details")
 _DETAILS_LIMIT = 4000
 
 
@@ -157,15 +168,15 @@ class PrivacyCentre:
 
     def page(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``GET my-data``: the privacy centre page, ``PAGE_SIZE`` records at a time (``?page=2`` for the next)."""
-        query = _query(request)
-        number = _page_number(query.get("page"))
+        params = query(request)
+        number = _page_number(params.get("page"))
         device, consent_id = self.subject(request, state)
         counts: dict[str, int] = {}
         records: list[VisitRecord | EventRecord] = []
         consents: list[ConsentRecord] = []
         requests: list[RightsRequest] = []
         confirmed = None
-        ref = query.get("ref")
+        ref = params.get("ref")
         try:
             if self._flushed(device, consent_id):
                 counts = self.store.count_for(device_id=device, consent_id=consent_id)
@@ -184,7 +195,7 @@ class PrivacyCentre:
         total = sum(counts.values())
         pages = max(1, -(-total // PAGE_SIZE))
         first = (number - 1) * PAGE_SIZE
-        next_path = safe_next(query.get("next"))
+        next_path = safe_next(params.get("next"))
         context = self.renderer.context(state, next_path)
         context.update(
             head=Markup(self.renderer.head(state, None)),  # built from escaped parts
@@ -212,7 +223,7 @@ class PrivacyCentre:
             periods=RIGHTS_PERIOD_DAYS,
         )
         html = self.renderer.env.get_template("my_data.html").render(context)
-        reply = Reply(200, [("content-type", _HTML), *_NO_STORE], html.encode())
+        reply = html_reply(200, html)
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
@@ -228,7 +239,7 @@ class PrivacyCentre:
         headers = [
             ("content-type", "application/json; charset=utf-8"),
             ("content-disposition", 'attachment; filename="my-data.json"'),
-            *_NO_STORE,
+            *NO_STORE,
         ]
         if request.method.upper() == "HEAD":
             return Reply(200, headers, stream=iter(()))
@@ -269,7 +280,7 @@ class PrivacyCentre:
 
     def delete(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``POST my-data/delete``: delete this device's records, withdraw consent, expire the cookies."""
-        self.endpoints.check_origin(request)
+        check_origin(request, self.endpoints.trusted_origins)
         _, form = self._fields(request, body)
         device, consent_id = self.subject(request, state)
         now = self._now()
@@ -297,7 +308,7 @@ class PrivacyCentre:
         if device and not any(e.startswith(name + "=") for e in new.expire):
             new.expire = (*new.expire, expire_cookie(name, secure=self.engine.config.secure))
         if form:
-            reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *_NO_STORE])
+            reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *NO_STORE])
         else:
             reply = json_reply(
                 200,
@@ -314,7 +325,7 @@ class PrivacyCentre:
 
     def rights(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``POST rights``: file a rights request; ``stop`` also halts recording at once (R53)."""
-        self.endpoints.check_origin(request)
+        check_origin(request, self.endpoints.trusted_origins)
         fields, form = self._fields(request, body)
         kind = fields.get("kind")
         if kind not in KINDS:
@@ -347,7 +358,7 @@ class PrivacyCentre:
         except StoreError:
             raise _unavailable() from None
         if form:
-            reply = Reply(303, [("location", f"{self.url}?ref={quote(filed.reference)}"), *_NO_STORE])
+            reply = Reply(303, [("location", f"{self.url}?ref={quote(filed.reference)}"), *NO_STORE])
         else:
             reply = json_reply(
                 201 if created else 200,
@@ -396,13 +407,10 @@ class PrivacyCentre:
         media, charset = media_type(request)
         if body and charset not in (None, "utf-8", "utf8"):
             raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
-        if media == _FORM:
-            form = self.endpoints.parse_form(body)
-            for key in ("kind", "details"):
-                if len(form.get(key, ())) > 1:
-                    raise BadRequest(400, "duplicate_field", f"The form gives {key!r} more than once; give it once.")
+        if media == FORM:
+            form = parse_form(body, _ONCE)
             return {key: values[0] for key, values in form.items()}, True
-        if media == _JSON:
+        if media == JSON:
             try:
                 data = json.loads(body) if body else {}
             except (ValueError, RecursionError):
@@ -415,7 +423,7 @@ class PrivacyCentre:
             return {k: v for k, v in data.items() if isinstance(v, str)}, False
         if not body:
             return {}, False
-        raise BadRequest(415, "unsupported_media_type", f"Send {_JSON} or {_FORM}.")
+        raise BadRequest(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
 
 
 def _filed_by(filed: RightsRequest, device: str | None, consent_id: str | None) -> bool:
@@ -482,13 +490,6 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
 
 def _unavailable() -> BadRequest:
     return BadRequest(503, "store_unavailable", "The records are unavailable right now; try again in a few minutes.")
-
-
-def _query(request: RequestView) -> dict[str, str]:
-    try:
-        return dict(parse_qsl(request.query_string, max_num_fields=20))
-    except ValueError:
-        return {}
 
 
 def _join(parts: Sequence[str | None]) -> str:
