@@ -31,7 +31,8 @@ with atheris.instrument_imports(include=["cookieconsent"]):
     from cookieconsent.blocking.trackers import Catalog, TrackerHost
     from cookieconsent.config import ConsentConfig
     from cookieconsent.core.cookie import ConsentCodec, Decision, GpcFlag, set_cookie_name
-    from cookieconsent.core.engine import ConsentState, Engine
+    from cookieconsent.core.engine import Engine
+    from cookieconsent.core.state import ConsentState
     from cookieconsent.policy.model import NECESSARY, Policy, load_policy
     from cookieconsent.records.recorder import Recorder
     from cookieconsent.ui.render import Renderer
@@ -130,6 +131,7 @@ class Request:
 
     method: str = "GET"
     path: str = "/"
+    root_path: str = ""
     query_string: str = ""
     scheme: str = "https"
     host: str = HOST

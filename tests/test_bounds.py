@@ -31,8 +31,8 @@ from starlette.testclient import TestClient
 
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware, _off_loop
-from cookieconsent.core.engine import ConsentState
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.records import EventRecord, StoreUnavailableError, UserAgent, VisitRecord
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder

@@ -15,6 +15,7 @@ import pytest
 
 from cookieconsent import ConsentConfig
 from cookieconsent.core.engine import Engine
+from cookieconsent.core.request import WSGIRequest
 from cookieconsent.policy.model import parse_policy
 from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.store import Store
@@ -112,7 +113,7 @@ def test_a_planted_cookie_is_logged_in_one_line_at_most_once_a_minute(caplog: py
     engine = Engine(ConsentConfig(policy=parse_policy(small_policy_data()), secret_keys=[SECRET]))
     with caplog.at_level(logging.WARNING, logger="cookieconsent"):
         for i in range(50):
-            state = engine.decide_from(None, f"{CONSENT}=a{i}; {CONSENT}=b", None)
+            state = engine.decide_from(WSGIRequest({}), f"{CONSENT}=a{i}; {CONSENT}=b", None)
             assert state.conflict
             assert not state.decided
     lines = [r.getMessage() for r in caplog.records if "more than once" in r.getMessage()]

@@ -11,7 +11,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cookieconsent import ConsentConfig
-from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.engine import Engine
+from cookieconsent.core.state import ConsentState, edits_of
 from cookieconsent.wsgi import WSGIRequest
 
 DECLARED = ["session", "lang", "_ga", "_ga_ABC123", "_fbp"]
@@ -25,9 +26,7 @@ CATEGORY = {
 
 
 def make_state(engine: Engine, granted: frozenset[str], environ: dict[str, Any] | None = None) -> ConsentState:
-    state = engine.decide(WSGIRequest(environ or {}))
-    state.granted = granted
-    return state
+    return ConsentState(engine, WSGIRequest(environ or {}), None, granted)
 
 
 names = st.one_of(
@@ -114,7 +113,7 @@ def test_undeclared_cookie_warns_once_per_name(config: ConsentConfig, caplog: py
 def test_vary_is_merged_not_duplicated(config: ConsentConfig) -> None:
     engine = Engine(config)
     state = make_state(engine, frozenset())
-    state.accessed = True
+    state.allows("analytics")  # the app asked: the response varies by consent
     out = dict(engine.response_headers(state, [("Vary", "Accept-Encoding, cookie")]))
     assert out["Vary"] == "Accept-Encoding, cookie, Sec-GPC"
     out = dict(engine.response_headers(state, [("Vary", "*")]))
@@ -124,9 +123,13 @@ def test_vary_is_merged_not_duplicated(config: ConsentConfig) -> None:
 def test_untouched_response_needs_no_edit(config: ConsentConfig) -> None:
     engine = Engine(config)
     state = make_state(engine, frozenset({"analytics"}))
-    assert engine.needs_edit(state, has_set_cookie=False) is False
+    headers = [("Content-Type", "application/json")]
+    assert engine.exchange(state).start(200, headers) is headers  # passed on as it is
     state.allows("analytics")
-    assert engine.needs_edit(state, has_set_cookie=False) is True  # the app asked: the response varies
+    edited = engine.exchange(state).start(200, headers)
+    assert edited is not headers  # the app asked: the response varies
+    assert edited is not None
+    assert ("vary", "Cookie, Sec-GPC") in edited
 
 
 def test_unknown_category_is_never_allowed(config: ConsentConfig) -> None:
@@ -174,33 +177,34 @@ def test_state_from_reads_as_decide_does(
             expected.cookie_names,
         )
         assert (state.pending is None) == (expected.pending is None)
-        assert not state.accessed
-        assert state.extra_cookies == ()
-        assert state.mechanism is None
+        assert not edits_of(state).accessed
+        assert edits_of(state).mechanism is None
 
 
-def test_states_are_of_the_engines_state_type_and_may_make_their_request_view(config: ConsentConfig) -> None:
-    """An adapter's state class makes the request view when first asked; a plain state says it has none."""
+def test_a_state_is_read_only(config: ConsentConfig) -> None:
+    """What apps see cannot be changed: each attribute, and any new one, refuses assignment.
+
+    (Replaces the test of ``Engine.state_type``, which is gone: the engine makes read-only states.)
+    """
     engine = Engine(config)
-    bare = engine.state_from(None, None, None)
-    with pytest.raises(LookupError, match="made without its request"):
-        _ = bare.request
-
-    made: list[WSGIRequest] = []
-
-    class LazyState(ConsentState):
-        __slots__ = ()
-
-        def _new_request(self) -> WSGIRequest:
-            made.append(WSGIRequest({"PATH_INFO": "/lazy", "HTTP_ACCEPT_LANGUAGE": "zh-TW"}))
-            return made[-1]
-
-    engine.state_type = LazyState
-    for sec_gpc in (None, b"1"):  # the common path, and the general one a GPC signal takes
-        state = engine.state_from(None, None, sec_gpc)
-        assert type(state) is LazyState
-        assert made == []  # nothing asked for the request yet
-        assert state.locale == "zh-TW"
-        assert state.request is made[0] is state.request  # made once
-        assert state.request.path == "/lazy"
-        made.clear()
+    request = WSGIRequest({"PATH_INFO": "/page", "HTTP_ACCEPT_LANGUAGE": "zh-TW"})
+    state = engine.state_from(request, None, None)
+    assert state.request is request
+    assert state.locale == "zh-TW"
+    for name, value in [
+        ("granted", frozenset({"analytics", "marketing"})),
+        ("decision", None),
+        ("gpc", True),
+        ("conflict", False),
+        ("cookie_names", frozenset()),
+        ("pending", None),
+        ("expire", ()),
+        ("decided", True),
+        ("request", request),
+        ("locale", "en"),
+        ("something_new", 1),
+    ]:
+        with pytest.raises(AttributeError):
+            setattr(state, name, value)
+    assert state.granted == frozenset()
+    assert state.allows("analytics") is False

@@ -37,8 +37,8 @@ from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
 from cookieconsent.core import engine as engine_module
 from cookieconsent.core.cookie import ConsentCodec
-from cookieconsent.core.engine import ConsentState
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.policy.model import parse_policy
 from cookieconsent.records import (
     ConsentRecord,

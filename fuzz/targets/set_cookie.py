@@ -100,7 +100,7 @@ def _check_allowed(state: ConsentState, value: str) -> None:
 def _check_headers(state: ConsentState, before: list[tuple[str, str]], after: list[tuple[str, str]]) -> None:
     cookies_in = [v for k, v in before if k.lower() == "set-cookie"]
     cookies_out = [v for k, v in after if k.lower() == "set-cookie"]
-    own = set(state.expire) | set(state.extra_cookies)
+    own = set(state.expire)  # the library adds no other cookie without a recorder
     for value in cookies_in:
         if explained(SET_COOKIE, value):
             continue

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from cookieconsent.config import ConsentConfig as ConsentConfig
 from cookieconsent.core.cookie import Decision as Decision
-from cookieconsent.core.engine import ConsentState as ConsentState
 from cookieconsent.core.engine import Engine as Engine
+from cookieconsent.core.state import ConsentState as ConsentState
 from cookieconsent.errors import ConfigurationError as ConfigurationError
 from cookieconsent.errors import CookieConsentError as CookieConsentError
 from cookieconsent.errors import PolicyError as PolicyError

@@ -1,16 +1,15 @@
-"""What both middlewares build from a configuration: the engine, the page rewriting and the endpoints."""
+"""What both middlewares build from a configuration: the engine and the library's endpoints."""
 
 from __future__ import annotations
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.core.engine import Engine
-from cookieconsent.core.pages import Pages
 from cookieconsent.records.recorder import Recorder
 from cookieconsent.web.endpoints import Endpoints
 from cookieconsent.web.privacy import PrivacyCentre
 
 
-def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pages, Endpoints]:
+def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Endpoints]:
     """Check ``config`` and build the parts a middleware runs, with ``recorder`` attached.
 
     A recorder with a store also gets the privacy centre (``{prefix}/my-data``), which the banner
@@ -21,7 +20,7 @@ def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pag
             "config must be a cookieconsent.ConsentConfig; build one with ConsentConfig(policy=…, secret_keys=…)"
         )
     engine = Engine(config)
-    pages = Pages(engine)
+    pages = engine.pages
     endpoints = Endpoints(engine, pages.renderer)
     if pages.csp is not None:  # where the pages' Content-Security-Policy sends its reports
         endpoints.add_route("csp-report", ("POST",), pages.csp_reports.handle)
@@ -29,4 +28,4 @@ def build(config: ConsentConfig, recorder: Recorder | None) -> tuple[Engine, Pag
         recorder.attach(engine, endpoints)
         if recorder.store is not None:
             PrivacyCentre(recorder, engine, endpoints, endpoints.renderer)  # sets the renderer's my_data_url
-    return engine, pages, endpoints
+    return engine, endpoints

@@ -23,7 +23,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
 
-from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.state import ConsentState
 
 __all__ = ["Consent", "get_consent", "require_consent"]
 

@@ -34,7 +34,7 @@ from flask.ctx import _AppCtxGlobals
 from werkzeug.local import LocalProxy
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.core.engine import ConsentState
+from cookieconsent.core.state import ConsentState
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.policy.model import Policy, load_policy
 from cookieconsent.records.recorder import Recorder

@@ -33,10 +33,10 @@ from collections.abc import Callable, Iterable
 from typing import NamedTuple
 from urllib.parse import urlsplit
 
-from cookieconsent.core.engine import ConsentState
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.policy.model import NECESSARY, Policy
-from cookieconsent.web.replies import BadRequest, Reply, media_type
+from cookieconsent.web.replies import NO_STORE, BadRequest, Reply, media_type
 
 __all__ = [
     "DIRECTIVES",
@@ -78,7 +78,6 @@ MAX_BATCH = 100
 _DIRECTIVE = re.compile(r"[a-z][a-z0-9-]{0,39}\Z")
 _HOST = re.compile(r"[a-z0-9._:\-]{1,253}\Z")
 _KEYWORD = re.compile(r"[a-z][a-z0-9+.\-]{0,39}\Z")  # inline, eval, data, blob, trusted-types-sink…
-_NO_STORE = [("cache-control", "no-store"), ("x-content-type-options", "nosniff")]
 
 
 def category_hosts(policy: Policy) -> dict[str, tuple[str, ...]]:
@@ -315,7 +314,7 @@ class CSPReports:
             raise BadRequest(413, "too_large", f"A report body may be at most {REPORT_LIMIT} bytes.")
         for violation in parse_reports(body, media):
             self.add(*violation)
-        return Reply(204, list(_NO_STORE))
+        return Reply(204, list(NO_STORE))
 
 
 def _page(document: object) -> str:

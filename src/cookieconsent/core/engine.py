@@ -1,10 +1,11 @@
 """The decisions, free of any web framework.
 
 What a request's consent state is, which ``Set-Cookie`` headers may pass, which cookies to expire,
-and how the response must vary.
+and how the response must vary (``Vary`` and ``Cache-Control`` are decided here only).
 
-The adapters (:mod:`cookieconsent.asgi`, :mod:`cookieconsent.wsgi`) call :meth:`Engine.decide` once per
-request and :meth:`Engine.response_headers` once per response; everything else here serves those two.
+The adapters (:mod:`cookieconsent.asgi`, :mod:`cookieconsent.wsgi`) call :meth:`Engine.state_from`
+once per request and :meth:`Engine.exchange` for its response; the exchange calls
+:meth:`Engine.response_headers`. Everything else here serves those.
 """
 
 from __future__ import annotations
@@ -13,8 +14,8 @@ import logging
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
-from functools import lru_cache
-from typing import Any
+from functools import cached_property, lru_cache
+from typing import TYPE_CHECKING
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.core.cookie import (
@@ -29,11 +30,17 @@ from cookieconsent.core.cookie import (
     read_cookies,
     set_cookie_name,
 )
+from cookieconsent.core.exchange import Exchange
+from cookieconsent.core.pages import Pages
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState, Edits
 from cookieconsent.policy.model import NECESSARY
 from cookieconsent.ui.i18n import negotiate
 
-__all__ = ["ConsentState", "Engine", "gpc_enabled"]
+if TYPE_CHECKING:
+    from cookieconsent.records.recorder import Recorder
+
+__all__ = ["Engine", "gpc_enabled", "private"]
 
 logger = logging.getLogger("cookieconsent")
 
@@ -42,7 +49,6 @@ _NOTHING: frozenset[str] = frozenset()
 _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
 
-_time = time.time
 #: What a Cookie header says: the decision, when it expires, the expiries if it holds or not, the
 #: names of its cookies, and whether it carries a protected cookie twice.
 _HeaderRead = tuple[Decision | None, float, tuple[str, ...], tuple[str, ...], frozenset[str], bool]
@@ -65,159 +71,6 @@ def gpc_enabled(values: Iterable[str]) -> bool:
         if "," in value and any(part.strip(" \t") == "1" for part in value.split(",")):
             return True
     return False
-
-
-class ConsentState:
-    """The consent state of one request.
-
-    Application code reads it from ``request.state.consent`` (ASGI), ``g.consent`` (Flask) or
-    ``environ["cookieconsent.state"]`` (WSGI) and asks :meth:`allows`::
-
-        if request.state.consent.allows("analytics"):
-            ...
-
-    Attributes:
-        decided: Whether the visitor has made a (still valid) decision.
-        granted: The optional categories in force for this request (after Global Privacy Control).
-        consent_id: The visitor's consent id, or ``None`` before any decision.
-        gpc: Whether the request carried a Global Privacy Control signal that is honoured.
-        revision: The policy fingerprint.
-    """
-
-    __slots__ = (
-        "_engine",
-        "_locale",
-        "_request",
-        "accessed",
-        "conflict",
-        "cookie_names",
-        "decision",
-        "expire",
-        "extra_cookies",
-        "gpc",
-        "granted",
-        "mechanism",
-        "pending",
-    )
-
-    # Set by the engine, which makes every state (``_state`` and ``Engine.state_from``): a state has
-    # no ``__init__``, so making one costs no Python frame (once per request).
-    _engine: Engine
-    _request: RequestView | None  # None: made when first asked for (see _new_request)
-    _locale: str | None
-    decision: Decision | None
-    granted: frozenset[str]
-    gpc: bool
-    #: A decision to store with this response (set by the endpoints, or by a GPC opt-out).
-    pending: Decision | None
-    #: ``Set-Cookie`` values expiring the request's cookies of refused categories.
-    expire: tuple[str, ...]
-    #: ``Set-Cookie`` values the library itself adds (the recorder's device identifier).
-    extra_cookies: tuple[str, ...]
-    #: How :attr:`pending` was decided (``accept_all``, ``withdraw``, ``gpc_opt_out``…).
-    mechanism: str | None
-    #: Whether the application asked about consent (its response then varies by consent).
-    accessed: bool
-    #: The names of the cookies the request carried.
-    cookie_names: frozenset[str]
-    #: The request carried the consent or device cookie twice: one was planted (by a sibling
-    #: subdomain, say), so neither is trusted. It reads as not decided and nothing is recorded.
-    conflict: bool
-
-    @property
-    def request(self) -> RequestView:
-        """The request this state belongs to."""
-        request = self._request
-        if request is None:
-            request = self._request = self._new_request()
-        return request
-
-    def _new_request(self) -> RequestView:
-        """The request view of a state made without one: an adapter's subclass makes it on demand.
-
-        The ASGI adapter's state keeps the request's scope and makes its view only if something
-        asks for it: most requests never do.
-        """
-        raise LookupError("this consent state was made without its request")
-
-    @property
-    def decided(self) -> bool:
-        """Whether the visitor has made a (still valid) decision."""
-        return self.decision is not None
-
-    @property
-    def consent_id(self) -> str | None:
-        """The visitor's consent id, or ``None`` before any decision."""
-        return self.decision.consent_id if self.decision is not None else None
-
-    @property
-    def revision(self) -> str:
-        """The fingerprint of the policy in force."""
-        return self._engine.policy.fingerprint
-
-    def allows(self, category: str) -> bool:
-        """Whether ``category`` may be used for this request. ``necessary`` always may.
-
-        Unknown categories are not allowed (and never raise), so a typo fails closed.
-        """
-        self.accessed = True
-        return category == NECESSARY or category in self.granted
-
-    @property
-    def locale(self) -> str:
-        """The visitor's language: the app's choice, else the best match for ``Accept-Language``."""
-        if self._locale is None:
-            self._locale = self._engine.locale_for(self.request)
-        return self._locale
-
-    def categories(self) -> dict[str, bool]:
-        """Every category of the policy, in order, mapped to whether it is in force."""
-        self.accessed = True
-        return {cat: cat == NECESSARY or cat in self.granted for cat in self._engine.policy.category_ids}
-
-    def as_dict(self) -> dict[str, Any]:
-        """The state as the ``GET /_consent/state`` endpoint returns it."""
-        return {
-            "decided": self.decided,
-            "consent_id": self.consent_id,
-            "revision": self.revision,
-            "categories": self.categories(),
-            "gpc": self.gpc,
-            "locale": self.locale,
-        }
-
-    def __repr__(self) -> str:
-        granted = ",".join(sorted(self.granted)) or "-"
-        return f"<ConsentState decided={self.decided} granted={granted} gpc={self.gpc}>"
-
-
-def _state(
-    engine: Engine,
-    request: RequestView | None,
-    decision: Decision | None,
-    granted: frozenset[str],
-    gpc: bool,
-    pending: Decision | None = None,
-    expire: tuple[str, ...] = (),
-    cookie_names: frozenset[str] = _NOTHING,
-    conflict: bool = False,
-) -> ConsentState:
-    """A new state (of the engine's :attr:`~Engine.state_type`) with every attribute set."""
-    state = engine.state_type()
-    state._engine = engine
-    state._request = request
-    state._locale = None
-    state.decision = decision
-    state.granted = granted
-    state.gpc = gpc
-    state.pending = pending
-    state.expire = expire
-    state.extra_cookies = ()
-    state.mechanism = None
-    state.accessed = False
-    state.cookie_names = cookie_names
-    state.conflict = conflict
-    return state
 
 
 def private(headers: list[Header], at: int = -2) -> list[Header]:
@@ -252,18 +105,32 @@ class Engine:
         self.codec = ConsentCodec(config.signing_keys, policy.optional_categories, policy.fingerprint, config.max_age)
         self._gpc_categories = policy.gpc_categories if policy.gpc.honour else frozenset()
         self._vary = "Cookie, Sec-GPC" if policy.gpc.honour else "Cookie"
+        self._page_vary = "Accept-Language, " + self._vary  # a rewritten page follows the language too
         self._warned: set[str] = set()
         #: Called with (state, mechanism) when a response stores a new decision (proof of consent).
+        #: Called with (state, mechanism) after a response that stores a new decision is made (proof of consent).
         self.decision_hooks: list[Callable[[ConsentState, str], None]] = []
+        #: Called with the state when a response stores a new decision: a ``Set-Cookie`` value to add, or
+        #: ``None`` (the recorder gives the device its identifier as soon as a decision allows it).
+        self.decision_cookies: list[Callable[[ConsentState], str | None]] = []
         self._max_age = config.max_age
         self._category_of = lru_cache(maxsize=4096)(policy.allows_cookie_in)
         self._headers: dict[str | bytes, _HeaderRead] = {}
-        #: The class of the states this engine makes: an adapter may give a subclass of its own.
-        self.state_type: type[ConsentState] = ConsentState
         self._expiries_cached = lru_cache(maxsize=1024)(self._expiries_uncached)
         #: The cookies only one of which a genuine request carries: two of one of them is an attack.
         self._protected = (self.cookie_name, device_cookie_name(config.secure))
         self._conflicts_logged = 0.0
+        #: Records the visits of the categories granted (set when a recorder is attached).
+        self.recorder: Recorder | None = None
+
+    @cached_property
+    def pages(self) -> Pages:
+        """The rewriting of HTML pages (their banner, placeholders and Content-Security-Policy)."""
+        return Pages(self)
+
+    def exchange(self, state: ConsentState) -> Exchange:
+        """The exchange that carries the response to the request of ``state``."""
+        return Exchange(self, state)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -271,53 +138,28 @@ class Engine:
         """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
         return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
 
-    def state_from(
-        self, request: RequestView | None, header: str | bytes | None, sec_gpc: str | bytes | None
-    ) -> ConsentState:
+    def state_from(self, request: RequestView, header: str | bytes | None, sec_gpc: str | bytes | None) -> ConsentState:
         """:meth:`decide`, given the ``Cookie`` and ``Sec-GPC`` headers the adapter already read.
 
         The adapters' per-request entry point: every request needs these two headers, and the
         adapter reads them in the pass it makes over the request's headers anyway. Either may be the
         raw bytes of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must
-        be given to :meth:`decide_from` as its list of values instead. ``request`` may be ``None``
-        when the engine's :attr:`state_type` makes its request view itself.
+        be given to :meth:`decide_from` as its list of values instead.
         """
         if sec_gpc is not None:
             return self.decide_from(request, header, [_text(sec_gpc)])
-        # The common case, inline (this runs for every request): no signal, and a Cookie header
-        # read before. A visitor sends the same one again and again, so each is read once.
-        if header:
-            try:
-                read = self._headers[header]
-            except KeyError:  # a Cookie header not seen yet (or forgotten)
-                read = self._read_header(header)
-        else:
-            read = _NO_COOKIES
-        state = self.state_type()
-        state._engine = self
-        state._request = request
-        state._locale = None
-        state.gpc = False
+        # No signal: the common case, and a visitor sends the same Cookie header again and again.
+        read = (self._headers.get(header) or self._read_header(header)) if header else _NO_COOKIES
         decision = read[0]
-        if decision is not None and _time() <= read[1]:
-            state.decision = decision
-            state.granted = decision.granted
-            state.expire = read[2]
-        else:
-            state.decision = None
-            state.granted = _NOTHING
-            state.expire = read[3]
-        state.pending = None
-        state.extra_cookies = ()
-        state.mechanism = None
-        state.accessed = False
-        state.cookie_names = read[4]
-        state.conflict = read[5]
-        return state
+        if decision is not None and time.time() <= read[1]:
+            edits = Edits(expire=read[2]) if read[2] else None
+            return ConsentState(self, request, decision, decision.granted, edits=edits, cookie_names=read[4])
+        edits = Edits(expire=read[3]) if read[3] else None
+        return ConsentState(self, request, None, _NOTHING, edits=edits, cookie_names=read[4], conflict=read[5])
 
     def decide_from(
         self,
-        request: RequestView | None,
+        request: RequestView,
         header: str | bytes | None,
         sec_gpc: Sequence[str] | None,
         now: float | None = None,
@@ -330,14 +172,15 @@ class Engine:
         if not gpc and now is None:
             return self.state_from(request, header, None)
         if not header:
-            return _state(self, request, None, _NOTHING, gpc)
-        # A visitor sends the same Cookie header again and again: read each distinct one once.
-        try:
-            decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._headers[header]
-        except KeyError:
-            decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._read_header(header)
-        if decision is None or (_time() if now is None else now) > expires_at:
-            return _state(self, request, None, _NOTHING, gpc, None, expire_if_not, names, conflict)
+            return ConsentState(self, request, None, _NOTHING, gpc=gpc)
+        decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._headers.get(
+            header
+        ) or self._read_header(header)
+        if decision is None or (time.time() if now is None else now) > expires_at:
+            edits = Edits(expire=expire_if_not) if expire_if_not else None
+            return ConsentState(
+                self, request, None, _NOTHING, gpc=gpc, edits=edits, cookie_names=names, conflict=conflict
+            )
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
             # The signal refuses what was granted: store that, so a later request without the signal
             # does not grant it again.
@@ -345,9 +188,10 @@ class Engine:
             pending = replace(
                 decision, granted=granted, gpc=GpcFlag.OPTED_OUT, decided_at=time.time() if now is None else now
             )
-            expire = self._expiries(_text(header), granted)
-            return _state(self, request, decision, granted, gpc, pending, expire, names)
-        return _state(self, request, decision, decision.granted, gpc, None, expire_if_valid, names)
+            edits = Edits(pending, self._expiries(_text(header), granted))
+            return ConsentState(self, request, decision, granted, gpc=gpc, edits=edits, cookie_names=names)
+        edits = Edits(expire=expire_if_valid) if expire_if_valid else None
+        return ConsentState(self, request, decision, decision.granted, gpc=gpc, edits=edits, cookie_names=names)
 
     def _read_header(self, header: str | bytes) -> _HeaderRead:
         """Read a ``Cookie`` header, and remember the result unless the header is huge."""
@@ -408,13 +252,15 @@ class Engine:
         state: ConsentState,
         granted: Iterable[str],
         *,
+        mechanism: str | None = None,
         override_gpc: bool = False,
         now: float | None = None,
     ) -> ConsentState:
         """The state after the visitor chose ``granted`` (the optional categories to grant).
 
         Under a Global Privacy Control signal the GPC categories stay refused unless ``override_gpc``
-        says the visitor confirmed granting them after seeing the conflict.
+        says the visitor confirmed granting them after seeing the conflict. ``mechanism`` says how the
+        choice was made (``accept_all``, ``withdraw``…), for the proof of consent.
         """
         chosen = frozenset(granted) & self.policy.optional_categories
         flag = GpcFlag.NONE
@@ -436,10 +282,17 @@ class Engine:
         request = state.request
         header = request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
-        pending = None if unchanged else decision
-        new = _state(self, request, decision, chosen, state.gpc, pending, expire, state.cookie_names, state.conflict)
-        new._locale = state._locale
-        return new
+        edits = Edits(None if unchanged else decision, expire, mechanism)
+        return ConsentState(
+            self,
+            request,
+            decision,
+            chosen,
+            gpc=state.gpc,
+            edits=edits,
+            cookie_names=state.cookie_names,
+            conflict=state.conflict,
+        )
 
     # -- responses -----------------------------------------------------------------------------
 
@@ -495,25 +348,32 @@ class Engine:
             name[:100],
         )
 
-    def needs_edit(self, state: ConsentState, has_set_cookie: bool) -> bool:
-        """Whether :meth:`response_headers` would change anything (the fast path skips it)."""
-        return (
-            has_set_cookie
-            or state.accessed
-            or state.pending is not None
-            or bool(state.expire)
-            or bool(state.extra_cookies)
-        )
+    def response_headers(
+        self,
+        state: ConsentState,
+        headers: Sequence[Header],
+        *,
+        page: bool = False,
+        cookies: Sequence[str] = (),
+        expire: Sequence[str] = (),
+    ) -> list[Header]:
+        """The response headers after enforcement, then the decision hooks for a stored decision.
 
-    def response_headers(self, state: ConsentState, headers: Sequence[Header]) -> list[Header]:
-        """The response headers after enforcement.
+        Removes each ``Set-Cookie`` the state does not allow (one by one, keeping the others), expires
+        the request's cookies of refused categories, adds the library's ``cookies`` and the consent
+        cookie when the decision changed, and marks the response as varying by consent where it does.
 
-        Removes each ``Set-Cookie`` the state does not allow (one by one, keeping the others), adds
-        the consent cookie when the decision changed, expires the request's cookies of refused
-        categories, and marks the response as varying by consent where it did.
+        Args:
+            state: The request's consent state, with its edits.
+            headers: The response's headers as the app (or an endpoint) gave them.
+            page: An HTML page the library rewrote: it varies by language too.
+            cookies: ``Set-Cookie`` values the library adds (the recorder's device identifier).
+            expire: ``Set-Cookie`` values expiring more cookies (the privacy centre's deletion).
         """
+        edits = state._edits
+        pending = edits.pending if edits is not None else None
         out: list[Header] = []
-        edited = state.accessed
+        edited = page or (edits is not None and edits.accessed)
         app_sets: set[str] = set()
         vary_at = cache_at = -1
         for name, value in headers:
@@ -529,37 +389,53 @@ class Engine:
                 cache_at = len(out)
             out.append((name, value))
         added = False
+        expired: set[str] = set()
         for expiry in state.expire:
-            if set_cookie_name(expiry) not in app_sets:
+            name = set_cookie_name(expiry)
+            if name not in app_sets:
+                out.append(("set-cookie", expiry))
+                expired.add(name)
+                added = True
+        for expiry in expire:
+            if set_cookie_name(expiry) not in expired:
                 out.append(("set-cookie", expiry))
                 added = True
-        if state.pending is not None:
-            for hook in self.decision_hooks:  # before the extra cookies: a hook may add one
-                try:
-                    hook(state, state.mechanism or "gpc_opt_out")
-                except Exception:  # the visitor's decision is stored all the same
-                    logger.exception("cookieconsent: a decision hook raised; the decision is stored all the same")
-        for cookie in state.extra_cookies:
-            out.append(("set-cookie", cookie))
-            added = True
-        if state.pending is not None:
-            out.append(("set-cookie", self.consent_cookie(state.pending)))
+        library = [*cookies]
+        if pending is not None:
+            library.extend(c for c in (source(state) for source in self.decision_cookies) if c is not None)
+        given: set[str] = set()
+        for cookie in library:
+            name = set_cookie_name(cookie)
+            if name not in given:  # the recorder's device id, given once even if two sources ask
+                out.append(("set-cookie", cookie))
+                given.add(name)
+                added = True
+        if pending is not None:
+            out.append(("set-cookie", self.consent_cookie(pending)))
             added = True
         if edited or added:
             # The response depends on consent: caches must key it by the cookie (Vary), and a
             # shared cache that ignores Vary must not keep it at all (private).
-            self._vary_on_consent(out, vary_at)
+            self._vary_on_consent(out, vary_at, self._page_vary if page else self._vary)
             out = private(out, cache_at)
+        if pending is not None:
+            mechanism = (edits.mechanism if edits is not None else None) or "gpc_opt_out"
+            for hook in self.decision_hooks:
+                try:
+                    hook(state, mechanism)
+                except Exception:  # the visitor's decision is stored all the same
+                    logger.exception("cookieconsent: a decision hook raised; the decision is stored all the same")
         return out
 
-    def _vary_on_consent(self, headers: list[Header], vary_at: int) -> None:
+    @staticmethod
+    def _vary_on_consent(headers: list[Header], vary_at: int, tokens: str) -> None:
         if vary_at < 0:
-            headers.append(("vary", self._vary))
+            headers.append(("vary", tokens))
             return
         name, value = headers[vary_at]
         present = {v.strip().lower() for v in value.split(",")}
         if "*" in present:
             return
-        extra = [v for v in self._vary.split(", ") if v.lower() not in present]
+        extra = [v for v in tokens.split(", ") if v.lower() not in present]
         if extra:
             headers[vary_at] = (name, ", ".join([value, *extra]) if value.strip() else ", ".join(extra))

@@ -9,13 +9,17 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Hashable, Sequence
+from collections.abc import Hashable
+from typing import TYPE_CHECKING
 
 from cookieconsent.blocking.rewriter import HTMLRewriter, RewritePlan, html_charset, nonce_from_csp
 from cookieconsent.blocking.trackers import Catalog, TrackerHost
 from cookieconsent.core.csp import ConsentCSP, CSPReports
-from cookieconsent.core.engine import ConsentState, Engine, private
 from cookieconsent.ui.render import Renderer
+
+if TYPE_CHECKING:
+    from cookieconsent.core.engine import Engine
+    from cookieconsent.core.state import ConsentState
 
 __all__ = ["Pages", "is_html"]
 
@@ -55,9 +59,15 @@ class Pages:
         self._lock = threading.Lock()  # for adding and evicting; a look-up needs none
 
     def start(
-        self, state: ConsentState, status: int, headers: Sequence[Header], method: str, next_path: str
-    ) -> tuple[list[Header], HTMLRewriter | None]:
-        """The response headers for an HTML response, and its rewriter (``None`` to pass it through)."""
+        self, state: ConsentState, status: int, headers: list[Header], method: str, next_path: str
+    ) -> tuple[list[Header], bool, HTMLRewriter | None]:
+        """An HTML response's headers, whether it is a page the library edits, and its rewriter.
+
+        The headers are the app's, without ``Content-Length`` and with the page's
+        Content-Security-Policy when the library edits the page (it rewrites the body, or answers
+        ``HEAD`` for one); the engine then enforces them. The rewriter is ``None`` when the body
+        passes through.
+        """
         content_type = encoding = csp = ""
         for name, value in headers:
             lower = name.lower()
@@ -84,15 +94,13 @@ class Pages:
         elif status not in _NO_BODY and method != "HEAD":
             nonces = (nonce_from_csp(csp, "script"), nonce_from_csp(csp, "style"))
             rewriter = HTMLRewriter(self.plan(state, charset, nonces, next_path))
-        if rewriter is not None or method == "HEAD":
-            # The length changes with the injected markup; the page now varies by consent and language,
-            # and no shared cache may hand one visitor's page to another (R27).
-            headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
-            headers = private(_add_vary(headers, "Accept-Language"))
-            if self.csp is not None:  # a header of its own: the app's policy passes untouched, both apply
-                headers.append(self.csp.header(state.granted))
-            state.accessed = True
-        return self.engine.response_headers(state, headers), rewriter
+        if rewriter is None and method != "HEAD":
+            return headers, False, None
+        # The length changes with the injected markup.
+        headers = [(k, v) for k, v in headers if k.lower() != "content-length"]
+        if self.csp is not None:  # a header of its own: the app's policy passes untouched, both apply
+            headers.append(self.csp.header(state.granted))
+        return headers, True, rewriter
 
     def plan(
         self, state: ConsentState, charset: str, nonces: tuple[str | None, str | None], next_path: str
@@ -154,13 +162,3 @@ class Pages:
         if key not in self._warned:
             self._warned.add(key)
             logger.warning(message, *args)
-
-
-def _add_vary(headers: list[Header], token: str) -> list[Header]:
-    for i, (name, value) in enumerate(headers):
-        if name.lower() == "vary":
-            present = {v.strip().lower() for v in value.split(",")}
-            if token.lower() not in present and "*" not in present:
-                headers[i] = (name, f"{value}, {token}" if value.strip() else token)
-            return headers
-    return [*headers, ("vary", token)]

@@ -34,6 +34,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any, Literal, TypeVar
 
 from cookieconsent.config import ConsentConfig
@@ -43,8 +44,9 @@ try:
 except ImportError:  # not POSIX: the spool is then shared safely by threads only
     fcntl = None  # type: ignore[assignment]
 from cookieconsent.core.cookie import DEVICE_COOKIE, device_cookie_name, format_cookie, read_cookies
-from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.engine import Engine
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.policy.model import NECESSARY
 from cookieconsent.records.factory import open_store
 from cookieconsent.records.models import (
@@ -72,8 +74,6 @@ logger = logging.getLogger("cookieconsent")
 DEVICE_COOKIE_AGE = 365 * 24 * 3600
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
-_time = time.time
-_perf_counter = time.perf_counter
 #: A cookie name (RFC 6265 token); the names of other cookies a request carries are not recorded.
 _TOKEN = re.compile(r"^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,256}\Z")
 
@@ -197,11 +197,13 @@ class Recorder:
         return hook
 
     def attach(self, engine: Engine, endpoints: Endpoints) -> None:
-        """Receive the decisions and beacon events of a middleware (the middlewares call this).
+        """Receive the responses, decisions and beacon events of a middleware (the middlewares call this).
 
         The middlewares also serve the privacy centre when the recorder has a store (see
         :class:`~cookieconsent.web.privacy.PrivacyCentre`); this method only adds the hooks.
         """
+        engine.recorder = self
+        engine.decision_cookies.append(self.decision_cookie)
         engine.decision_hooks.append(lambda state, mechanism: self.consent(state, mechanism))  # type: ignore[arg-type]
         endpoints.event_hooks.append(lambda request, state, event: self.event(state, event, request))
 
@@ -217,50 +219,51 @@ class Recorder:
                 self._items_for[granted] = items
         return items
 
-    def capture(self, state: ConsentState, request: RequestView, status: int, started: float) -> None:
+    def capture(self, state: ConsentState, status: int, started: float) -> str | None:
         """Capture a visit as its response starts: nothing unless a data item is allowed (R3).
 
-        Gives the device its identifier cookie when the ``device_id`` item is allowed and the request
-        carried none (the adapters call this before they edit the response's headers). Only a few
-        values are taken here; the background thread reads the rest from the request.
+        Only a few values are taken here; the background thread reads the rest from the request.
 
         Args:
             state: The request's consent state.
-            request: The request.
             status: The response's status code.
             started: ``time.perf_counter()`` when the request arrived.
+
+        Returns:
+            The ``Set-Cookie`` value giving the device its identifier, when the ``device_id`` item is
+            allowed and the request carried none; else ``None``.
         """
-        items = self._items_for.get(state.granted)
-        if items is None:
-            items = self.items_for(state)
+        items = self._items_for.get(state.granted) or self.items_for(state)
         if not items or state.conflict:
-            return  # no decision, nothing granted that gates a data item, or a planted cookie
-        if "device_id" in items and self.device_cookie not in state.cookie_names:
-            self.give_device(state)
-        visit = (_time(), items, state, request, status, (_perf_counter() - started) * 1000)
-        pending = self._pending
-        if len(pending) < self.max_pending and self._thread is not None:
-            pending.append(("visit", visit))  # what _push does, inline: this runs for every request
+            return None  # no decision, nothing granted that gates a data item, or a planted cookie
+        given = self.new_device(state, items)
+        new_device = given[1] if given is not None else None
+        visit = (time.time(), items, state, new_device, status, (time.perf_counter() - started) * 1000)
+        if len(self._pending) < self.max_pending and self._thread is not None:
+            self._pending.append(("visit", visit))
         else:
             self._push("visit", visit)
+        return given[0] if given is not None else None
 
-    def give_device(self, state: ConsentState) -> None:
-        """Add the device identifier cookie to the response, unless it is already there."""
-        if state.extra_cookies and self._new_device(state):
-            return
-        from secrets import token_urlsafe
+    def decision_cookie(self, state: ConsentState) -> str | None:
+        """The device cookie a new decision gives at once, when it allows the device id (an engine hook)."""
+        given = self.new_device(state)
+        return given[0] if given is not None else None
 
+    def new_device(self, state: ConsentState, items: frozenset[str] | None = None) -> tuple[str, str] | None:
+        """A new device identifier and its ``Set-Cookie`` value, if ``state`` allows one and has none.
+
+        Returns:
+            ``(set_cookie, device_id)``, or ``None`` when the ``device_id`` item is not allowed or the
+            request carried the device cookie already.
+        """
+        if "device_id" not in (items if items is not None else self.items_for(state)):
+            return None
+        if self.device_cookie in state.cookie_names:
+            return None
+        device = token_urlsafe(16)
         secure = self.engine.config.secure
-        device = format_cookie(self.device_cookie, token_urlsafe(16), max_age=DEVICE_COOKIE_AGE, secure=secure)
-        state.extra_cookies = (*state.extra_cookies, device)
-
-    def _new_device(self, state: ConsentState) -> str | None:
-        """The device id given with this very response, if any."""
-        key = self.device_cookie + "="
-        for cookie in state.extra_cookies:
-            if cookie.startswith(key):
-                return cookie.split("=", 1)[1].split(";", 1)[0]
-        return None
+        return format_cookie(self.device_cookie, device, max_age=DEVICE_COOKIE_AGE, secure=secure), device
 
     def device_id(self, header: str) -> str | None:
         """The device id a ``Cookie`` header carries, read from :attr:`device_cookie` only.
@@ -277,9 +280,9 @@ class Recorder:
 
     def _capture(self, raw: tuple[Any, ...]) -> _Visit:
         """Read what a visit needs from its request (in the background thread)."""
-        at, items, state, request, status, duration_ms = raw
+        at, items, state, new_device, status, duration_ms = raw
         consent_id = state.consent_id
-        new_device = self._new_device(state) if state.extra_cookies else None
+        request = state.request
         header = request.header("cookie") or ""
         device = (self.device_id(header) or new_device) if "device_id" in items else None
         location = "location" in items
@@ -324,8 +327,6 @@ class Recorder:
         decision = state.pending or state.decision
         if decision is None:
             return
-        if "device_id" in self.items_for(state) and self.device_cookie not in state.cookie_names:
-            self.give_device(state)  # a decision that allows the device id gives it at once
         optional = self.policy.optional_categories
         locale = state.locale
         self._push(

@@ -13,17 +13,20 @@ import re
 from collections.abc import Hashable
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from cookieconsent.blocking.rewriter import Encoded, encode_markup
-from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.state import ConsentState
 from cookieconsent.policy import pdpa
 from cookieconsent.policy.model import NECESSARY, Text
 from cookieconsent.ui.i18n import messages
+
+if TYPE_CHECKING:
+    from cookieconsent.core.engine import Engine
 
 __all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
 

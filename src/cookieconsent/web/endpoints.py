@@ -26,9 +26,10 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from cookieconsent.core.engine import ConsentState, Engine
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.ui.render import STATIC, Renderer
 from cookieconsent.web.replies import (
     FORM,
@@ -44,6 +45,9 @@ from cookieconsent.web.replies import (
     query,
     safe_next,
 )
+
+if TYPE_CHECKING:
+    from cookieconsent.core.engine import Engine
 
 __all__ = ["Endpoints", "Event", "EventQuota", "parse_event"]
 
@@ -330,8 +334,7 @@ class Endpoints:
             granted = frozenset()
         else:
             granted = frozenset(choice.categories) & optional
-        new = self.engine.decide_again(state, granted, override_gpc=choice.override_gpc)
-        new.mechanism = choice.action
+        new = self.engine.decide_again(state, granted, mechanism=choice.action, override_gpc=choice.override_gpc)
         return self._answer(new, choice.form, choice.next)
 
     def _withdraw(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
@@ -352,8 +355,7 @@ class Endpoints:
                 raise BadRequest(400, "bad_json", "Send a JSON object (or no body).")
         elif body and media != "":
             raise BadRequest(415, "unsupported_media_type", f"Send no body, or use {JSON} or {FORM}.")
-        new = self.engine.decide_again(state, ())
-        new.mechanism = "withdraw"
+        new = self.engine.decide_again(state, (), mechanism="withdraw")
         return self._answer(new, form, target)
 
     def _answer(self, state: ConsentState, form: bool, target: str | None) -> Reply:

@@ -36,8 +36,9 @@ from urllib.parse import quote
 from markupsafe import Markup
 
 from cookieconsent.core.cookie import expire_cookie
-from cookieconsent.core.engine import ConsentState, Engine
+from cookieconsent.core.engine import Engine
 from cookieconsent.core.request import RequestView
+from cookieconsent.core.state import ConsentState
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.records.errors import StoreError
 from cookieconsent.records.models import (
@@ -300,13 +301,9 @@ class PrivacyCentre:
             None,
             resolution=f"completed: self-service deletion of {visits + events} records; consent withdrawn",
         )
-        new = state
-        if state.decided:
-            new = self.engine.decide_again(state, ())
-            new.mechanism = "withdraw"
-        name = self.recorder.device_cookie
-        if device and not any(e.startswith(name + "=") for e in new.expire):
-            new.expire = (*new.expire, expire_cookie(name, secure=self.engine.config.secure))
+        new = self.engine.decide_again(state, (), mechanism="withdraw") if state.decided else state
+        # The device cookie goes too: its records are gone, and a new one starts a new history.
+        expire = (expire_cookie(self.recorder.device_cookie, secure=self.engine.config.secure),) if device else ()
         if form:
             reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *NO_STORE])
         else:
@@ -318,7 +315,7 @@ class PrivacyCentre:
                     "withdrawn": state.decided,
                 },
             )
-        reply.headers = self.engine.response_headers(new, reply.headers)
+        reply.headers = self.engine.response_headers(new, reply.headers, expire=expire)
         return reply
 
     # -- POST rights -----------------------------------------------------------------------------

@@ -10,12 +10,14 @@ import json
 import re
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
+from http import HTTPStatus
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, urlsplit
 
 from cookieconsent.core.request import RequestView
 
 __all__ = [
+    "BodyReader",
     "FORM",
     "HTML",
     "JSON",
@@ -60,6 +62,47 @@ class Reply:
     headers: list[Header] = field(default_factory=list)
     body: bytes = b""
     stream: Iterator[bytes] | None = None
+
+    @property
+    def status_line(self) -> str:
+        """The status as WSGI gives it (``200 OK``)."""
+        return f"{self.status} {HTTPStatus(self.status).phrase}"
+
+    def head(self) -> list[Header]:
+        """The headers to send: with a ``Content-Length`` when the body is whole."""
+        if self.stream is None and not any(name == "content-length" for name, _ in self.headers):
+            return [*self.headers, ("content-length", str(len(self.body)))]
+        return self.headers
+
+
+class BodyReader:
+    """A request body read up to a limit, free of I/O: the adapters feed it what the server gives.
+
+    Args:
+        limit: The most bytes accepted (the configuration's ``max_body``).
+        length: The request's ``Content-Length``, if it has one.
+    """
+
+    def __init__(self, limit: int, length: str | None) -> None:
+        self.limit = limit
+        declared = length.strip() if length is not None else ""
+        # isdecimal(), not isdigit(): "²" is a digit that int() refuses.
+        self.length = int(declared) if declared.isdecimal() else None
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self.too_large = self.length is not None and self.length > limit
+
+    def feed(self, chunk: bytes) -> bool:
+        """Take ``chunk``; whether to read on (``False`` once the body is over the limit)."""
+        self._size += len(chunk)
+        self.too_large = self.too_large or self._size > self.limit
+        if not self.too_large:
+            self._chunks.append(chunk)
+        return not self.too_large
+
+    def body(self) -> bytes | None:
+        """The body read, or ``None`` if it is over the limit (the endpoints answer 413)."""
+        return None if self.too_large else b"".join(self._chunks)
 
 
 class BadRequest(Exception):
