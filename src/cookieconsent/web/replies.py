@@ -17,12 +17,12 @@ from urllib.parse import parse_qsl, quote, urlsplit
 from cookieconsent.core.request import RequestView
 
 __all__ = [
-    "BodyReader",
     "FORM",
     "HTML",
     "JSON",
     "NO_STORE",
     "BadRequest",
+    "BodyReader",
     "Header",
     "Reply",
     "check_origin",
