@@ -131,7 +131,7 @@ def writes(count: int, batch: int) -> None:
         sqlite = open_store(str(Path(tmp) / "records.db"))
         print(f"| SQLite (WAL, one file) | {rate(sqlite, visits(count), batch):,.0f} |", flush=True)
         sqlite.close()
-    from tests.conftest import pg_cluster_running
+    from tests.pg import pg_cluster_running
 
     with pg_cluster_running() as cluster:
         postgres = open_store(cluster.url())

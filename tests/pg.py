@@ -13,9 +13,11 @@ import shutil
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from scripts.local_server import free_port
+from tests.harness import require_tool, tool_missing
 
 INITDB = "/usr/lib/postgresql/15/bin/initdb"
 
@@ -83,3 +85,25 @@ class PgCluster:
             with contextlib.suppress(RuntimeError, subprocess.TimeoutExpired):
                 self.stop("fast")
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def pg_cluster_running() -> Iterator[PgCluster]:
+    """A PostgreSQL cluster of its own, started, and removed at the end (CI installs PostgreSQL and psycopg)."""
+    initdb = Path(require_tool("initdb", INITDB))
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        tool_missing('psycopg is not installed: pip install "cookieconsent[postgres]"')
+    if os.geteuid() == 0:
+        try:
+            pwd.getpwnam("postgres")
+        except KeyError:
+            tool_missing("there is no 'postgres' user to run initdb as (install the Debian package postgresql)")
+    cluster = PgCluster(initdb.parent)
+    try:
+        cluster.init()
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()

@@ -10,7 +10,6 @@ from collections.abc import Iterator, MutableMapping
 from typing import Any
 from urllib.parse import quote
 
-import anyio
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -31,7 +30,7 @@ from cookieconsent.errors import ConfigurationError
 from cookieconsent.fastapi import Consent, require_consent
 from cookieconsent.flask import CookieConsent, current_consent
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-from tests.conftest import run_in_thread
+from tests.harness import ASGICall, run_asgi, run_in_thread
 
 
 def consent_cookie(client: TestClient, action: str = "accept_all") -> None:
@@ -69,21 +68,7 @@ def test_asgi_streams_the_body_untouched(config: ConsentConfig) -> None:
         response.set_cookie("_ga", "1")
         return response
 
-    received: list[dict[str, Any]] = []
     inner = ASGIMiddleware(Starlette(routes=[Route("/", home)]), config)
-
-    async def send(message: dict[str, Any]) -> None:
-        received.append(message)
-
-    requested = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal requested
-        if requested:
-            await anyio.sleep_forever()
-        requested = True
-        return {"type": "http.request", "body": b"", "more_body": False}
-
     scope: dict[str, Any] = {
         "type": "http",
         "asgi": {"version": "3.0"},
@@ -98,7 +83,7 @@ def test_asgi_streams_the_body_untouched(config: ConsentConfig) -> None:
         "client": ("127.0.0.1", 1),
         "server": ("testserver", 443),
     }
-    run_in_thread(inner, scope, receive, send)
+    received = run_asgi(inner, scope).messages
     bodies = [m["body"] for m in received if m["type"] == "http.response.body"]
     assert b"".join(bodies) == b"".join(chunks)
     assert len(bodies) >= 2  # not buffered into one message
@@ -114,12 +99,8 @@ def test_asgi_passes_other_scopes_through(config: ConsentConfig) -> None:
         calls.append(scope["type"])
 
     middleware = ASGIMiddleware(app, config)
-
-    async def noop(*_: Any) -> Any:
-        return {}
-
-    run_in_thread(middleware, {"type": "websocket", "path": "/_consent"}, noop, noop)
-    run_in_thread(middleware, {"type": "lifespan"}, noop, noop)
+    run_asgi(middleware, {"type": "websocket", "path": "/_consent"})
+    run_asgi(middleware, {"type": "lifespan"})
     assert calls == ["websocket", "lifespan"]
 
 
@@ -268,12 +249,6 @@ def test_asgi_requests_leave_no_reference_cycles(config: ConsentConfig, path: st
         header = f"{config.cookie_name}={client.cookies[config.cookie_name]}".encode()
     sent: list[MutableMapping[str, Any]] = []
 
-    async def receive() -> MutableMapping[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
     async def requests() -> None:
         for _ in range(3):
             scope = {
@@ -285,7 +260,9 @@ def test_asgi_requests_leave_no_reference_cycles(config: ConsentConfig, path: st
                 "headers": [(b"host", b"testserver"), (b"cookie", header)],
                 "state": {},
             }
-            await middleware(scope, receive, send)
+            call = ASGICall()
+            await middleware(scope, call.receive, call.send)
+            sent.extend(call.messages)
 
     run_in_thread(requests)  # the first rendering of a banner may make cycles of its own, once
     left = _collected((ConsentState, ASGIRequest, dict), lambda: run_in_thread(requests))

@@ -31,7 +31,7 @@ from cookieconsent.cli.audit import (
     same_origin_links,
     third_party_host,
 )
-from tests.conftest import AppClient
+from tests.harness import AppClient
 
 SITE = "http://127.0.0.1:8000"
 NO_CHOICE, REJECT, GPC, ACCEPT = PROFILES

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import io
 import json
@@ -41,8 +40,7 @@ from cookieconsent.web.endpoints import EventQuota
 from cookieconsent.web.privacy import PAGE_SIZE
 from cookieconsent.web.replies import Reply
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-from tests.conftest import SECRET
-from tests.test_recorder import UA, config
+from tests.harness import SECRET, UA, ASGICall, asgi_scope, recording_config, run_asgi
 
 DEVICE = f"__Host-{DEVICE_COOKIE}"
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
@@ -75,7 +73,7 @@ def big_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def app_over(store: SqliteStore, tmp_path: Path, cfg: ConsentConfig | None = None) -> tuple[Any, Recorder]:
-    recorder = Recorder(cfg or config(), store, spool=tmp_path / "spool.jsonl", interval=0.05)
+    recorder = Recorder(cfg or recording_config(), store, spool=tmp_path / "spool.jsonl", interval=0.05)
 
     async def page(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
@@ -196,7 +194,7 @@ def wsgi_get(app: WSGIMiddleware, path: str, cookie: str, method: str = "GET") -
 
 def test_a_20000_record_copy_streams_without_holding_the_records(big_db: Path, tmp_path: Path) -> None:
     store = WholeLoadsRefused(big_db)
-    recorder = Recorder(config(), store, spool=tmp_path / "spool.jsonl")
+    recorder = Recorder(recording_config(), store, spool=tmp_path / "spool.jsonl")
 
     def app(environ: Any, start_response: Any) -> list[bytes]:
         start_response("200 OK", [("content-type", "text/plain")])
@@ -297,7 +295,7 @@ def test_fastapi_answers_others_while_an_export_waits_on_the_store(big_db: Path,
     """
     store = GatedStore(big_db)
     store.gate_at = gate_at
-    recorder = Recorder(config(), store, spool=tmp_path / "spool.jsonl")
+    recorder = Recorder(recording_config(), store, spool=tmp_path / "spool.jsonl")
     api = FastAPI()
     loop_threads: list[int] = []
 
@@ -361,62 +359,14 @@ def chunks_route(log: list[str], count: int = 3) -> Any:
     return handler
 
 
-def run_asgi(app: Any, method: str, path: str, *, leave_after: int | None = None) -> tuple[list[dict[str, Any]], int]:
-    """Call an ASGI app on an asyncio loop, as a server does; its messages, and the loop's thread.
-
-    The client stays until the response is complete, or leaves once ``leave_after`` body chunks
-    have reached it.
-    """
-    messages: list[dict[str, Any]] = []
-
-    async def main() -> int:
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": method,
-            "scheme": "https",
-            "path": path,
-            "raw_path": path.encode(),
-            "query_string": b"",
-            "root_path": "",
-            "headers": [(b"host", b"testserver")],
-            "client": ("203.0.113.7", 5000),
-            "server": ("testserver", 443),
-        }
-        gone = asyncio.Event()
-        delivered = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await gone.wait()
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-            chunks = sum(1 for m in messages if m.get("body"))
-            if not message.get("more_body", True) or (leave_after is not None and chunks >= leave_after):
-                gone.set()
-
-        await app(scope, receive, send)
-        return threading.get_ident()
-
-    # In a thread of its own: the browser tests keep Playwright's event loop running in this one.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        loop_thread = pool.submit(asyncio.run, main()).result(timeout=60)
-    return messages, loop_thread
-
-
 @pytest.mark.parametrize("blocking", [True, False])
 def test_asgi_sends_a_streamed_reply_chunk_by_chunk_off_the_loop(tmp_path: Path, blocking: bool) -> None:
-    cfg = config()
+    cfg = recording_config()
     app = ConsentMiddleware(PlainTextResponse("ok"), cfg)
     log: list[str] = []
     app.endpoints.add_route("chunks", ("GET", "HEAD"), chunks_route(log), blocking=blocking)
-    messages, loop_thread = run_asgi(app, "GET", "/_consent/chunks")
+    call = run_asgi(app, asgi_scope("GET", "/_consent/chunks"))  # the client stays until the response is complete
+    messages, loop_thread = call.messages, call.thread
     assert messages[0]["type"] == "http.response.start"
     assert b"content-length" not in dict(messages[0]["headers"])
     bodies = [(m["body"], m.get("more_body", False)) for m in messages[1:]]
@@ -427,17 +377,17 @@ def test_asgi_sends_a_streamed_reply_chunk_by_chunk_off_the_loop(tmp_path: Path,
     assert all(int(line.rsplit(" ", 1)[1]) != loop_thread for line in log if line.startswith("chunk"))
 
     log.clear()
-    head, _ = run_asgi(app, "HEAD", "/_consent/chunks")
+    head = run_asgi(app, asgi_scope("HEAD", "/_consent/chunks")).messages
     assert [m.get("body", b"") for m in head[1:]] == [b""]
     assert b"content-length" not in dict(head[0]["headers"])
     assert not any(line.startswith("chunk") for line in log)  # the body was never produced
 
 
 def test_asgi_stops_a_stream_when_the_client_goes_away() -> None:
-    app = ConsentMiddleware(PlainTextResponse("ok"), config())
+    app = ConsentMiddleware(PlainTextResponse("ok"), recording_config())
     log: list[str] = []
     app.endpoints.add_route("chunks", ("GET",), chunks_route(log, count=50))
-    messages, _ = run_asgi(app, "GET", "/_consent/chunks", leave_after=1)
+    messages = run_asgi(app, asgi_scope("GET", "/_consent/chunks"), ASGICall(leave_after=1)).messages
     produced = [line for line in log if line.startswith("chunk")]
     assert 1 <= len(produced) < 50  # the rest was never read
     assert log[-1] == "closed"
@@ -449,7 +399,7 @@ def test_wsgi_returns_a_streamed_reply_as_the_iterable(tmp_path: Path) -> None:
         start_response("200 OK", [])
         return [b"ok"]
 
-    wsgi = WSGIMiddleware(app, config())
+    wsgi = WSGIMiddleware(app, recording_config())
     log: list[str] = []
     wsgi.endpoints.add_route("chunks", ("GET",), chunks_route(log))
     status, headers, body = wsgi_get(wsgi, "/_consent/chunks", "")
@@ -525,7 +475,7 @@ EVENT = {"type": "click", "path": "/shop", "target": "#buy"}
 
 
 def quota_config(per_minute: int) -> ConsentConfig:
-    return ConsentConfig(policy=config().policy, secret_keys=[SECRET], events_per_minute=per_minute)
+    return ConsentConfig(policy=recording_config().policy, secret_keys=[SECRET], events_per_minute=per_minute)
 
 
 def test_events_beyond_the_quota_get_429_and_record_nothing(tmp_path: Path) -> None:
@@ -582,7 +532,7 @@ def test_zero_is_no_quota_and_a_negative_one_is_refused(tmp_path: Path) -> None:
         store.close()
     with pytest.raises(ConfigurationError, match="events_per_minute"):
         quota_config(-1)
-    assert config().events_per_minute == 120
+    assert recording_config().events_per_minute == 120
 
 
 def test_the_quota_window_is_a_minute() -> None:

@@ -14,7 +14,7 @@ import pytest
 from cookieconsent.cli import main
 from cookieconsent.records import ConsentRecord, EventRecord, Location, RightsRequest, UserAgent, VisitRecord
 from cookieconsent.records.sqlite import SqliteStore
-from tests.conftest import small_policy_data
+from tests.harness import small_policy_data
 
 NOW = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
 

@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from cookieconsent import ConsentConfig
 from cookieconsent.errors import ConfigurationError
 from cookieconsent.policy.model import Policy
-from tests.conftest import SECRET
+from tests.harness import SECRET
 
 
 def test_defaults(policy: Policy) -> None:

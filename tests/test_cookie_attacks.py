@@ -19,7 +19,7 @@ from cookieconsent.core.request import WSGIRequest
 from cookieconsent.policy.model import parse_policy
 from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.store import Store
-from tests.conftest import APPS, SECRET, AppClient, Visitor, small_policy_data
+from tests.harness import APPS, SECRET, AppClient, Visitor, small_policy_data
 
 CONSENT = "__Host-consent"
 DEVICE = "__Host-ccdid"

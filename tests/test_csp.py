@@ -1,7 +1,7 @@
 """A Content-Security-Policy per consent (R10): the hosts a policy declares, the policy each rewritten
 page gets, and the endpoint that counts the reports browsers send.
 
-The pages come from ``tests/csp_app.py``, on FastAPI and on Flask (the ``kind`` parameter). The
+The pages come from ``tests/csp_app.py``, on FastAPI and on Flask (the ``app_kind`` parameter). The
 real-browser side, where the policy actually blocks, is ``tests/browser/test_csp.py``.
 """
 
@@ -22,7 +22,7 @@ from cookieconsent.core.csp import DIRECTIVES, REPORT_LIMIT, ConsentCSP, CSPRepo
 from cookieconsent.errors import PolicyError
 from cookieconsent.policy.model import load_policy, parse_policy
 from tests import csp_app
-from tests.conftest import SECRET, AppClient, Response, small_policy_data
+from tests.harness import SECRET, AppClient, Response, small_policy_data
 
 REPORT_PATH = "/_consent/csp-report"
 SAME_ORIGIN = {"origin": "https://testserver"}
@@ -41,14 +41,9 @@ def make_client(kind: str, mode: str) -> AppClient:
     return AppClient(kind, app)
 
 
-@pytest.fixture(params=["fastapi", "flask"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
 @pytest.fixture
-def enforced(kind: str) -> AppClient:
-    return make_client(kind, "enforce")
+def enforced(app_kind: str) -> AppClient:
+    return make_client(app_kind, "enforce")
 
 
 def directives(value: str) -> dict[str, list[str]]:
@@ -307,15 +302,15 @@ def test_each_page_gets_the_policy_of_the_consent_in_force(
     assert third_party(only(page, ENFORCE)) == {name: hosts for name, _ in DIRECTIVES}
 
 
-def test_report_only_mode_sends_the_report_only_header(kind: str) -> None:
-    page = make_client(kind, "report-only").visitor().get("/")
+def test_report_only_mode_sends_the_report_only_header(app_kind: str) -> None:
+    page = make_client(app_kind, "report-only").visitor().get("/")
     assert page.header_list(ENFORCE) == []
     assert third_party(only(page, REPORT_ONLY))["img-src"] == NECESSARY_ONLY
     assert f"report-uri {REPORT_PATH}" in only(page, REPORT_ONLY)
 
 
-def test_off_sends_no_policy_and_serves_no_report_endpoint(kind: str) -> None:
-    client = make_client(kind, "off")
+def test_off_sends_no_policy_and_serves_no_report_endpoint(app_kind: str) -> None:
+    client = make_client(app_kind, "off")
     page = client.visitor().get("/")
     assert page.header_list(ENFORCE) == page.header_list(REPORT_ONLY) == []
     report = client.request("POST", REPORT_PATH, [("content-type", "application/csp-report")], b"{}")
@@ -373,15 +368,15 @@ def state_json(page: Response) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("mode", ["off", "report-only", "enforce"])
-def test_the_page_tells_the_script_when_the_policy_is_enforced(kind: str, mode: str) -> None:
-    page = make_client(kind, mode).visitor().get("/")
+def test_the_page_tells_the_script_when_the_policy_is_enforced(app_kind: str, mode: str) -> None:
+    page = make_client(app_kind, mode).visitor().get("/")
     assert state_json(page).get("csp") == ("enforce" if mode == "enforce" else None)
 
 
 @pytest.mark.parametrize("mode", ["off", "report-only", "enforce"])
-def test_placeholders_offer_load_this_content_only_where_it_can_load(kind: str, mode: str) -> None:
+def test_placeholders_offer_load_this_content_only_where_it_can_load(app_kind: str, mode: str) -> None:
     """Under an enforced policy the embed's host is not allowed on this page: only "Always allow" is offered."""
-    page = make_client(kind, mode).visitor().get("/")
+    page = make_client(app_kind, mode).visitor().get("/")
     assert 'class="cc-placeholder"' in page.text
     assert 'data-cc-allow="marketing"' in page.text
     assert ("data-cc-load" in page.text) is (mode != "enforce")

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from cookieconsent import load_policy
-from tests.conftest import AppClient, Response, Visitor
+from tests.harness import AppClient, Response, Visitor
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 MINIMAL = {"fastapi": "examples.minimal_fastapi", "flask": "examples.minimal_flask"}

@@ -13,28 +13,19 @@ the store's contents afterwards. Faults already covered elsewhere, not repeated 
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import json
 import logging
 import sqlite3
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import anyio
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import HTMLResponse, StreamingResponse
-from starlette.routing import Route
 
 from cookieconsent import ConsentConfig
-from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
 from cookieconsent.core import engine as engine_module
 from cookieconsent.core.cookie import ConsentCodec
 from cookieconsent.core.request import RequestView
@@ -43,195 +34,37 @@ from cookieconsent.policy.model import parse_policy
 from cookieconsent.records import (
     ConsentRecord,
     EventRecord,
-    StoreUnavailableError,
     VisitRecord,
     hash_notice,
     open_store,
 )
 from cookieconsent.records import recorder as recorder_module
-from cookieconsent.records.recorder import Recorder
 from cookieconsent.records.sqlite import SqliteStore
 from cookieconsent.records.store import Store
 from cookieconsent.web.endpoints import Event
-from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-from tests.conftest import Response, small_policy_data
+from tests.harness import (
+    JSON_CHUNKS,
+    TRACKER,
+    UA,
+    ASGICall,
+    FaultyStore,
+    asgi_scope,
+    make_site,
+    recorder_for,
+    recording_config,
+    run_asgi,
+    serializer,
+    small_policy_data,
+    wsgi_environ,
+)
 from tests.pg import PgCluster
-from tests.test_hostile import asgi_scope, send_asgi, send_wsgi, serializer, wsgi_environ
-from tests.test_recorder import UA, config
 
 CONSENT = "__Host-consent"
 OLD_KEY = "an-old-secret-key-0123456789"
 NEW_KEY = "the-new-secret-key-0123456789"
-TRACKER = b'<script src="https://connect.facebook.net/en_US/fbevents.js"></script>'
-HEAD = b"<!doctype html><html><head><title>t</title>" + TRACKER + b"</head><body>"
-CHUNKS = [HEAD + b"<p>first</p>", b"<p>second</p>" * 50, b"<p>last</p></body></html>"]
-JSON_CHUNKS = [b'{"items": [1, ', b"2, 3", b"]}"]
 
 
-# -- stores that fail on demand ----------------------------------------------------------------------
-
-
-class FaultyStore(SqliteStore):
-    """A real SQLite store that can be switched off, slowed down, or given a disk with no room left."""
-
-    down = False
-    delay = 0.0
-
-    @contextlib.contextmanager
-    def _tx(self, *, write: bool, snapshot: bool = False) -> Iterator[Any]:
-        if self.down:
-            raise StoreUnavailableError("the database is switched off by the test")
-        if write and self.delay:
-            time.sleep(self.delay)
-        with super()._tx(write=write, snapshot=snapshot) as tx:
-            yield tx
-
-    def fill_up(self) -> None:
-        """No page may be added to the file any more: every write that needs one fails (disk full)."""
-        with self._lock:
-            pages = self._conn.execute("PRAGMA page_count").fetchone()[0]
-            self._conn.execute(f"PRAGMA max_page_count = {pages}")
-
-    def make_room(self) -> None:
-        with self._lock:
-            self._conn.execute("PRAGMA max_page_count = 1073741823")
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FaultyStore]:
-    s = FaultyStore(tmp_path / "records.db", timeout=1)
-    yield s
-    s.close()
-
-
-def recorder_for(store: Store | None, spool: Path | str, cfg: ConsentConfig | None = None, **options: Any) -> Recorder:
-    options.setdefault("interval", 0.05)
-    options.setdefault("retry_after", 0.05)
-    return Recorder(cfg or config(), store, spool=spool, **options)
-
-
-# -- one small site, behind either adapter -----------------------------------------------------------
-
-
-@dataclass
-class Site:
-    """A small site behind the ASGI or the WSGI middleware; requests are sent as a server passes them."""
-
-    kind: str
-    app: Any
-    recorder: Recorder
-    #: Stream paths whose body the WSGI server closed (the app's ``close()``/``finally`` ran).
-    closed: list[str] = field(default_factory=list)
-
-    def request(self, method: str, target: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> Response:
-        headers = [("user-agent", UA), *headers]
-        if self.kind == "asgi":
-            return send_asgi(self.app, method, target, headers, body)
-        return send_wsgi(self.app, method, target, headers, body)
-
-    def visitor(self) -> Browser:
-        return Browser(self)
-
-
-@dataclass
-class Browser:
-    """Keeps the cookies the site sets, as a browser does."""
-
-    site: Site
-    jar: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def cookie(self) -> str:
-        return "; ".join(f"{k}={v}" for k, v in self.jar.items())
-
-    def request(self, method: str, target: str, headers: Sequence[tuple[str, str]] = (), body: bytes = b"") -> Response:
-        sent = [*headers, ("cookie", self.cookie)] if self.jar else list(headers)
-        r = self.site.request(method, target, sent, body)
-        for value in r.set_cookies:
-            pair, _, attrs = value.partition(";")
-            name, _, val = pair.partition("=")
-            if "max-age=0" in attrs.lower():
-                self.jar.pop(name.strip(), None)
-            else:
-                self.jar[name.strip()] = val.strip()
-        return r
-
-    def get(self, target: str, *headers: tuple[str, str]) -> Response:
-        return self.request("GET", target, headers)
-
-    def post(self, target: str, data: Any, *headers: tuple[str, str]) -> Response:
-        return self.request("POST", target, [("content-type", "application/json"), *headers], json.dumps(data).encode())
-
-    def decide(self, action: str, categories: Sequence[str] = ()) -> Response:
-        r = self.post("/_consent", {"action": action, "categories": list(categories)})
-        assert r.status == 200, r.body
-        return r
-
-    def state(self) -> dict[str, Any]:
-        r = self.get("/_consent/state")
-        assert r.status == 200
-        data: dict[str, Any] = r.json()
-        return data
-
-
-def asgi_app(recorder: Recorder, cfg: ConsentConfig | None = None) -> ASGIMiddleware:
-    async def page(request: Request) -> HTMLResponse:
-        return HTMLResponse(b"".join(CHUNKS))
-
-    async def stream(request: Request) -> StreamingResponse:
-        kind = request.path_params["kind"]
-        fail = request.query_params.get("fail") == "1"
-
-        async def body() -> AsyncIterator[bytes]:
-            chunks = CHUNKS if kind == "html" else JSON_CHUNKS
-            yield chunks[0]
-            yield chunks[1]
-            if fail:
-                raise RuntimeError("the app failed halfway through its response")
-            yield chunks[2]
-
-        return StreamingResponse(body(), media_type="text/html" if kind == "html" else "application/json")
-
-    routes = [Route("/stream/{kind}", stream), Route("/{path:path}", page)]
-    return ASGIMiddleware(Starlette(routes=routes), cfg or recorder.engine.config, recorder=recorder)
-
-
-def wsgi_app(recorder: Recorder, closed: list[str], cfg: ConsentConfig | None = None) -> WSGIMiddleware:
-    def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        path = environ["PATH_INFO"]
-        if path.startswith("/stream/"):
-            kind = path.rsplit("/", 1)[1]
-            fail = "fail=1" in environ.get("QUERY_STRING", "")
-
-            def body() -> Iterator[bytes]:
-                try:
-                    media = "text/html; charset=utf-8" if kind == "html" else "application/json"
-                    start_response("200 OK", [("content-type", media)])  # on the first step, as generators do
-                    chunks = CHUNKS if kind == "html" else JSON_CHUNKS
-                    yield chunks[0]
-                    yield chunks[1]
-                    if fail:
-                        raise RuntimeError("the app failed halfway through its response")
-                    yield chunks[2]
-                finally:
-                    closed.append(path)
-
-            return body()
-        start_response("200 OK", [("content-type", "text/html; charset=utf-8")])
-        return [b"".join(CHUNKS)]
-
-    return WSGIMiddleware(app, cfg or recorder.engine.config, recorder=recorder)
-
-
-def make_site(kind: str, recorder: Recorder, cfg: ConsentConfig | None = None) -> Site:
-    site = Site(kind, None, recorder)
-    site.app = asgi_app(recorder, cfg) if kind == "asgi" else wsgi_app(recorder, site.closed, cfg)
-    return site
-
-
-@pytest.fixture(params=["asgi", "wsgi"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
+# The site, its store and its visitors are in tests/harness.py; ``kind`` and ``store`` in tests/conftest.py.
 
 
 def pages(store: Store) -> list[str]:
@@ -260,7 +93,7 @@ def test_privacy_centre_answers_503_while_the_store_is_down_and_loses_nothing(
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     assert alice.get("/a").status == 200
     recorder.flush()
     store.down = True
@@ -283,7 +116,7 @@ def test_privacy_centre_answers_503_while_the_store_is_down_and_loses_nothing(
     assert alice.state()["categories"]["analytics"] is True
     for path in ("/b", "/c"):
         assert alice.get(path).status == 200  # pages are served all along
-    alice.decide("reject_all")
+    alice.decide("reject_all", expect=200)
     recorder.flush()
     assert (tmp_path / "spool.jsonl").exists()
 
@@ -307,7 +140,7 @@ def test_privacy_centre_over_a_stopped_postgres(own_pg_cluster: PgCluster, tmp_p
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site("asgi", recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     alice.get("/before")
     recorder.flush()
     own_pg_cluster.stop("fast")
@@ -333,7 +166,7 @@ def test_a_slow_store_never_slows_a_page(kind: str, store: FaultyStore, tmp_path
     recorder = recorder_for(store, tmp_path / "spool.jsonl", batch_size=5)
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     store.delay = 0.3  # every write transaction takes 0.3 s
     slowest = 0.0
     for i in range(30):
@@ -353,14 +186,14 @@ def test_a_locked_sqlite_file_spools_and_catches_up(kind: str, tmp_path: Path) -
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     recorder.flush()
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")  # another process holds the write lock, longer than the store waits
     try:
         for i in range(10):
             assert alice.get(f"/locked/{i}").status == 200
-        alice.decide("reject_all")
+        alice.decide("reject_all", expect=200)
         recorder.flush()
         assert (tmp_path / "spool.jsonl").exists()
     finally:
@@ -379,12 +212,12 @@ def test_a_full_database_spools_and_catches_up_when_room_returns(kind: str, stor
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     recorder.flush()
     store.fill_up()
     for i in range(20):
         assert alice.get(f"/full/{i}" + "x" * 200).status == 200
-    alice.decide("custom", ["analytics"])
+    alice.decide("custom", ["analytics"], expect=200)
     assert not recorder.flush()  # the store refused the records
     assert (tmp_path / "spool.jsonl").exists()  # so they wait on disk
     store.make_room()
@@ -404,12 +237,12 @@ def test_a_full_disk_under_the_spool_keeps_records_in_memory_until_the_store_ret
     recorder = recorder_for(store, spool)
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     recorder.flush()
     store.down = True
     for i in range(15):
         assert alice.get(f"/nowhere/{i}").status == 200
-    alice.decide("reject_all")
+    alice.decide("reject_all", expect=200)
     time.sleep(0.3)  # the writer tries, fails to store and fails to spool, several times
     assert recorder._thread is not None
     assert recorder._thread.is_alive()  # the writer survived
@@ -453,7 +286,7 @@ def test_a_decision_hook_that_raises_loses_neither_the_decision_nor_its_proof(
 
     site.app.engine.decision_hooks.append(broken)
     alice = site.visitor()
-    r = alice.decide("accept_all")
+    r = alice.decide("accept_all", expect=200)
     assert r.set_cookie(CONSENT) is not None
     assert alice.state()["decided"] is True
     assert alice.get("/after").status == 200
@@ -479,7 +312,7 @@ def test_event_hooks_that_raise_or_block_never_hold_up_the_beacon(
 
     site.app.endpoints.event_hooks.append(broken)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     started = time.monotonic()
     for i in range(5):
         assert alice.post("/_consent/events", {"type": "click", "path": f"/e/{i}"}).status == 204
@@ -496,40 +329,14 @@ def test_event_hooks_that_raise_or_block_never_hold_up_the_beacon(
 # -- the client goes away -----------------------------------------------------------------------------
 
 
-def run_asgi_with(
-    app: Any,
-    scope: dict[str, Any],
-    receive: Callable[[], Any],
-    send: Callable[[dict[str, Any]], Any],
-) -> BaseException | None:
-    """Run one ASGI call on an event loop of its own thread; return what it raised, if anything."""
-
-    async def main() -> None:
-        await app(scope, receive, send)
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        try:
-            pool.submit(anyio.run, main).result(timeout=60)
-        except BaseException as exc:
-            return exc
-    return None
-
-
 def test_asgi_client_gone_while_posting_a_decision(store: FaultyStore, tmp_path: Path) -> None:
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site("asgi", recorder)
-    sent: list[dict[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        sent.append(message)
-
     body = b'{"action": "accept_all"}'
     scope = asgi_scope("POST", "/_consent", [("content-type", "application/json")], body)
-    assert run_asgi_with(site.app, scope, receive, send) is None
-    assert sent == []  # nobody to answer
+    call = run_asgi(site.app, scope, ASGICall(disconnect="at_once"), reraise=False)
+    assert call.error is None
+    assert call.messages == []  # nobody to answer
     recorder.close()
     assert list(store.consent_chain()) == []  # and nothing decided
 
@@ -538,28 +345,13 @@ def test_asgi_send_fails_mid_page(store: FaultyStore, tmp_path: Path) -> None:
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site("asgi", recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
-    sent: list[dict[str, Any]] = []
-    delivered = False
-
-    async def receive() -> dict[str, Any]:
-        nonlocal delivered
-        if not delivered:
-            delivered = True
-            return {"type": "http.request", "body": b"", "more_body": False}
-        await anyio.sleep(3600)
-        return {"type": "http.disconnect"}
-
-    async def send(message: dict[str, Any]) -> None:
-        if message["type"] == "http.response.body" and sent:
-            raise OSError("connection reset by peer")
-        sent.append(message)
-
+    alice.decide("accept_all", expect=200)
     scope = asgi_scope("GET", "/stream/html", [("cookie", alice.cookie)], b"")
-    raised = run_asgi_with(site.app, scope, receive, send)
+    call = run_asgi(site.app, scope, ASGICall(reset_at_body=0), reraise=False)
+    raised = call.error
     assert raised is not None  # the server learns of the broken connection
     assert "connection reset" in repr(raised) or isinstance(raised, BaseExceptionGroup)
-    assert sent[0]["type"] == "http.response.start"
+    assert call.messages[0]["type"] == "http.response.start"
     assert alice.get("/next").status == 200  # the next request is served as usual
     recorder.close()
     assert pages(store) == ["/next", "/stream/html"]  # the broken page recorded once
@@ -570,7 +362,7 @@ def test_wsgi_server_closes_the_body_early(store: FaultyStore, tmp_path: Path) -
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site("wsgi", recorder)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     started: list[str] = []
 
     def start_response(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
@@ -613,29 +405,16 @@ def test_a_stream_that_fails_halfway(kind: str, media: str, store: FaultyStore, 
     recorder = recorder_for(store, tmp_path / "spool.jsonl")
     site = make_site(kind, recorder)
     alice = site.visitor()
-    alice.decide("custom", ["analytics"])  # marketing refused: the Meta pixel must be neutralised
+    alice.decide("custom", ["analytics"], expect=200)  # marketing refused: the Meta pixel must be neutralised
     target = f"/stream/{media}?fail=1"
     sent: list[bytes] = []
     if kind == "asgi":
-        messages: list[dict[str, Any]] = []
-        delivered = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": b"", "more_body": False}
-            await anyio.sleep(3600)
-            return {"type": "http.disconnect"}
-
-        async def send(message: dict[str, Any]) -> None:
-            messages.append(message)
-
         scope = asgi_scope("GET", target, [("cookie", alice.cookie), ("user-agent", UA)], b"")
-        raised = run_asgi_with(site.app, scope, receive, send)
+        call = run_asgi(site.app, scope, reraise=False)
+        raised = call.error
         assert raised is not None
         assert "failed halfway" in repr(raised) or isinstance(raised, BaseExceptionGroup)
-        sent = [m.get("body", b"") for m in messages if m["type"] == "http.response.body"]
+        sent = [m.get("body", b"") for m in call.messages if m["type"] == "http.response.body"]
     else:
         environ = wsgi_environ("GET", target, [("cookie", alice.cookie), ("user-agent", UA)], b"")
         body = site.app(environ, lambda status, headers, exc_info=None: None)
@@ -675,19 +454,19 @@ def test_key_rotation_keeps_old_cookies_until_their_key_is_dropped(
     spool = tmp_path / "spool.jsonl"
     before = make_site(kind, recorder_for(store, spool, keyed(OLD_KEY)))
     alice = before.visitor()
-    alice.decide("custom", ["analytics"])
+    alice.decide("custom", ["analytics"], expect=200)
     old_cookie = alice.jar[CONSENT]
     consent_id = alice.state()["consent_id"]
     before.recorder.close()
 
     # Rotation: the new key signs, the old one still verifies.
     rotated = make_site(kind, recorder_for(store, spool, keyed(OLD_KEY, NEW_KEY)))
-    alice.site = rotated
+    alice.client = rotated
     assert alice.state()["categories"]["analytics"] is True
     page = alice.get("/page")
     assert page.status == 200
     assert page.set_cookie(CONSENT) is None  # not re-signed: a cookie is issued only when the decision changes
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     new_cookie = alice.jar[CONSENT]
     assert new_cookie != old_cookie
     fingerprint = rotated.app.engine.policy.fingerprint
@@ -706,7 +485,7 @@ def test_key_rotation_keeps_old_cookies_until_their_key_is_dropped(
     assert r.status == 200
     assert b'<div class="cc-banner"' in r.body  # asked again
     assert stale.state()["decided"] is False
-    alice.site = after
+    alice.client = after
     assert alice.state()["categories"] == {"necessary": True, "functional": True, "analytics": True, "marketing": True}
     after.recorder.close()
     assert errors_logged(caplog) == []
@@ -749,7 +528,7 @@ def test_a_decision_made_while_the_clock_ran_ahead_still_holds(
     site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl"))
     alice = site.visitor()
     clock.offset = 2 * 86400  # the server's clock runs two days ahead…
-    alice.decide("custom", ["analytics"])
+    alice.decide("custom", ["analytics"], expect=200)
     clock.offset = 0  # …and is put right: the decision now carries a time in the future
     assert alice.state()["categories"]["analytics"] is True
     r = alice.get("/page")
@@ -762,7 +541,7 @@ def test_a_decision_made_while_the_clock_ran_ahead_still_holds(
 
 
 def test_a_cookie_signed_ten_years_ahead_reads_as_decided(kind: str, store: FaultyStore, tmp_path: Path) -> None:
-    cfg = config()
+    cfg = recording_config()
     site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl", cfg))
     policy = cfg.policy
     mask = 1 << sorted(policy.optional_categories).index("analytics")
@@ -780,11 +559,11 @@ def test_the_clock_going_back_between_decisions_loses_nothing(
 ) -> None:
     site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl"))
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     alice.get("/first")
     consent_id = alice.state()["consent_id"]
     clock.offset = -3 * 86400  # the clock jumps three days back
-    r = alice.decide("custom", ["analytics"])
+    r = alice.decide("custom", ["analytics"], expect=200)
     assert r.set_cookie(CONSENT) is not None
     assert alice.state()["categories"] == {
         "necessary": True,
@@ -794,7 +573,7 @@ def test_the_clock_going_back_between_decisions_loses_nothing(
     }
     alice.get("/second")
     clock.offset = -4 * 86400
-    alice.decide("reject_all")
+    alice.decide("reject_all", expect=200)
     assert alice.state()["consent_id"] == consent_id
     site.recorder.close()
     chain = list(store.consent_chain())

@@ -12,16 +12,15 @@ import gc
 import os
 import secrets
 from collections.abc import Callable, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import anyio
 import pytest
 from flask import Flask
 
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware as ASGIMiddleware
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
+from tests.harness import ASGICall, run_in_thread
 
 REQUESTS = 10_000
 PAGE = b"<!doctype html><html><head><title>t</title></head><body><p>hello</p></body></html>"
@@ -65,18 +64,10 @@ def run_asgi(app: Any, paths: list[str]) -> Callable[[range], None]:
                     "client": ("127.0.0.1", 1234),
                     "server": ("testserver", 443),
                 }
+                call = ASGICall()
+                await app(scope, call.receive, call.send)
 
-                async def receive() -> dict[str, Any]:
-                    return {"type": "http.request", "body": b"", "more_body": False}
-
-                async def send(message: dict[str, Any]) -> None:
-                    pass
-
-                await app(scope, receive, send)
-
-        # In a thread of its own: the browser tests keep Playwright's event loop running in this one.
-        with ThreadPoolExecutor(max_workers=1) as pool:
-            pool.submit(anyio.run, main).result(timeout=600)
+        run_in_thread(main, timeout=600)
 
     return run
 

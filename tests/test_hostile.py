@@ -9,178 +9,37 @@ meets the same invariants (:func:`test_hostile_request`): never a 500 or a trace
 logged, no CORS grant, a same-site ``Location``, no consent record, rights request or visit record
 beyond what the row legitimately causes.
 
-Requests are sent as raw as a server would pass them on (:func:`send`): the request target exactly as
-written on the request line, header values as the bytes on the wire (latin-1 text). Test clients
-normalise paths and refuse non-ASCII headers, which would hide half of this table.
+Requests are sent as raw as a server would pass them on (``AppClient.send`` of ``tests/harness.py``):
+the request target exactly as written on the request line, header values as the bytes on the wire
+(latin-1 text). Test clients normalise paths and refuse non-ASCII headers, which would hide half of
+this table.
 """
 
 from __future__ import annotations
 
-import hashlib
 import importlib
-import io
 import json
 import logging
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote, unquote, unquote_to_bytes, urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 
-import anyio
 import pytest
-from itsdangerous import TimestampSigner, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 
 from cookieconsent.config import ConsentConfig
-from cookieconsent.core.cookie import SALT
 from cookieconsent.records.recorder import Recorder
-from tests.conftest import APPS, AppClient, Response
+from tests.harness import APPS, HOST, AppClient, Response, serializer
 
 CONSENT = "__Host-consent"
-HOST = "testserver"
 OPTIONAL = frozenset({"functional", "analytics", "marketing"})
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 EVIL = "https://evil.example"
 
 Headers = Sequence[tuple[str, str]]
-
-
-# -- sending a request exactly as written ---------------------------------------------------------
-
-
-def send(client: AppClient, method: str, target: str, headers: Headers = (), body: bytes = b"") -> Response:
-    """Send one request to ``client``'s app as a server would pass it on.
-
-    Args:
-        client: Which app (its ``kind`` picks ASGI or WSGI).
-        method: The request method.
-        target: The request target as written on the request line (percent-encoded, ASCII).
-        headers: Header names and values; a value's characters are its bytes (latin-1).
-        body: The request body.
-    """
-    if client.kind == "fastapi":
-        return send_asgi(client.app, method, target, headers, body)
-    return send_wsgi(client.app, method, target, headers, body)
-
-
-def asgi_scope(method: str, target: str, headers: Headers, body: bytes) -> dict[str, Any]:
-    """The scope uvicorn builds for this request (the path percent-decoded as UTF-8, bad bytes replaced)."""
-    raw_path, _, query = target.partition("?")
-    raw = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    if not any(k == b"host" for k, _ in raw):
-        raw.insert(0, (b"host", HOST.encode()))
-    if body and not any(k == b"content-length" for k, _ in raw):
-        raw.append((b"content-length", str(len(body)).encode()))
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0", "spec_version": "2.3"},
-        "http_version": "1.1",
-        "method": method,
-        "scheme": "https",
-        "path": unquote(raw_path),
-        "raw_path": raw_path.encode("latin-1"),
-        "root_path": "",
-        "query_string": query.encode("latin-1"),
-        "headers": raw,
-        "client": ("203.0.113.9", 50000),
-        "server": (HOST, 443),
-    }
-
-
-def run_asgi(app: Any, scope: dict[str, Any], body: bytes) -> list[dict[str, Any]]:
-    """Run one ASGI request on an event loop of its own thread; return the messages the app sent."""
-    messages: list[dict[str, Any]] = []
-
-    async def main() -> None:
-        finished = anyio.Event()
-        delivered = False
-
-        async def receive() -> dict[str, Any]:
-            nonlocal delivered
-            if not delivered:
-                delivered = True
-                return {"type": "http.request", "body": body, "more_body": False}
-            await finished.wait()  # the client stays until the response is complete
-            return {"type": "http.disconnect"}
-
-        async def send_message(message: dict[str, Any]) -> None:
-            messages.append(message)
-            if message["type"] == "http.response.body" and not message.get("more_body", False):
-                finished.set()
-
-        await app(scope, receive, send_message)
-        finished.set()
-
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        pool.submit(anyio.run, main).result(timeout=60)
-    return messages
-
-
-def send_asgi(app: Any, method: str, target: str, headers: Headers, body: bytes) -> Response:
-    """:func:`send` for an ASGI app."""
-    messages = run_asgi(app, asgi_scope(method, target, headers, body), body)
-    start = messages[0]
-    assert start["type"] == "http.response.start"
-    out = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in start["headers"]]
-    data = b"".join(m.get("body", b"") for m in messages if m["type"] == "http.response.body")
-    return Response(start["status"], out, data)
-
-
-def wsgi_environ(method: str, target: str, headers: Headers, body: bytes) -> dict[str, Any]:
-    """The environ a WSGI server builds for this request (PEP 3333: the path's bytes as latin-1)."""
-    raw_path, _, query = target.partition("?")
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "SCRIPT_NAME": "",
-        "PATH_INFO": unquote_to_bytes(raw_path).decode("latin-1"),
-        "QUERY_STRING": query,
-        "SERVER_NAME": HOST,
-        "SERVER_PORT": "443",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "REMOTE_ADDR": "203.0.113.9",
-        "HTTP_HOST": HOST,
-        "wsgi.version": (1, 0),
-        "wsgi.url_scheme": "https",
-        "wsgi.input": io.BytesIO(body),
-        "wsgi.errors": io.StringIO(),
-        "wsgi.multithread": True,
-        "wsgi.multiprocess": False,
-        "wsgi.run_once": False,
-    }
-    if body:
-        environ["CONTENT_LENGTH"] = str(len(body))
-    given: set[str] = set()
-    for name, value in headers:
-        key = name.upper().replace("-", "_")
-        if key not in ("CONTENT_TYPE", "CONTENT_LENGTH"):
-            key = "HTTP_" + key
-        if key in given:  # repeated headers arrive joined, as WSGI servers join them
-            environ[key] += ("; " if key == "HTTP_COOKIE" else ", ") + value
-        else:
-            environ[key] = value
-            given.add(key)
-    return environ
-
-
-def send_wsgi(app: Any, method: str, target: str, headers: Headers, body: bytes) -> Response:
-    """:func:`send` for a WSGI app."""
-    started: list[Any] = []
-
-    def start_response(status: str, response_headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-        started[:] = [status, response_headers]
-        return lambda data: None
-
-    result = app(wsgi_environ(method, target, headers, body), start_response)
-    try:
-        data = b"".join(result)
-    finally:
-        close = getattr(result, "close", None)
-        if close is not None:
-            close()
-    status, response_headers = started
-    return Response(int(status[:3]), list(response_headers), data)
 
 
 def recorder_of(kind: str) -> Recorder:
@@ -207,28 +66,13 @@ def consent_value(response: Response) -> str | None:
 
 def granted(client: AppClient, cookie: str | None) -> tuple[bool, frozenset[str]]:
     """Whether a visitor with this ``Cookie`` header has decided, and the optional categories in force."""
-    r = send(client, "GET", "/_consent/state", [("cookie", cookie)] if cookie else [])
+    r = client.send("GET", "/_consent/state", [("cookie", cookie)] if cookie else [])
     assert r.status == 200
     data = r.json()
     return data["decided"], frozenset(c for c, on in data["categories"].items() if on and c != "necessary")
 
 
 # -- consent cookies, genuine and forged -------------------------------------------------------------
-
-
-def serializer(keys: Sequence[str], salt: str = SALT, at: float | None = None) -> URLSafeTimedSerializer:
-    """The consent cookie's serializer; ``at`` signs with that time instead of now."""
-
-    class Signer(TimestampSigner):
-        def get_timestamp(self) -> int:
-            return int(time.time() if at is None else at)
-
-    return URLSafeTimedSerializer(
-        list(keys),
-        salt=salt,
-        signer=Signer,
-        signer_kwargs={"key_derivation": "hmac", "digest_method": hashlib.sha256},
-    )
 
 
 def forged_cookies(config: ConsentConfig) -> dict[str, str]:
@@ -1319,7 +1163,7 @@ def test_hostile_request(client: AppClient, forged: dict[str, str], row: Row, ca
     before = Counts.now()
     headers = fill(row.headers, forged)
     with caplog.at_level(logging.WARNING):
-        r = send(client, row.method, row.target, headers, row.body)
+        r = client.send(row.method, row.target, headers, row.body)
         after = Counts.now()
     errors = [rec for rec in caplog.records if rec.levelno >= logging.ERROR]
     assert errors == [], [rec.getMessage() for rec in errors]

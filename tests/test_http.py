@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from cookieconsent.policy.model import load_policy
-from tests.conftest import AppClient, Visitor
+from tests.harness import AppClient, Visitor
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
 CONSENT = "__Host-consent"

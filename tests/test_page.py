@@ -8,7 +8,7 @@ import gzip
 import json
 import logging
 import re
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterator
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -33,7 +33,7 @@ from cookieconsent.policy.model import load_policy
 from cookieconsent.ui.render import Renderer
 from cookieconsent.web.endpoints import Event
 from cookieconsent.wsgi import WSGIRequest
-from tests.conftest import AppClient, Visitor, run_in_thread
+from tests.harness import AppClient, Visitor, run_asgi
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
 CATALOG = Catalog()
@@ -740,7 +740,6 @@ def test_asgi_page_streamed_has_no_content_length(config: ConsentConfig) -> None
 
 def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -> None:
     """A response that announces trailers is sent chunked: a length would contradict it."""
-    sent: list[MutableMapping[str, Any]] = []
     page = TRACKED.format(text="same").encode()
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -749,14 +748,8 @@ def test_asgi_page_with_trailers_gets_no_content_length(config: ConsentConfig) -
         await send({"type": "http.response.body", "body": page})
         await send({"type": "http.response.trailers", "headers": [(b"x-done", b"1")], "more_trailers": False})
 
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
     scope = {"type": "http", "method": "GET", "path": "/", "query_string": b"", "headers": [], "state": {}}
-    run_in_thread(ConsentMiddleware(app, config), scope, receive, send)
+    sent = run_asgi(ConsentMiddleware(app, config), scope).messages
     assert [m["type"] for m in sent] == ["http.response.start", "http.response.body", "http.response.trailers"]
     assert all(name != b"content-length" for name, _ in sent[0]["headers"])
     assert b'data-src="https://www.youtube.com/embed/x"' in sent[1]["body"]
@@ -865,14 +858,6 @@ def test_asgi_html_file_is_rewritten_where_the_server_could_send_files_itself(
         offered.append(dict(scope.get("extensions", {})))
         await FileResponse(page)(scope, receive, send)
 
-    sent: list[MutableMapping[str, Any]] = []
-
-    async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
-
-    async def send(message: MutableMapping[str, Any]) -> None:
-        sent.append(message)
-
     extensions: dict[str, dict[str, Any]] = {"http.response.pathsend": {}, "http.response.trailers": {}}
     scope = {
         "type": "http",
@@ -884,7 +869,7 @@ def test_asgi_html_file_is_rewritten_where_the_server_could_send_files_itself(
         "extensions": extensions,
         "state": {},
     }
-    run_in_thread(ConsentMiddleware(app, config), scope, receive, send)
+    sent = run_asgi(ConsentMiddleware(app, config), scope).messages
     assert offered == [{"http.response.trailers": {}}]
     assert extensions == {"http.response.pathsend": {}, "http.response.trailers": {}}  # the server's, untouched
     assert "http.response.pathsend" not in [m["type"] for m in sent]

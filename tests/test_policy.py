@@ -11,7 +11,7 @@ import pytest
 from cookieconsent.errors import PolicyError
 from cookieconsent.policy import pdpa
 from cookieconsent.policy.model import load_policy, parse_policy
-from tests.conftest import small_policy_data
+from tests.harness import small_policy_data
 
 TELEXPRESS = Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml"
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.policy.model import load_policy, parse_policy
-from tests.conftest import SECRET, AppClient, Visitor, small_policy_data
+from tests.harness import SECRET, AppClient, Visitor, small_policy_data
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
 

@@ -21,7 +21,7 @@ from cookieconsent.flask import CookieConsent
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
 from cookieconsent.web.privacy import KINDS, PrivacyCentre
-from tests.test_recorder import UA, config
+from tests.harness import UA, recording_config
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 CONSENT = "__Host-consent"
@@ -30,15 +30,10 @@ FORM = "application/x-www-form-urlencoded"
 
 
 @pytest.fixture
-def store(tmp_path: Path) -> Iterator[SqliteStore]:
-    s = SqliteStore(tmp_path / "records.db")
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def recorder(store: SqliteStore, tmp_path: Path) -> Iterator[Recorder]:
-    r = Recorder(config(), store, spool=tmp_path / "spool.jsonl", country_header="cf-ipcountry", interval=0.05)
+    r = Recorder(
+        recording_config(), store, spool=tmp_path / "spool.jsonl", country_header="cf-ipcountry", interval=0.05
+    )
     yield r
     r.close()
 
@@ -299,7 +294,7 @@ def test_a_visitor_with_nothing_held_cannot_file_a_request(asgi: ConsentMiddlewa
 
 
 def test_a_recorder_without_a_store_serves_no_centre(tmp_path: Path) -> None:
-    recorder = Recorder(config(), None, spool=tmp_path / "spool.jsonl")
+    recorder = Recorder(recording_config(), None, spool=tmp_path / "spool.jsonl")
     app = ConsentMiddleware(PlainTextResponse("ok"), recorder.engine.config, recorder=recorder)
     assert visitor(app).get("/_consent/my-data").status_code == 404
     assert app.endpoints.renderer.my_data_url is None

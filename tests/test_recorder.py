@@ -6,7 +6,6 @@ import fcntl
 import threading
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,64 +20,8 @@ from cookieconsent import ConsentConfig
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.policy.model import parse_policy
 from cookieconsent.records import StoreUnavailableError, VisitRecord, open_store
-from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
-from cookieconsent.records.sqlite import SqliteStore
-from tests.conftest import SECRET, small_policy_data
-
-UA = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148"
-
-
-def item(item_id: str, category: str) -> dict[str, Any]:
-    return {"id": item_id, "category": category, "description": item_id}
-
-
-def config() -> ConsentConfig:
-    data = small_policy_data(
-        data_items=[
-            item("ip_address", "analytics"),
-            item("usage_time", "analytics"),
-            item("browsing_clicks", "analytics"),
-            item("system_log", "analytics"),
-            item("software_hardware", "functional"),
-            item("device_type_version", "functional"),
-            item("cookie_data", "functional"),
-            item("device_id", "functional"),
-            item("location", "marketing"),
-        ]
-    )
-    data["cookies"].append(
-        {
-            "name": DEVICE_COOKIE,
-            "category": "functional",
-            "purpose": "Device id",
-            "provider": "Example",
-            "lifetime": "1 year",
-        }
-    )
-    return ConsentConfig(policy=parse_policy(data), secret_keys=[SECRET])
-
-
-class FlakyStore(SqliteStore):
-    """A real SQLite store that can be switched off, as a database server can."""
-
-    down = False
-
-    def write_batch(self, records: Any) -> int:
-        if self.down:
-            raise StoreUnavailableError("switched off by the test")
-        return super().write_batch(records)
-
-    def append_consent(self, record: Any) -> Any:
-        if self.down:
-            raise StoreUnavailableError("switched off by the test")
-        return super().append_consent(record)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FlakyStore]:
-    s = FlakyStore(tmp_path / "records.db")
-    yield s
-    s.close()
+from cookieconsent.records.recorder import Recorder
+from tests.harness import SECRET, UA, FaultyStore, data_item, recording_config, small_policy_data
 
 
 def app_with(recorder: Recorder) -> TestClient:
@@ -94,9 +37,9 @@ def app_with(recorder: Recorder) -> TestClient:
     )
 
 
-def make_recorder(store: FlakyStore, tmp_path: Path, **options: Any) -> Recorder:
+def make_recorder(store: FaultyStore, tmp_path: Path, **options: Any) -> Recorder:
     return Recorder(
-        config(),
+        recording_config(),
         store,
         **{
             "spool": tmp_path / "spool.jsonl",
@@ -108,7 +51,7 @@ def make_recorder(store: FlakyStore, tmp_path: Path, **options: Any) -> Recorder
     )
 
 
-def test_nothing_is_recorded_before_a_decision(store: FlakyStore, tmp_path: Path) -> None:
+def test_nothing_is_recorded_before_a_decision(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     seen: list[Any] = []
     recorder.on_visit(seen.append)
@@ -137,7 +80,7 @@ def test_nothing_is_recorded_before_a_decision(store: FlakyStore, tmp_path: Path
     ],
 )
 def test_each_item_only_under_its_category(
-    store: FlakyStore, tmp_path: Path, granted: list[str], present: set[str], absent: set[str]
+    store: FaultyStore, tmp_path: Path, granted: list[str], present: set[str], absent: set[str]
 ) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
@@ -163,10 +106,10 @@ def test_each_item_only_under_its_category(
         assert record.location.country == "TW"
 
 
-def test_one_header_is_parsed_once_yet_each_record_keeps_only_its_items(store: FlakyStore, tmp_path: Path) -> None:
+def test_one_header_is_parsed_once_yet_each_record_keeps_only_its_items(store: FaultyStore, tmp_path: Path) -> None:
     """The parsed User-Agent is kept per header; which of its fields a record holds still follows its grants."""
     policy = small_policy_data(
-        data_items=[item("software_hardware", "functional"), item("device_type_version", "marketing")]
+        data_items=[data_item("software_hardware", "functional"), data_item("device_type_version", "marketing")]
     )
     recorder = Recorder(
         ConsentConfig(policy=parse_policy(policy), secret_keys=[SECRET]),
@@ -191,7 +134,7 @@ def test_one_header_is_parsed_once_yet_each_record_keeps_only_its_items(store: F
     assert (both.os, both.device_type, both.raw) == ("iOS", "mobile", UA)
 
 
-def test_device_id_cookie_only_when_granted(store: FlakyStore, tmp_path: Path) -> None:
+def test_device_id_cookie_only_when_granted(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     r = client.post("/_consent", json={"action": "custom", "categories": ["analytics"]})
@@ -201,7 +144,7 @@ def test_device_id_cookie_only_when_granted(store: FlakyStore, tmp_path: Path) -
     recorder.close()
 
 
-def test_gpc_suppresses_the_marketing_items(store: FlakyStore, tmp_path: Path) -> None:
+def test_gpc_suppresses_the_marketing_items(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     client.post("/_consent", json={"action": "accept_all"})
@@ -214,7 +157,7 @@ def test_gpc_suppresses_the_marketing_items(store: FlakyStore, tmp_path: Path) -
     assert [c.mechanism for c in store.consent_chain()] == ["accept_all", "gpc_opt_out"]
 
 
-def test_stop_request_halts_recording_and_survives_a_new_cookie(store: FlakyStore, tmp_path: Path) -> None:
+def test_stop_request_halts_recording_and_survives_a_new_cookie(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     decided = client.post("/_consent", json={"action": "accept_all"}).json()
@@ -234,7 +177,7 @@ def test_stop_request_halts_recording_and_survives_a_new_cookie(store: FlakyStor
     assert pages == ["/before"]  # R53
 
 
-def test_store_outage_loses_and_duplicates_nothing(store: FlakyStore, tmp_path: Path) -> None:
+def test_store_outage_loses_and_duplicates_nothing(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     client.post("/_consent", json={"action": "accept_all"})
@@ -260,7 +203,7 @@ def test_store_outage_loses_and_duplicates_nothing(store: FlakyStore, tmp_path: 
 
 
 def test_hooks_that_raise_or_hang_never_break_pages_or_storage(
-    store: FlakyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
+    store: FaultyStore, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     recorder = make_recorder(store, tmp_path)
     release = threading.Event()
@@ -286,7 +229,7 @@ def test_hooks_that_raise_or_hang_never_break_pages_or_storage(
     assert any("hook failure" in (r.exc_text or "") or "raised" in r.getMessage() for r in caplog.records)
 
 
-def test_proof_of_consent_for_every_decision(store: FlakyStore, tmp_path: Path) -> None:
+def test_proof_of_consent_for_every_decision(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     for action in ("accept_all", "reject_all"):
@@ -307,7 +250,7 @@ def test_proof_of_consent_for_every_decision(store: FlakyStore, tmp_path: Path) 
 
 
 def test_open_store_default_is_sqlite(tmp_path: Path) -> None:
-    recorder = Recorder(config(), str(tmp_path / "instance" / "records.db"))
+    recorder = Recorder(recording_config(), str(tmp_path / "instance" / "records.db"))
     assert recorder.store is not None
     assert recorder.spool == tmp_path / "instance" / "records.spool.jsonl"
     recorder.close()
@@ -315,7 +258,7 @@ def test_open_store_default_is_sqlite(tmp_path: Path) -> None:
         assert store.count() == 0
 
 
-def test_consent_hooks_get_the_sealed_record(store: FlakyStore, tmp_path: Path) -> None:
+def test_consent_hooks_get_the_sealed_record(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     seen: list[Any] = []
     recorder.on_consent(seen.append)
@@ -329,7 +272,7 @@ def test_consent_hooks_get_the_sealed_record(store: FlakyStore, tmp_path: Path) 
     assert seen[1].prev_hash == seen[0].record_hash != ""
 
 
-def test_hooks_see_what_is_written_at_shutdown(store: FlakyStore, tmp_path: Path) -> None:
+def test_hooks_see_what_is_written_at_shutdown(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path, interval=3600)  # only close() writes
     seen: list[Any] = []
     recorder.on_visit(seen.append)
@@ -342,7 +285,7 @@ def test_hooks_see_what_is_written_at_shutdown(store: FlakyStore, tmp_path: Path
     assert sorted(r.page for r in seen) == [f"/last/{i}" for i in range(5)]
 
 
-def test_spool_is_locked_against_other_processes(store: FlakyStore, tmp_path: Path) -> None:
+def test_spool_is_locked_against_other_processes(store: FaultyStore, tmp_path: Path) -> None:
     recorder = make_recorder(store, tmp_path)
     client = app_with(recorder)
     client.post("/_consent", json={"action": "accept_all"})
@@ -379,7 +322,7 @@ def test_open_store_reads_a_key_value_connection_string_as_postgresql(target: st
     assert not Path(target).exists()
 
 
-def test_visit_record_ids_are_time_ordered_random_and_distinct(store: FlakyStore, tmp_path: Path) -> None:
+def test_visit_record_ids_are_time_ordered_random_and_distinct(store: FaultyStore, tmp_path: Path) -> None:
     """Ids come from entropy read for many at once: version 7, sorted by time, never the same twice."""
     recorder = make_recorder(store, tmp_path)
     at = 1_767_225_600.0  # 2026-01-01T00:00:00Z

@@ -1,6 +1,6 @@
 """The threats of docs/security.md that no other test file covers; each test names the threat it stops.
 
-Most run against both adapters (``kind`` is ASGI or WSGI) over small sites from ``tests/test_faults.py``.
+Most run against both adapters (``kind`` is ASGI or WSGI) over the small sites of ``tests/harness.py``.
 """
 
 from __future__ import annotations
@@ -38,26 +38,24 @@ from cookieconsent.ui.i18n import messages
 from cookieconsent.web.replies import safe_next
 from cookieconsent.wsgi import ENVIRON_KEY
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
-from tests.conftest import SECRET, Response, small_policy_data
-from tests.test_faults import Browser, FaultyStore, Site, make_site, recorder_for
-from tests.test_hostile import send_asgi, send_wsgi, serializer
-from tests.test_recorder import config as recording_config
+from tests.harness import (
+    SECRET,
+    FaultyStore,
+    Response,
+    Site,
+    Visitor,
+    make_site,
+    recorder_for,
+    recording_config,
+    send_asgi,
+    send_wsgi,
+    serializer,
+    small_policy_data,
+)
 
 CONSENT = "__Host-consent"
 EVIL = "https://evil.example"
 TELEXPRESS = Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml"
-
-
-@pytest.fixture(params=["asgi", "wsgi"])
-def kind(request: pytest.FixtureRequest) -> str:
-    return str(request.param)
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> Iterator[FaultyStore]:
-    s = FaultyStore(tmp_path / "records.db")
-    yield s
-    s.close()
 
 
 @pytest.fixture
@@ -72,7 +70,7 @@ def site(kind: str, store: FaultyStore, tmp_path: Path) -> Iterator[Site]:
 
 def test_consent_cookie_is_host_only_secure_and_unreadable_by_scripts(site: Site) -> None:
     """A sibling subdomain cannot plant or overwrite it: browsers take a __Host- cookie only like this."""
-    cookie = site.visitor().decide("reject_all").set_cookie(CONSENT)
+    cookie = site.visitor().decide("reject_all", expect=200).set_cookie(CONSENT)
     assert cookie is not None
     attributes = {a.strip().split("=")[0].lower() for a in cookie.split(";")[1:]}
     assert {"secure", "httponly", "path", "samesite"} <= attributes
@@ -95,7 +93,7 @@ def test_a_cookie_planted_under_another_name_is_ignored(site: Site) -> None:
     everything = (1 << len(policy.optional_categories)) - 1
     genuine = serializer(cfg.signing_keys).dumps([1, "PlantedBySibling", policy.fingerprint, everything, 0])
     for name in ("consent", "__Secure-consent", "__host-consent", " __Host-consent2"):
-        planted = Browser(site, {name.strip(): genuine})
+        planted = site.visitor(jar={name.strip(): genuine})
         assert planted.state()["decided"] is False, name
 
 
@@ -104,12 +102,12 @@ def test_a_replayed_old_cookie_reads_as_its_decision_but_a_stop_request_still_ho
 ) -> None:
     """Replay is the limit of a stateless cookie; what the server keeps (stop flags) still applies."""
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     accepted = dict(alice.jar)
     alice.request("POST", "/_consent/rights", [("content-type", "application/json")], b'{"kind": "stop"}')
     alice.post("/_consent/withdraw", {})
     assert alice.state()["categories"]["analytics"] is False
-    replayed = Browser(site, accepted)  # the visitor's own earlier cookie, sent again
+    replayed = site.visitor(jar=accepted)  # the visitor's own earlier cookie, sent again
     assert replayed.state()["categories"]["analytics"] is True
     assert replayed.get("/after-stop").status == 200
     site.recorder.flush()
@@ -125,7 +123,7 @@ def test_a_cookie_for_another_policy_revision_or_key_grants_nothing(site: Site) 
         [1, "OtherSiteUser123", policy.fingerprint, everything, 0]
     )
     for value in (stale, foreign):
-        visitor = Browser(site, {CONSENT: value})
+        visitor = site.visitor(jar={CONSENT: value})
         assert visitor.state()["decided"] is False
         assert b'<div class="cc-banner"' in visitor.get("/").body  # asked again
 
@@ -146,7 +144,7 @@ def test_every_post_endpoint_refuses_other_sites(site: Site, store: FaultyStore)
         "/_consent/rights",
     } <= set(posts)
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     alice.get("/kept")
     site.recorder.flush()
     before = (store.chain_head().seq, store.count(), store.list_rights_requests())
@@ -165,7 +163,7 @@ def test_every_post_endpoint_refuses_other_sites(site: Site, store: FaultyStore)
 def test_get_requests_change_no_decision(site: Site, store: FaultyStore) -> None:
     """Only POSTs decide; a cross-site link (SameSite=Lax sends the cookie on it) can change nothing."""
     alice = site.visitor()
-    alice.decide("custom", ["analytics"])
+    alice.decide("custom", ["analytics"], expect=200)
     site.recorder.flush()
     head = store.chain_head().seq
     for target in (
@@ -175,7 +173,7 @@ def test_get_requests_change_no_decision(site: Site, store: FaultyStore) -> None
         "/_consent/rights?kind=stop",
         "/_consent/preferences?action=accept_all&category=marketing",
     ):
-        r = alice.get(target, ("sec-fetch-site", "cross-site"))
+        r = alice.get(target, [("sec-fetch-site", "cross-site")])
         assert r.status in (200, 405), target
         assert r.set_cookie(CONSENT) is None
     site.recorder.flush()
@@ -266,11 +264,11 @@ def test_policy_texts_are_escaped_on_every_page(kind: str, store: FaultyStore, t
     alice = site.visitor()
     for accept_language in ("en", "zh-TW"):
         for target in ("/", "/_consent/preferences", "/_consent/my-data"):
-            r = alice.get(target, ("accept-language", accept_language))
+            r = alice.get(target, [("accept-language", accept_language)])
             assert r.status == 200
             assert_escaped(r.body)
             assert "&lt;script&gt;alert(" in r.text  # the text was shown, as text
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     for target in ("/", "/_consent/preferences", "/_consent/my-data"):
         assert_escaped(alice.get(target).body)
     site.recorder.close()
@@ -287,7 +285,7 @@ def test_translations_are_escaped(
     monkeypatch.setattr(render_module, "messages", hostile)
     site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl"))
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     for target in ("/", "/_consent/preferences", "/_consent/my-data"):
         r = alice.get(target)
         assert r.status == 200
@@ -298,7 +296,7 @@ def test_translations_are_escaped(
 
 def test_recorded_pages_and_request_details_are_escaped_in_the_privacy_centre(site: Site) -> None:
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     assert alice.get("/" + quote('"><script>alert(3)</script>')).status == 200
     r = alice.get("/_consent/my-data")
     assert r.status == 200
@@ -440,7 +438,7 @@ def test_no_shared_cache_serves_one_visitors_variant_to_another(kind: str) -> No
 def test_the_librarys_own_answers_are_never_stored_by_caches(site: Site) -> None:
     alice = site.visitor()
     assert alice.get("/_consent/state").header("cache-control") == "no-store"
-    assert alice.decide("accept_all").header("cache-control") == "no-store"
+    assert alice.decide("accept_all", expect=200).header("cache-control") == "no-store"
     for target in ("/_consent/preferences", "/_consent/my-data", "/_consent/my-data.json"):
         assert alice.get(target).header("cache-control") == "no-store", target
 
@@ -450,7 +448,7 @@ def test_the_librarys_own_answers_are_never_stored_by_caches(site: Site) -> None
 
 def test_a_beacon_flood_without_consent_records_nothing(site: Site, store: FaultyStore) -> None:
     undecided, refusing = site.visitor(), site.visitor()
-    refusing.decide("custom", ["functional"])  # clicks are an analytics data item
+    refusing.decide("custom", ["functional"], expect=200)  # clicks are an analytics data item
     quota = site.recorder.engine.config.events_per_minute
     for visitor in (undecided, refusing):
         for i in range(quota):
@@ -463,7 +461,7 @@ def test_a_beacon_flood_without_consent_records_nothing(site: Site, store: Fault
 
 def test_a_beacon_cannot_choose_whose_record_it_is(site: Site, store: FaultyStore) -> None:
     alice = site.visitor()
-    alice.decide("accept_all")
+    alice.decide("accept_all", expect=200)
     event = {"type": "click", "path": "/x", "consent_id": "victim-consent", "device_id": "victim-device"}
     assert alice.post("/_consent/events", event).status == 204
     site.recorder.flush()
@@ -475,9 +473,9 @@ def test_a_beacon_cannot_choose_whose_record_it_is(site: Site, store: FaultyStor
 # -- one visitor and another's records ----------------------------------------------------------------
 
 
-def browsed(site: Site, *pages: str) -> Browser:
+def browsed(site: Site, *pages: str) -> Visitor:
     visitor = site.visitor()
-    visitor.decide("accept_all")
+    visitor.decide("accept_all", expect=200)
     for page in pages:
         visitor.get(page)
     return visitor
@@ -511,7 +509,7 @@ def attributes_of(set_cookie: str) -> dict[str, str]:
 def test_the_device_cookie_is_host_only_and_secure(site: Site) -> None:
     """Cookie tossing: browsers take a __Host- cookie only from the host itself (Secure, Path=/, no Domain)."""
     assert site.recorder.device_cookie == HOST_DEVICE
-    decided = site.visitor().decide("accept_all")
+    decided = site.visitor().decide("accept_all", expect=200)
     cookie = decided.set_cookie(HOST_DEVICE)
     assert cookie is not None
     assert re.match(rf"^{HOST_DEVICE}=[A-Za-z0-9_-]{{22}}; ", cookie), cookie
@@ -526,8 +524,8 @@ def test_the_device_cookie_is_host_only_and_secure(site: Site) -> None:
 def test_a_planted_unprefixed_device_cookie_is_no_device_id(site: Site, store: FaultyStore) -> None:
     """A sibling subdomain can set ``ccdid`` (not ``__Host-ccdid``): it neither names a visit nor opens records."""
     planted = "PlantedBySibling-00001"
-    victim = Browser(site, {DEVICE_COOKIE: planted})  # tossed into the victim's browser before the first visit
-    victim.decide("accept_all")
+    victim = site.visitor(jar={DEVICE_COOKIE: planted})  # tossed into the victim's browser before the first visit
+    victim.decide("accept_all", expect=200)
     victim.get("/victim/private")
     own = victim.jar[HOST_DEVICE]
     assert own != planted
@@ -538,7 +536,7 @@ def test_a_planted_unprefixed_device_cookie_is_no_device_id(site: Site, store: F
     assert [r.page for r in store.records_for(device_id=own)] == ["/victim/private"]
     # The planter comes back with the id it planted, or with someone's real id, under the plain name.
     for known in (planted, own, alice_device):
-        planter = Browser(site, {DEVICE_COOKIE: known})
+        planter = site.visitor(jar={DEVICE_COOKIE: known})
         copy_ = planter.get("/_consent/my-data.json").json()
         assert copy_["device_id"] is None
         assert copy_["records"] == []
@@ -547,7 +545,7 @@ def test_a_planted_unprefixed_device_cookie_is_no_device_id(site: Site, store: F
         assert "/victim/private" not in page
         assert "/alice/private" not in page
         # Deciding first (so the planter has a device id of its own) changes nothing.
-        planter.decide("accept_all")
+        planter.decide("accept_all", expect=200)
         copy_ = planter.get("/_consent/my-data.json").json()
         assert copy_["device_id"] == planter.jar[HOST_DEVICE] != known
         assert not {r["page"] for r in copy_["records"]} & {"/victim/private", "/alice/private"}
@@ -582,8 +580,8 @@ def test_the_ccdid_declaration_covers_the_host_prefixed_cookie(kind: str, store:
     site = make_site(kind, recorder_for(store, tmp_path / "spool.jsonl", cfg), cfg)
     try:
         visitor = site.visitor()
-        assert visitor.decide("accept_all").set_cookie(HOST_DEVICE) is not None
-        refused = visitor.decide("custom", ["analytics"])
+        assert visitor.decide("accept_all", expect=200).set_cookie(HOST_DEVICE) is not None
+        refused = visitor.decide("custom", ["analytics"], expect=200)
         expiry = refused.set_cookie(HOST_DEVICE)
         assert expiry == f"{HOST_DEVICE}=; Max-Age=0; Expires=Thu, 01 Jan 1970 00:00:00 GMT; Path=/; Secure"
         assert HOST_DEVICE not in visitor.jar
@@ -621,7 +619,7 @@ def test_without_secure_the_device_cookie_stays_ccdid(kind: str, store: FaultySt
     try:
         assert site.recorder.device_cookie == DEVICE_COOKIE
         visitor = site.visitor()
-        decided = visitor.decide("accept_all")
+        decided = visitor.decide("accept_all", expect=200)
         cookie = decided.set_cookie(DEVICE_COOKIE)
         assert cookie is not None
         assert "secure" not in attributes_of(cookie)
@@ -656,7 +654,7 @@ def test_a_forged_cookie_with_anothers_consent_id_reads_nothing(site: Site) -> N
     forged = serializer(["not-the-sites-key-0123456789"]).dumps(
         [1, bob.state()["consent_id"], policy.fingerprint, 0b111, 0]
     )
-    mallory = Browser(site, {CONSENT: forged})
+    mallory = site.visitor(jar={CONSENT: forged})
     data = mallory.get("/_consent/my-data.json").json()
     assert (data["consent_id"], data["records"], data["consent_records"]) == (None, [], [])
 
@@ -732,14 +730,14 @@ def test_secrets_stay_out_of_logs_and_responses(
     with caplog.at_level(logging.DEBUG):
         alice = site.visitor()
         for r in (
-            alice.decide("accept_all"),
+            alice.decide("accept_all", expect=200),
             alice.get("/page"),
             alice.get("/_consent/my-data"),
             alice.get("/_consent/my-data.json"),
             alice.post("/_consent/rights", {"kind": "view"}),
             alice.post("/_consent", {"action": "nope"}),
-            alice.post("/_consent", {"action": "accept_all"}, ("origin", EVIL)),
-            Browser(site, {CONSENT: "forged.value.x", "x_unknown": "1"}).get("/"),
+            alice.post("/_consent", {"action": "accept_all"}, headers=[("origin", EVIL)]),
+            site.visitor(jar={CONSENT: "forged.value.x", "x_unknown": "1"}).get("/"),
         ):
             seen.append(r.body.decode("utf-8", "replace"))
             seen.extend(f"{k}: {v}" for k, v in r.headers)

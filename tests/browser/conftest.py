@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from scripts.local_server import CHROMIUM_ARGS, served
-from tests.conftest import require_tool
+from tests.harness import require_tool
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Request

@@ -14,7 +14,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import ROOT, SessionFactory
 from tests.browser.helpers import BANNER_LANG, animations_done, banner, dialog, settings_control
-from tests.conftest import require_tool
+from tests.harness import require_tool
 
 AXE = ROOT / "node_modules" / "axe-core" / "axe.min.js"
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]

@@ -20,7 +20,7 @@ import pytest
 
 from scripts.local_server import free_port, served
 from tests.browser.conftest import ARTIFACTS, ROOT
-from tests.conftest import require_tool
+from tests.harness import require_tool
 from tests.leaky_app import LEAKED_COOKIE, LEAKED_KEY, TRACKER
 
 OFFLINE = "--browser-arg=--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1"

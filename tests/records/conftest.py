@@ -1,4 +1,4 @@
-"""Fixtures for the store tests: one `store` over both backends.
+"""Fixtures for the store tests: one `backend_store` over both backends.
 
 Each PostgreSQL test gets its own schema in the session's cluster (``pg_cluster``, see
 ``tests/pg.py``); each SQLite test its own file.
@@ -53,7 +53,8 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 
 @pytest.fixture
-def store(target: Target) -> Iterator[Store]:
+def backend_store(target: Target) -> Iterator[Store]:
+    """The store at ``target``, on each backend (``store``, in ``tests/conftest.py``, is a SQLite store only)."""
     opened = target.open(timeout=5)
     yield opened
     opened.close()

@@ -14,13 +14,13 @@ from starlette.testclient import TestClient
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.records import open_store
 from cookieconsent.records.recorder import Recorder
+from tests.harness import recording_config
 from tests.pg import PgCluster
-from tests.test_recorder import config
 
 
 def test_postgres_stopped_mid_burst_loses_and_duplicates_nothing(own_pg_cluster: PgCluster, tmp_path: Path) -> None:
     store = open_store(own_pg_cluster.url(), connect_timeout=2, timeout=2)
-    recorder = Recorder(config(), store, spool=tmp_path / "spool.jsonl", interval=0.05, retry_after=0.2)
+    recorder = Recorder(recording_config(), store, spool=tmp_path / "spool.jsonl", interval=0.05, retry_after=0.2)
 
     async def page(request: Request) -> PlainTextResponse:
         return PlainTextResponse("ok")
