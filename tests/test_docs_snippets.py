@@ -8,6 +8,8 @@ fails the suite (``test_every_python_block_is_run_or_an_included_example``):
   ``policy.toml`` when the snippet mentions it, and every ``python title="name.py"`` block of the same
   page that comes before the snippet (or is the snippet), written to ``name.py``: a later block of the
   page can then ``from name import app``;
+  A snippet titled ``test_….py`` is a test file as well: pytest runs it, in a process of its own,
+  beside the page's files that come before it, and every test in it must pass;
 - **an included example**: a block made only of ``--8<-- "examples/….py"`` lines, which the site
   fills in with the file (pymdownx.snippets). The file must be a module of ``examples/``; the test
   imports it, which runs it (``tests/test_examples.py`` exercises what it serves).
@@ -30,6 +32,7 @@ import importlib
 import os
 import re
 import shutil
+import subprocess
 import sys
 import tomllib
 import unicodedata
@@ -222,6 +225,17 @@ def sandbox(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
             del sys.modules[name]
 
 
+def write_page_files(block: Block, folder: Path) -> None:
+    """Write the ``python title="name.py"`` blocks of the page up to ``block`` into ``folder``, and the policy."""
+    earlier = [b for b in PYTHON if b.page == block.page and b.line <= block.line]
+    files = {b.title: b.expanded for b in earlier if b.title and b.title.endswith(".py")}
+    for name, source in files.items():
+        (folder / name).write_text(source, encoding="utf-8")
+        sys.modules.pop(name.removesuffix(".py"), None)
+    if any("policy.toml" in source for source in [block.source, *files.values()]):
+        shutil.copyfile(POLICY, folder / "policy.toml")
+
+
 @pytest.mark.parametrize("block", PYTHON, ids=[b.id for b in PYTHON])
 def test_python_snippet_runs(block: Block, sandbox: Path) -> None:
     if block.is_included_example:
@@ -233,13 +247,7 @@ def test_python_snippet_runs(block: Block, sandbox: Path) -> None:
             else:
                 importlib.reload(module)
         return
-    earlier = [b for b in PYTHON if b.page == block.page and b.line <= block.line]
-    files = {b.title: b.expanded for b in earlier if b.title and b.title.endswith(".py")}
-    for name, source in files.items():
-        (sandbox / name).write_text(source, encoding="utf-8")
-        sys.modules.pop(name.removesuffix(".py"), None)
-    if any("policy.toml" in source for source in [block.source, *files.values()]):
-        shutil.copyfile(POLICY, sandbox / "policy.toml")
+    write_page_files(block, sandbox)
     code = compile(block.source, f"{block.page.relative_to(ROOT)}:{block.line}", "exec")
     namespace: dict[str, object] = {"__name__": "docs_snippet"}
     environ = dict(os.environ)
@@ -248,6 +256,34 @@ def test_python_snippet_runs(block: Block, sandbox: Path) -> None:
     finally:
         os.environ.clear()
         os.environ.update(environ)
+
+
+TEST_FILES = [b for b in PYTHON if b.title and re.fullmatch(r"test_\w*\.py", b.title)]
+
+
+def test_the_docs_have_test_files() -> None:
+    assert TEST_FILES, 'no python title="test_….py" block found: is the title pattern still right?'
+
+
+@pytest.mark.parametrize("block", TEST_FILES, ids=[b.id for b in TEST_FILES])
+def test_test_file_passes_under_pytest(block: Block, sandbox: Path) -> None:
+    """pytest runs the file as a reader would, beside the page's earlier files; its tests all pass."""
+    assert block.title is not None
+    write_page_files(block, sandbox)
+    # The reader's pytest imports cookieconsent from where this one does.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+    result = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-W", "error", block.title],
+        cwd=sandbox,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, f"{block.id}: pytest failed\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}"
+    summary = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"\d+ passed in [\d.]+s", summary), summary  # nothing skipped, nothing deselected
 
 
 @pytest.mark.parametrize("block", TOML, ids=[b.id for b in TOML])

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from cookieconsent import ConsentConfig
 from cookieconsent.core.engine import Engine
 from cookieconsent.core.state import ConsentState, edits_of
-from cookieconsent.wsgi import WSGIRequest
+from cookieconsent.testing import FakeRequest
 
 DECLARED = ["session", "lang", "_ga", "_ga_ABC123", "_fbp"]
 CATEGORY = {
@@ -25,8 +25,8 @@ CATEGORY = {
 }
 
 
-def make_state(engine: Engine, granted: frozenset[str], environ: dict[str, Any] | None = None) -> ConsentState:
-    return ConsentState(engine, WSGIRequest(environ or {}), None, granted)
+def make_state(engine: Engine, granted: frozenset[str], headers: dict[str, str] | None = None) -> ConsentState:
+    return ConsentState(engine, FakeRequest(headers=headers or {}), None, granted)
 
 
 names = st.one_of(
@@ -160,10 +160,10 @@ def test_state_from_reads_as_decide_does(
         decision = Decision(new_consent_id(), decided, config.policy.fingerprint, time.time())
         pairs.append(f"{config.cookie_name}={engine.codec.dumps(decision)}")
     header = "; ".join(pairs)
-    environ = {"HTTP_COOKIE": header} if header else {}
+    headers = {"cookie": header} if header else {}
     if gpc is not None:
-        environ["HTTP_SEC_GPC"] = gpc
-    request = WSGIRequest(environ)
+        headers["sec-gpc"] = gpc
+    request = FakeRequest(headers=headers)
     expected = engine.decide(request)
     for _ in range(2):  # the second time from the table of Cookie headers already read
         given_header = (header.encode("latin-1") if raw else header) or None
@@ -187,7 +187,7 @@ def test_a_state_is_read_only(config: ConsentConfig) -> None:
     (Replaces the test of ``Engine.state_type``, which is gone: the engine makes read-only states.)
     """
     engine = Engine(config)
-    request = WSGIRequest({"PATH_INFO": "/page", "HTTP_ACCEPT_LANGUAGE": "zh-TW"})
+    request = FakeRequest("/page", headers={"accept-language": "zh-TW"})
     state = engine.state_from(request, None, None)
     assert state.request is request
     assert state.locale == "zh-TW"

@@ -30,9 +30,9 @@ from cookieconsent.blocking.trackers import Catalog
 from cookieconsent.core.engine import Engine
 from cookieconsent.policy import pdpa
 from cookieconsent.policy.model import load_policy
+from cookieconsent.testing import FakeRequest
 from cookieconsent.ui.render import Renderer
 from cookieconsent.web.endpoints import Event
-from cookieconsent.wsgi import WSGIRequest
 from tests.harness import AppClient, Visitor, run_asgi
 
 POLICY = load_policy(Path(__file__).parents[1] / "examples" / "telexpress" / "policy.toml")
@@ -467,7 +467,7 @@ def test_banner_kept_encoded_is_the_banner_encoded(config: ConsentConfig, charse
     # The middleware takes the banner already encoded in the page's charset, from pieces encoded once and
     # a return path filled in once per path: it must be the very markup the text banner gives, encoded.
     renderer = Renderer(Engine(config))
-    state = Engine(config).decide(WSGIRequest({"HTTP_ACCEPT_LANGUAGE": "zh-TW"}))
+    state = Engine(config).decide(FakeRequest(headers={"accept-language": "zh-TW"}))
     paths = ["/", '/新聞?q=<a&b="1">', "/x" * 300]  # text, markup characters beyond ASCII, a path too long to keep
     for _ in range(2):  # the second round reads what the first one kept
         for path in paths:
