@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
