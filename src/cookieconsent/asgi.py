@@ -2,16 +2,13 @@
 
 ::
 
-    from cookieconsent.asgi import ConsentMiddleware
-
     app.add_middleware(ConsentMiddleware, config=config)     # Starlette / FastAPI
     app = ConsentMiddleware(app, config=config)               # any ASGI app
 
-The request's :class:`~cookieconsent.core.state.ConsentState` is at ``scope["state"]["consent"]`` (so
-``request.state.consent`` in Starlette and FastAPI; also under ``"cookieconsent"``). This module only
-translates ASGI messages into calls on the request's :class:`~cookieconsent.core.exchange.Exchange`,
-which makes every decision. Place it inside any compression middleware (closer to the app) so it sees
-the response as the app wrote it.
+The request's :class:`~cookieconsent.core.state.ConsentState` is at ``scope["state"]["consent"]``
+(``request.state.consent``; also under ``"cookieconsent"``). This module only translates ASGI messages
+into calls on the :class:`~cookieconsent.core.exchange.Exchange`, which makes every decision. Place it
+inside any compression middleware, so that it sees the response as the app wrote it.
 """
 
 from __future__ import annotations
@@ -27,8 +24,9 @@ from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
 from cookieconsent.core.exchange import Exchange
 from cookieconsent.core.request import ASGIRequest
+from cookieconsent.core.state import ConsentState
 from cookieconsent.records.recorder import Recorder
-from cookieconsent.web.replies import Reply
+from cookieconsent.web.replies import BodyReader, Reply
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
@@ -79,17 +77,26 @@ class ConsentMiddleware:
         engine = self.engine
         state = engine.decide(request) if repeated else engine.state_from(request, cookie, gpc)
         if self.endpoints.matches(request.path):
-            with contextlib.suppress(_Disconnected):
-                body = await _read_body(receive, request.header("content-length"), self.endpoints.max_body)
-                handle = functools.partial(self.endpoints.handle, request, state, body)
-                reply = await _off_loop(handle) if self.endpoints.blocks(request.path) else handle()
-                await _send_reply(send, reply, receive)
+            await self._answer(request, state, receive, send)
             return
         scope.setdefault("state", {}).update(consent=state, cookieconsent=state)
         if not _FILE_SENDS.isdisjoint(scope.get("extensions") or ()):
             # A file the server sends itself would escape the exchange: the app then sends messages.
             scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k not in _FILE_SENDS}
         await self.app(scope, receive, _Forward(engine.exchange(state), send).send)
+
+    async def _answer(self, request: ASGIRequest, state: ConsentState, receive: Receive, send: Send) -> None:
+        """Answer a request for one of the library's own endpoints."""
+        reader = BodyReader(self.endpoints.max_body, request.header("content-length"))
+        while not reader.too_large:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            if not reader.feed(message.get("body", b"")) or not message.get("more_body", False):
+                break
+        handle = functools.partial(self.endpoints.handle, request, state, reader.body())
+        reply = await _off_loop(handle) if self.endpoints.blocks(request.path) else handle()
+        await _send_reply(send, reply, receive)
 
 
 class _Forward:
@@ -149,28 +156,6 @@ def _closing(send: Send, recorder: Recorder) -> Send:
     return lifespan_send
 
 
-class _Disconnected(Exception):
-    pass
-
-
-async def _read_body(receive: Receive, length: str | None, limit: int) -> bytes | None:
-    """The request body, or ``None`` if it is longer than ``limit``."""
-    if length is not None and length.strip().isdecimal() and int(length) > limit:  # not isdigit(): "²"
-        return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise _Disconnected
-        chunks.append(message.get("body", b""))
-        size += len(chunks[-1])
-        if size > limit:
-            return None
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
 async def _off_loop(function: Callable[[], _T]) -> _T:
     """``function()`` in the loop's thread pool (it waits on the store); inline where no asyncio loop runs."""
     try:
@@ -189,12 +174,10 @@ async def _gone(receive: Receive) -> bool:
 
 
 async def _send_reply(send: Send, reply: Reply, receive: Receive) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.headers]
+    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.head()]
+    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
     stream = reply.stream
     if stream is None:
-        if not any(k == b"content-length" for k, _ in headers):
-            headers.append((b"content-length", str(len(reply.body)).encode()))
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         await send({"type": "http.response.body", "body": reply.body})
         return
     # Servers drop what is sent after the client left without saying so: stop reading the store then.
@@ -203,7 +186,6 @@ async def _send_reply(send: Send, reply: Reply, receive: Receive) -> None:
     except RuntimeError:
         watcher = None  # no asyncio loop (trio): the stream runs to its end
     try:
-        await send({"type": "http.response.start", "status": reply.status, "headers": headers})
         while watcher is None or not (watcher.done() and watcher.result()):
             chunk = await _off_loop(functools.partial(next, stream, None))  # each chunk may read the store
             if chunk is None:

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import atexit
 from collections.abc import Iterable, Iterator
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from cookieconsent._setup import build
@@ -25,6 +24,7 @@ from cookieconsent.config import ConsentConfig
 from cookieconsent.core.exchange import Exchange
 from cookieconsent.core.request import WSGIRequest
 from cookieconsent.records.recorder import Recorder
+from cookieconsent.web.replies import BodyReader
 
 if TYPE_CHECKING:
     from _typeshed import OptExcInfo
@@ -60,10 +60,7 @@ class ConsentMiddleware:
         state = self.engine.state_from(request, environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC"))
         if self.endpoints.matches(request.path):
             reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
-            headers = reply.headers
-            if reply.stream is None and not any(k == "content-length" for k, _ in headers):
-                headers = [*headers, ("content-length", str(len(reply.body)))]
-            start_response(f"{reply.status} {HTTPStatus(reply.status).phrase}", headers)
+            start_response(reply.status_line, reply.head())
             return reply.stream if reply.stream is not None else [reply.body]  # the server closes a stream
         environ[ENVIRON_KEY] = state
         response = _Response(self.engine.exchange(state), start_response)
@@ -136,14 +133,11 @@ class _RewritingBody:
 
 def _read_body(environ: WSGIEnvironment, limit: int) -> bytes | None:
     """The request body, or ``None`` if it is longer than ``limit``."""
-    raw = str(environ.get("CONTENT_LENGTH") or "").strip()
+    reader = BodyReader(limit, environ.get("CONTENT_LENGTH"))
     stream = environ.get("wsgi.input")
-    if stream is None:
-        return b""
-    if raw.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
-        length = int(raw)
-        return None if length > limit else bytes(stream.read(length)) if length else b""
-    if environ.get("wsgi.input_terminated"):
-        body = bytes(stream.read(limit + 1))
-        return None if len(body) > limit else body
-    return b""
+    if stream is not None and not reader.too_large:
+        if reader.length is not None:
+            reader.feed(bytes(stream.read(reader.length)) if reader.length else b"")
+        elif environ.get("wsgi.input_terminated"):  # a body without a length, which the server ends
+            reader.feed(bytes(stream.read(limit + 1)))
+    return reader.body()
