@@ -29,7 +29,7 @@ from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent import ConsentConfig
-from cookieconsent.asgi import ConsentMiddleware, _off_loop
+from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.core.request import RequestView
 from cookieconsent.core.state import ConsentState
 from cookieconsent.errors import ConfigurationError
@@ -39,6 +39,7 @@ from cookieconsent.records.sqlite import SqliteStore
 from cookieconsent.web.endpoints import EventQuota
 from cookieconsent.web.privacy import PAGE_SIZE
 from cookieconsent.web.replies import Reply
+from cookieconsent.web.serving import off_loop
 from cookieconsent.wsgi import ConsentMiddleware as WSGIMiddleware
 from tests.harness import SECRET, UA, ASGICall, asgi_scope, recording_config, run_asgi
 
@@ -412,7 +413,7 @@ def test_wsgi_returns_a_streamed_reply_as_the_iterable(tmp_path: Path) -> None:
 
 def test_without_an_asyncio_loop_the_work_runs_inline() -> None:
     def drive() -> tuple[object, int]:
-        coroutine = _off_loop(threading.get_ident)
+        coroutine = off_loop(threading.get_ident)
         try:
             coroutine.send(None)  # driven by hand, as by an event loop that is not asyncio's
         except StopIteration as done:

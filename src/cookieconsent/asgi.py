@@ -13,12 +13,9 @@ inside any compression middleware, so that it sees the response as the app wrote
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import contextvars
 import functools
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from typing import Any, TypeVar
+from typing import Any
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
@@ -26,7 +23,8 @@ from cookieconsent.core.exchange import Exchange
 from cookieconsent.core.request import ASGIRequest
 from cookieconsent.core.state import ConsentState
 from cookieconsent.records.recorder import Recorder
-from cookieconsent.web.replies import BodyReader, Reply
+from cookieconsent.web.replies import BodyReader
+from cookieconsent.web.serving import off_loop, send_reply
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
@@ -35,7 +33,6 @@ Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
-_T = TypeVar("_T")
 #: ASGI extensions by which an app hands the server a file to send itself, unread by the middleware.
 _FILE_SENDS = frozenset(("http.response.pathsend", "http.response.zerocopysend"))
 
@@ -67,15 +64,9 @@ class ConsentMiddleware:
         view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
         view.pop("state", None)
         request = ASGIRequest(view)
-        cookie = gpc = None
-        repeated = False
-        for name, value in scope["headers"]:
-            if name == b"cookie":
-                repeated, cookie = repeated or cookie is not None, value
-            elif name == b"sec-gpc":
-                repeated, gpc = repeated or gpc is not None, value
         engine = self.engine
-        state = engine.decide(request) if repeated else engine.state_from(request, cookie, gpc)
+        read = request.consent_headers()  # None: a header repeated, each of its values counts
+        state = engine.decide(request) if read is None else engine.state_from(request, *read)
         if self.endpoints.matches(request.path):
             await self._answer(request, state, receive, send)
             return
@@ -95,8 +86,8 @@ class ConsentMiddleware:
             if not reader.feed(message.get("body", b"")) or not message.get("more_body", False):
                 break
         handle = functools.partial(self.endpoints.handle, request, state, reader.body())
-        reply = await _off_loop(handle) if self.endpoints.blocks(request.path) else handle()
-        await _send_reply(send, reply, receive)
+        reply = await off_loop(handle) if self.endpoints.blocks(request.path) else handle()
+        await send_reply(send, reply, receive)
 
 
 class _Forward:
@@ -154,47 +145,3 @@ def _closing(send: Send, recorder: Recorder) -> Send:
         await send(message)
 
     return lifespan_send
-
-
-async def _off_loop(function: Callable[[], _T]) -> _T:
-    """``function()`` in the loop's thread pool (it waits on the store); inline where no asyncio loop runs."""
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        return function()
-    return await loop.run_in_executor(None, functools.partial(contextvars.copy_context().run, function))
-
-
-async def _gone(receive: Receive) -> bool:
-    """Whether the client went away: once the request body is read, ``receive()`` answers only that."""
-    try:
-        return bool((await receive())["type"] == "http.disconnect")
-    except Exception:  # a server that cannot say: the stream runs to its end
-        return False
-
-
-async def _send_reply(send: Send, reply: Reply, receive: Receive) -> None:
-    headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in reply.head()]
-    await send({"type": "http.response.start", "status": reply.status, "headers": headers})
-    stream = reply.stream
-    if stream is None:
-        await send({"type": "http.response.body", "body": reply.body})
-        return
-    # Servers drop what is sent after the client left without saying so: stop reading the store then.
-    try:
-        watcher: asyncio.Task[bool] | None = asyncio.get_running_loop().create_task(_gone(receive))
-    except RuntimeError:
-        watcher = None  # no asyncio loop (trio): the stream runs to its end
-    try:
-        while watcher is None or not (watcher.done() and watcher.result()):
-            chunk = await _off_loop(functools.partial(next, stream, None))  # each chunk may read the store
-            if chunk is None:
-                break
-            if chunk:
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-        await send({"type": "http.response.body", "body": b""})
-    finally:
-        if watcher is not None:
-            watcher.cancel()
-        with contextlib.suppress(ValueError):  # still running in its thread (cancelled): collected later
-            getattr(stream, "close", lambda: None)()
