@@ -123,9 +123,9 @@ def test_untouched_response_needs_no_edit(config: ConsentConfig) -> None:
     engine = Engine(config)
     state = make_state(engine, frozenset({"analytics"}))
     headers = [("Content-Type", "application/json")]
-    assert engine.exchange(state).start(200, headers) is headers  # passed on as it is
+    assert engine.exchange_of(state).start(200, headers) is headers  # passed on as it is
     state.allows("analytics")
-    edited = engine.exchange(state).start(200, headers)
+    edited = engine.exchange_of(state).start(200, headers)
     assert edited is not headers  # the app asked: the response varies
     assert edited is not None
     assert ("vary", "Cookie, Sec-GPC") in edited

@@ -52,29 +52,51 @@ class ConsentMiddleware:
         self.engine, self.endpoints = build(config, recorder)
         self.pages = self.engine.pages  # its csp_reports count the CSP violations browsers report
         self.recorder = recorder
+        self.__call__ = self._serve  # type: ignore[method-assign]  # uvicorn, hypercorn: an ASGI 3 app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI connection: answer the library's endpoints, else call the app through an exchange."""
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        """Handle one ASGI connection: answer the library's endpoints, else call the app through an exchange.
+
+        Returns the app's own awaitable for the requests the app answers: no coroutine of ours each time.
+        """
         if scope["type"] != "http":
             if scope["type"] == "lifespan" and self.recorder is not None:
                 send = _closing(send, self.recorder)
-            await self.app(scope, receive, send)
-            return
+            return self.app(scope, receive, send)
         # The view reads a copy without "state", where the consent state goes: no cycle through it.
         view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
         view.pop("state", None)
-        request = ASGIRequest(view)
+        # Without its __init__: a Python call costs more than this path may grow (docs/performance.md).
+        request = ASGIRequest.__new__(ASGIRequest)
+        request.scope = view
         engine = self.engine
-        read = request.consent_headers()  # None: a header repeated, each of its values counts
-        state = engine.decide(request) if read is None else engine.state_from(request, *read)
-        if self.endpoints.matches(request.path):
-            await self._answer(request, state, receive, send)
-            return
-        scope.setdefault("state", {}).update(consent=state, cookieconsent=state)
+        cookie = gpc = None
+        repeated = False
+        for name, value in scope["headers"]:  # the two headers every request needs, in one pass
+            if name == b"cookie":
+                repeated, cookie = repeated or cookie is not None, value
+            elif name == b"sec-gpc":
+                repeated, gpc = repeated or gpc is not None, value
+        forward = (  # a repeated header counts each of its values: decide() reads them all
+            _Forward(engine, engine.decide(request)) if repeated else engine.exchange(request, cookie, gpc, _Forward)
+        )
+        state = forward.state
+        low, high = self.endpoints.path_range
+        if low <= view["path"] < high and self.endpoints.matches(view["path"]):
+            return self._answer(request, state, receive, send)
+        shared = scope.get("state")
+        if shared is None:
+            shared = scope["state"] = {}
+        shared["consent"] = shared["cookieconsent"] = state
         if not _FILE_SENDS.isdisjoint(scope.get("extensions") or ()):
             # A file the server sends itself would escape the exchange: the app then sends messages.
             scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k not in _FILE_SENDS}
-        await self.app(scope, receive, _Forward(engine.exchange(state), send).send)
+        forward.server = send
+        return self.app(scope, receive, forward.send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Calling the middleware as a coroutine function: what servers that check for one find as ``__call__``."""
+        await self(scope, receive, send)
 
     async def _answer(self, request: ASGIRequest, state: ConsentState, receive: Receive, send: Send) -> None:
         """Answer a request for one of the library's own endpoints."""
@@ -90,34 +112,34 @@ class ConsentMiddleware:
         await send_reply(send, reply, receive)
 
 
-class _Forward:
-    """The ``send`` an app gets: each message through the exchange, then to the server's ``send``."""
+class _Forward(Exchange):
+    """The request's exchange, which is also the ``send`` its app gets: one object per request."""
 
-    __slots__ = ("exchange", "server", "start")
+    __slots__ = ("server", "start_message")
 
-    def __init__(self, exchange: Exchange, server: Send) -> None:
-        self.exchange = exchange
-        self.server = server
+    server: Send
+    start_message: Message
 
     def send(self, message: Message) -> Awaitable[None]:
+        """Pass ``message`` through the exchange, then to the server's ``send``."""
         kind = message["type"]
-        exchange = self.exchange
         if kind == "http.response.start":
             original = message.get("headers", ())
-            headers = exchange.start(message["status"], original, trailers=message.get("trailers", False))
+            headers = self.start(message["status"], original)
             if headers is None:
-                self.start = message
+                self.start_message = message
+                self.trailers = message.get("trailers", False)
                 return _HELD
             if headers is not original:
                 message = {**message, "headers": headers}
-        elif kind == "http.response.body" and exchange.rewriting:
-            data = exchange.body(message.get("body", b""), message.get("more_body", False))
+        elif kind == "http.response.body" and self.rewriting:
+            data = self.body(message.get("body", b""), message.get("more_body", False))
             if data is None:
                 return _HELD
             message = {**message, "body": data}
-            headers = exchange.take_start()
+            headers = self.take_start()
             if headers is not None:
-                return _send_both(self.server, {**self.start, "headers": headers}, message)
+                return _send_both(self.server, {**self.start_message, "headers": headers}, message)
         return self.server(message)
 
 

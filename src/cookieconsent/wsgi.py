@@ -16,7 +16,7 @@ not rewrite is returned as the app gave it; either way it streams, and the app's
 from __future__ import annotations
 
 import atexit
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from cookieconsent._setup import build
@@ -56,34 +56,41 @@ class ConsentMiddleware:
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request: answer the library's endpoints, else call the app through an exchange."""
         # The view reads a copy: the environ gets the state, and a reference back would make a cycle.
-        request = WSGIRequest(environ.copy())
-        state = self.engine.state_from(request, environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC"))
-        if self.endpoints.matches(request.path):
-            reply = self.endpoints.handle(request, state, _read_body(environ, self.endpoints.max_body))
+        # Made without its __init__: a Python call costs more than this path may grow (docs/performance.md).
+        request = WSGIRequest.__new__(WSGIRequest)
+        request.environ = environ.copy()
+        cookie, gpc = environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC")
+        response = self.engine.exchange(request, cookie, gpc, _Response)
+        path = request.environ.get("PATH_INFO") or "/"
+        low, high = self.endpoints.path_range
+        if low <= path < high and self.endpoints.matches(path):
+            reply = self.endpoints.handle(request, response.state, _read_body(environ, self.endpoints.max_body))
             start_response(reply.status_line, reply.head())
             return reply.stream if reply.stream is not None else [reply.body]  # the server closes a stream
-        environ[ENVIRON_KEY] = state
-        response = _Response(self.engine.exchange(state), start_response)
+        environ[ENVIRON_KEY] = response.state
+        response.server = start_response
+        response.started = False  # a generator app calls start_response only when first iterated
+        response.held = None
         result = self.app(environ, response.start_response)
-        if response.started and not response.exchange.rewriting:
+        if response.started and not response.rewriting:
             return result  # the app's own iterable: it streams, and the server closes it
         return _RewritingBody(result, response)
 
 
-class _Response:
-    """The ``start_response`` an app gets, and the server's, for the page's held headers."""
+class _Response(Exchange):
+    """The request's exchange, with the ``start_response`` its app gets and the server's own."""
 
-    __slots__ = ("exchange", "held", "server", "started", "write")
+    __slots__ = ("held", "server", "started", "write")
 
-    def __init__(self, exchange: Exchange, server: StartResponse) -> None:
-        self.exchange = exchange
-        self.server = server
-        self.started = False  # a generator app calls start_response only when first iterated
-        self.held: tuple[str, OptExcInfo | None] | None = None
+    server: StartResponse
+    started: bool
+    held: tuple[str, OptExcInfo | None] | None
+    write: Callable[[bytes], object]
 
     def start_response(self, status: str, headers: list[tuple[str, str]], exc_info: OptExcInfo | None = None) -> Any:
+        """The app's ``start_response``: its headers through the exchange (held back for a rewritten page)."""
         self.started = True
-        edited = self.exchange.start(int(status[:3]), headers)
+        edited = self.start(int(status[:3]), headers)
         if edited is not None:
             return self.server(status, list(edited), exc_info)
         self.held = (status, exc_info)
@@ -93,7 +100,7 @@ class _Response:
         """``data`` from the exchange, after giving the server the held headers if they can go now."""
         if data is None:
             return b""
-        headers = self.exchange.take_start()
+        headers = self.take_start()
         if headers is not None and self.held is not None:
             status, exc_info = self.held
             self.write = self.server(status, list(headers), exc_info)
@@ -101,7 +108,7 @@ class _Response:
 
     def app_write(self, data: bytes) -> None:
         """The legacy ``write()`` of an app that writes its body: through the exchange too."""
-        out = self.send(self.exchange.body(data))
+        out = self.send(self.body(data))
         if out:
             self.write(out)
 
@@ -114,8 +121,7 @@ class _RewritingBody:
         self.response = response
 
     def __iter__(self) -> Iterator[bytes]:
-        response = self.response
-        exchange = response.exchange
+        response = exchange = self.response
         if isinstance(self.inner, list | tuple) and len(self.inner) == 1:
             yield response.send(exchange.body(self.inner[0], more=False))  # a plain app's [page], whole
             return

@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.core.cookie import (
@@ -46,6 +46,8 @@ logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
 _NOTHING: frozenset[str] = frozenset()
+_blank = object.__new__  # makes an object without calling its __init__ (see Engine.exchange)
+_Ex = TypeVar("_Ex", bound=Exchange)
 _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
 
@@ -128,8 +130,8 @@ class Engine:
         """The rewriting of HTML pages (their banner, placeholders and Content-Security-Policy)."""
         return Pages(self)
 
-    def exchange(self, state: ConsentState) -> Exchange:
-        """The exchange that carries the response to the request of ``state``."""
+    def exchange_of(self, state: ConsentState) -> Exchange:
+        """A new exchange for the response to the request of ``state``."""
         return Exchange(self, state)
 
     # -- requests ------------------------------------------------------------------------------
@@ -138,24 +140,56 @@ class Engine:
         """Read the consent state of ``request``. Never raises on bad input: it reads as "not decided"."""
         return self.decide_from(request, request.header("cookie"), request.header_values("sec-gpc"), now)
 
-    def state_from(self, request: RequestView, header: str | bytes | None, sec_gpc: str | bytes | None) -> ConsentState:
-        """:meth:`decide`, given the ``Cookie`` and ``Sec-GPC`` headers the adapter already read.
+    def exchange(
+        self,
+        request: RequestView,
+        cookie: str | bytes | None,
+        sec_gpc: str | bytes | None,
+        kind: type[_Ex] = Exchange,  # type: ignore[assignment]  # the default is of the bound
+    ) -> _Ex:
+        """The exchange of one request, with its consent state read from the ``Cookie`` and ``Sec-GPC`` headers.
 
-        The adapters' per-request entry point: every request needs these two headers, and the
-        adapter reads them in the pass it makes over the request's headers anyway. Either may be the
-        raw bytes of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must
-        be given to :meth:`decide_from` as its list of values instead.
+        The adapters' per-request entry point: every request needs these two headers, and the adapter
+        reads them in the pass it makes over the request's headers anyway. Either may be the raw bytes
+        of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must be given to
+        :meth:`decide_from` as its list of values instead. ``kind`` is the class of the exchange: an
+        adapter's subclass adds its own glue (the ASGI ``send``).
         """
         if sec_gpc is not None:
-            return self.decide_from(request, header, [_text(sec_gpc)])
-        # No signal: the common case, and a visitor sends the same Cookie header again and again.
-        read = (self._headers.get(header) or self._read_header(header)) if header else _NO_COOKIES
-        decision = read[0]
-        if decision is not None and time.time() <= read[1]:
-            edits = Edits(expire=read[2]) if read[2] else None
-            return ConsentState(self, request, decision, decision.granted, edits=edits, cookie_names=read[4])
-        edits = Edits(expire=read[3]) if read[3] else None
-        return ConsentState(self, request, None, _NOTHING, edits=edits, cookie_names=read[4], conflict=read[5])
+            state = self.decide_from(request, cookie, [_text(sec_gpc)])
+        else:
+            # No signal: the common case, and a visitor sends the same Cookie header again and again.
+            read = (self._headers.get(cookie) or self._read_header(cookie)) if cookie else _NO_COOKIES
+            decision = read[0]
+            # Both objects are made here without their __init__: each Python call saved is about
+            # 1,500 instructions, more than this path may grow (see docs/performance.md).
+            state = _blank(ConsentState)
+            state._engine = self
+            state._request = request
+            state._gpc = False
+            state._cookie_names = read[4]
+            state._locale = None
+            if decision is not None and time.time() <= read[1]:
+                state._decision = decision
+                state._granted = decision.granted
+                state._edits = Edits(None, read[2]) if read[2] else None
+                state._conflict = False
+            else:
+                state._decision = None
+                state._granted = _NOTHING
+                state._edits = Edits(None, read[3]) if read[3] else None
+                state._conflict = read[5]
+        exchange = _blank(kind)
+        exchange._engine = self
+        exchange.state = state
+        exchange._rewriter = exchange._held = None
+        exchange.rewriting = False
+        exchange._started = time.perf_counter() if self.recorder is not None else 0.0
+        return exchange
+
+    def state_from(self, request: RequestView, header: str | bytes | None, sec_gpc: str | bytes | None) -> ConsentState:
+        """:meth:`decide`, given the ``Cookie`` and ``Sec-GPC`` headers already read (see :meth:`exchange`)."""
+        return self.exchange(request, header, sec_gpc).state
 
     def decide_from(
         self,

@@ -1,10 +1,12 @@
 """One response on its way out, free of I/O: header lists and bytes in, header lists and bytes out.
 
-The engine makes an :class:`Exchange` per request (:meth:`Engine.exchange
-<cookieconsent.core.engine.Engine.exchange>`); an adapter hands it the response as the application
-sends it and sends on what it returns, in the manner of h11's connection object::
+The engine makes an :class:`Exchange` per request, with the request's consent state
+(:meth:`Engine.exchange <cookieconsent.core.engine.Engine.exchange>`); an adapter hands it the
+response as the application sends it and sends on what it returns, in the manner of h11's
+connection object::
 
-    exchange = engine.exchange(state)
+    exchange = engine.exchange(request, cookie, sec_gpc)
+    state = exchange.state                       # what the app sees
     headers = exchange.start(200, headers)       # None: an HTML page's headers wait for its body
     data = exchange.body(chunk, more)            # None: held (a short page is rewritten whole)
     headers = exchange.take_start()              # the held headers, once, before the first bytes
@@ -69,6 +71,10 @@ class Exchange:
 
     Attributes:
         state: The request's consent state.
+        rewriting: Whether the body is an HTML page being rewritten, so every chunk goes through
+            :meth:`body` (known once :meth:`start` was called).
+        trailers: Set by the adapter when the response ends with trailers: a page rewritten whole
+            then gets no ``Content-Length``, which would contradict them.
     """
 
     __slots__ = (
@@ -80,8 +86,9 @@ class Exchange:
         "_rewriter",
         "_size",
         "_started",
-        "_trailers",
+        "rewriting",
         "state",
+        "trailers",
     )
 
     def __init__(self, engine: Engine, state: ConsentState) -> None:
@@ -89,23 +96,20 @@ class Exchange:
         self.state = state
         self._rewriter: HTMLRewriter | None = None
         self._held: list[tuple[Any, Any]] | None = None
+        self.rewriting = False
         # For the recorder, which times each request from its arrival.
         self._started = time.perf_counter() if engine.recorder is not None else 0.0
 
-    @property
-    def rewriting(self) -> bool:
-        """Whether the body is an HTML page being rewritten (so every chunk goes through :meth:`body`)."""
-        return self._rewriter is not None
-
-    def start(self, status: int, headers: Headers, *, trailers: bool = False) -> Headers | None:
+    def start(self, status: int, headers: Headers) -> Headers | None:
         """The headers to send for a response that starts with ``status`` and ``headers``.
 
         ``None`` when the response is an HTML page being rewritten: its headers wait for its body
-        (see :meth:`take_start`). ``trailers``: the response ends with trailers, so it is never given
-        a ``Content-Length``. Called again (an app that starts over with an error page), it starts
-        over.
+        (see :meth:`take_start`). Called again (an app that starts over with an error page), it
+        starts over.
         """
-        self._rewriter = self._held = None
+        if self.rewriting:  # started over (a WSGI app's error page): what the first start set goes
+            self._rewriter = self._held = None
+            self.rewriting = False
         content_type = None
         sets_cookie = False
         for name, value in headers:
@@ -119,6 +123,12 @@ class Exchange:
         html = _HTML.get(content_type)
         if html is None:
             html = _is_html(content_type)
+        if html or sets_cookie or self.state._edits is not None or self._engine.recorder is not None:
+            return self._edit(status, headers, html, sets_cookie)
+        return headers  # nothing to edit: most responses of a decided visitor
+
+    def _edit(self, status: int, headers: Headers, html: bool, sets_cookie: bool) -> Headers | None:
+        """:meth:`start` for a response that may need an edit: the recorder's capture, then the headers."""
         engine = self._engine
         state = self.state
         recorder = engine.recorder
@@ -147,8 +157,9 @@ class Exchange:
         edited = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in out] if binary else out
         if self._rewriter is None:
             return edited
+        self.rewriting = True
         self._held = edited
-        self._trailers = trailers
+        self.trailers = False
         # A short page whose length the app gave is collected and rewritten whole (see Pages.rewrite_whole).
         length = next((v for k, v in headers if k.lower() in (b"content-length", "content-length")), None)
         text = length.decode("latin-1") if isinstance(length, bytes) else length or ""
@@ -180,10 +191,11 @@ class Exchange:
         if more is not False:
             return rewriter.feed(chunk)
         self._rewriter = None
+        self.rewriting = False
         if parts:
             chunk = b"".join([*parts, chunk])
         page = self._engine.pages.rewrite_whole(rewriter, chunk)
-        if self._held is not None and not self._trailers:  # nothing sent yet: the page goes whole, with its length
+        if self._held is not None and not self.trailers:  # nothing sent yet: the page goes whole, with its length
             name, value = "content-length", str(len(page))
             self._held.append((name.encode(), value.encode()) if self._binary else (name, value))
         return page

@@ -68,23 +68,6 @@ class ASGIRequest:
             headers = self._headers = dict(self.scope["headers"])
             return headers
 
-    def consent_headers(self) -> tuple[bytes | None, bytes | None] | None:
-        """The raw ``Cookie`` and ``Sec-GPC`` headers in one pass, or ``None`` if either is repeated.
-
-        Every request needs these two; reading them costs less than the table of every header.
-        """
-        cookie = gpc = None
-        for name, value in self.scope["headers"]:
-            if name == b"cookie":
-                if cookie is not None:
-                    return None
-                cookie = value
-            elif name == b"sec-gpc":
-                if gpc is not None:
-                    return None
-                gpc = value
-        return cookie, gpc
-
     def _repeated(self) -> bool:
         """Whether a header name occurs more than once (each occurrence then counts)."""
         return len(self._table()) != len(self.scope["headers"])

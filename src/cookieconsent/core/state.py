@@ -88,7 +88,6 @@ class ConsentState:
         request: RequestView,
         decision: Decision | None,
         granted: frozenset[str],
-        *,
         gpc: bool = False,
         edits: Edits | None = None,
         cookie_names: frozenset[str] = _NOTHING,

@@ -153,6 +153,9 @@ class Endpoints:
         self.event_quota: EventQuota | None = EventQuota(per_minute) if per_minute else None
         #: A cheap first test for :meth:`matches` (``str.startswith`` takes a tuple).
         self.path_prefixes = (prefix, GPC_PATH)
+        #: Every path :meth:`matches` lies in ``[low, high)``: two comparisons rule out almost every
+        #: application path ("/", "/api/…", "/static/…") before the full match.
+        self.path_range = (min(self.path_prefixes), max(p[:-1] + chr(ord(p[-1]) + 1) for p in self.path_prefixes))
 
     def add_route(
         self,
