@@ -1,21 +1,15 @@
 """The ASGI middleware (Starlette, FastAPI, any ASGI app): pure ASGI, no framework import.
 
-::
-
-    app.add_middleware(ConsentMiddleware, config=config)     # Starlette / FastAPI
-    app = ConsentMiddleware(app, config=config)               # any ASGI app
-
+``app.add_middleware(ConsentMiddleware, config=config)``, or ``app = ConsentMiddleware(app, config=config)``.
 The request's :class:`~cookieconsent.core.state.ConsentState` is at ``scope["state"]["consent"]``
-(``request.state.consent``; also under ``"cookieconsent"``). This module only translates ASGI messages
-into calls on the :class:`~cookieconsent.core.exchange.Exchange`, which makes every decision. Place it
-inside any compression middleware, so that it sees the response as the app wrote it.
+(``request.state.consent``). This module only translates ASGI messages into calls on the
+:class:`~cookieconsent.core.exchange.Exchange`, which decides. Place it inside any compression middleware.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from typing import Any
+from collections.abc import Awaitable, Callable
 
 from cookieconsent._setup import build
 from cookieconsent.config import ConsentConfig
@@ -24,14 +18,10 @@ from cookieconsent.core.request import ASGIRequest
 from cookieconsent.core.state import ConsentState
 from cookieconsent.records.recorder import Recorder
 from cookieconsent.web.replies import BodyReader
-from cookieconsent.web.serving import off_loop, send_reply
+from cookieconsent.web.serving import HELD, Message, Receive, Scope, Send, off_loop, send_both, send_reply
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
-Scope = MutableMapping[str, Any]
-Message = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[Message]]
-Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: ASGI extensions by which an app hands the server a file to send itself, unread by the middleware.
 _FILE_SENDS = frozenset(("http.response.pathsend", "http.response.zerocopysend"))
@@ -129,35 +119,18 @@ class _Forward(Exchange):
             if headers is None:
                 self.start_message = message
                 self.trailers = message.get("trailers", False)
-                return _HELD
+                return HELD
             if headers is not original:
                 message = {**message, "headers": headers}
         elif kind == "http.response.body" and self.rewriting:
             data = self.body(message.get("body", b""), message.get("more_body", False))
             if data is None:
-                return _HELD
+                return HELD
             message = {**message, "body": data}
             headers = self.take_start()
             if headers is not None:
-                return _send_both(self.server, {**self.start_message, "headers": headers}, message)
+                return send_both(self.server, {**self.start_message, "headers": headers}, message)
         return self.server(message)
-
-
-class _Held:
-    """What ``send`` returns for a message it holds back: an awaitable that is done at once."""
-
-    __slots__ = ()
-
-    def __await__(self) -> Generator[None, None, None]:
-        yield from ()
-
-
-_HELD = _Held()
-
-
-async def _send_both(send: Send, first: Message, second: Message) -> None:
-    await send(first)
-    await send(second)
 
 
 def _closing(send: Send, recorder: Recorder) -> Send:

@@ -50,20 +50,8 @@ from cookieconsent.records.models import (
     VisitRecord,
     close_request,
 )
-from cookieconsent.web.replies import (
-    FORM,
-    JSON,
-    NO_STORE,
-    BadRequest,
-    Reply,
-    check_origin,
-    html_reply,
-    json_reply,
-    media_type,
-    parse_form,
-    query,
-    safe_next,
-)
+from cookieconsent.web import replies
+from cookieconsent.web.replies import FORM, JSON, NO_STORE, BadRequest, Reply
 
 if TYPE_CHECKING:
     from cookieconsent.records.recorder import Recorder
@@ -169,7 +157,7 @@ class PrivacyCentre:
 
     def page(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``GET my-data``: the privacy centre page, ``PAGE_SIZE`` records at a time (``?page=2`` for the next)."""
-        params = query(request)
+        params = replies.query(request)
         number = _page_number(params.get("page"))
         device, consent_id = self.subject(request, state)
         counts: dict[str, int] = {}
@@ -196,7 +184,7 @@ class PrivacyCentre:
         total = sum(counts.values())
         pages = max(1, -(-total // PAGE_SIZE))
         first = (number - 1) * PAGE_SIZE
-        next_path = safe_next(params.get("next"))
+        next_path = replies.safe_next(params.get("next"))
         context = self.renderer.context(state, next_path)
         context.update(
             head=Markup(self.renderer.head(state, None)),  # built from escaped parts
@@ -224,7 +212,7 @@ class PrivacyCentre:
             periods=RIGHTS_PERIOD_DAYS,
         )
         html = self.renderer.env.get_template("my_data.html").render(context)
-        reply = html_reply(200, html)
+        reply = replies.html_reply(200, html)
         reply.headers = self.engine.response_headers(state, reply.headers)
         return reply
 
@@ -281,7 +269,7 @@ class PrivacyCentre:
 
     def delete(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``POST my-data/delete``: delete this device's records, withdraw consent, expire the cookies."""
-        check_origin(request, self.endpoints.trusted_origins)
+        replies.check_origin(request, self.endpoints.trusted_origins)
         _, form = self._fields(request, body)
         device, consent_id = self.subject(request, state)
         now = self._now()
@@ -307,7 +295,7 @@ class PrivacyCentre:
         if form:
             reply = Reply(303, [("location", f"{self.url}?ref={quote(done.reference)}"), *NO_STORE])
         else:
-            reply = json_reply(
+            reply = replies.json_reply(
                 200,
                 {
                     "reference": done.reference,
@@ -322,7 +310,7 @@ class PrivacyCentre:
 
     def rights(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
         """``POST rights``: file a rights request; ``stop`` also halts recording at once (R53)."""
-        check_origin(request, self.endpoints.trusted_origins)
+        replies.check_origin(request, self.endpoints.trusted_origins)
         fields, form = self._fields(request, body)
         kind = fields.get("kind")
         if kind not in KINDS:
@@ -357,7 +345,7 @@ class PrivacyCentre:
         if form:
             reply = Reply(303, [("location", f"{self.url}?ref={quote(filed.reference)}"), *NO_STORE])
         else:
-            reply = json_reply(
+            reply = replies.json_reply(
                 201 if created else 200,
                 {
                     "reference": filed.reference,
@@ -401,11 +389,11 @@ class PrivacyCentre:
 
     def _fields(self, request: RequestView, body: bytes) -> tuple[dict[str, str], bool]:
         """The posted fields and whether they came from an HTML form (then the answer is a redirect)."""
-        media, charset = media_type(request)
+        media, charset = replies.media_type(request)
         if body and charset not in (None, "utf-8", "utf8"):
             raise BadRequest(415, "unsupported_charset", "Send the body as UTF-8.")
         if media == FORM:
-            form = parse_form(body, _ONCE)
+            form = replies.parse_form(body, _ONCE)
             return {key: values[0] for key, values in form.items()}, True
         if media == JSON:
             try:

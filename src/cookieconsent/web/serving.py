@@ -1,6 +1,7 @@
-"""The library's replies over ASGI: a streamed reply is read off the event loop, and stops when its client goes.
+"""Sending over ASGI: the library's replies, and the messages the middleware holds back.
 
-The WSGI adapter needs none of this: a WSGI server iterates a streamed reply itself, in its thread.
+A streamed reply is read off the event loop, and stops when its client goes. The WSGI adapter needs
+none of this: a WSGI server iterates a streamed reply itself, in its thread.
 """
 
 from __future__ import annotations
@@ -9,13 +10,14 @@ import asyncio
 import contextlib
 import contextvars
 import functools
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Generator, MutableMapping
 from typing import Any, TypeVar
 
 from cookieconsent.web.replies import Reply
 
-__all__ = ["off_loop", "send_reply"]
+__all__ = ["HELD", "Message", "Receive", "Scope", "Send", "off_loop", "send_both", "send_reply"]
 
+Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
@@ -65,3 +67,21 @@ async def send_reply(send: Send, reply: Reply, receive: Receive) -> None:
             watcher.cancel()
         with contextlib.suppress(ValueError):  # still running in its thread (cancelled): collected later
             getattr(stream, "close", lambda: None)()
+
+
+class _Held:
+    """What a ``send`` returns for a message it holds back: an awaitable that is done at once."""
+
+    __slots__ = ()
+
+    def __await__(self) -> Generator[None, None, None]:
+        yield from ()
+
+
+HELD = _Held()
+
+
+async def send_both(send: Send, first: Message, second: Message) -> None:
+    """Send a held message, then the one that releases it."""
+    await send(first)
+    await send(second)
