@@ -175,7 +175,7 @@ def test_asgi_middleware_calls_the_app_it_holds(config: ConsentConfig) -> None:
 
 @pytest.mark.parametrize("prefix", ["/_consent", "/consent", "/~cc", "/a/b.c", "/-"])
 def test_asgi_own_path_range_holds_every_path_the_library_answers(config: ConsentConfig, prefix: str) -> None:
-    """Every path the library answers reaches the library, never the app; every other path reaches the app."""
+    """Every path the library answers lies in its path range and reaches it, not the app; others reach the app."""
     reached: list[str] = []
 
     async def app(scope: Any, receive: Any, send: Any) -> None:
@@ -200,6 +200,8 @@ def test_asgi_own_path_range_holds_every_path_the_library_answers(config: Consen
             own = middleware.endpoints.matches(path)
             answered += own
             assert reached == ([] if own else [path]), path
+            low, high = middleware.endpoints.path_range
+            assert not own or low <= path < high, path  # the two comparisons never rule out one of its paths
 
     check()
     assert answered > 0  # the library's own paths were among those tried
