@@ -47,8 +47,8 @@ def imports(module: str, path: Path, known: set[str], *, typing: bool) -> set[st
 
     def visit(node: ast.AST) -> None:
         if isinstance(node, ast.If) and _type_checking(node) and not typing:
-            for child in node.orelse:
-                visit(child)
+            for statement in node.orelse:
+                visit(statement)
             return
         if isinstance(node, ast.Import):
             found.update(alias.name for alias in node.names)
