@@ -25,6 +25,7 @@ __all__ = ["ASGIRequest", "ConsentMiddleware"]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 #: ASGI extensions by which an app hands the server a file to send itself, unread by the middleware.
 _FILE_SENDS = frozenset(("http.response.pathsend", "http.response.zerocopysend"))
+_READ = frozenset((b"cookie", b"sec-gpc"))
 
 
 class ConsentMiddleware:
@@ -63,10 +64,13 @@ class ConsentMiddleware:
         cookie = gpc = None
         repeated = False
         for name, value in scope["headers"]:  # the two headers every request needs, in one pass
-            if name == b"cookie":
-                repeated, cookie = repeated or cookie is not None, value
-            elif name == b"sec-gpc":
-                repeated, gpc = repeated or gpc is not None, value
+            if name in _READ:
+                if name == b"cookie":
+                    repeated = repeated or cookie is not None
+                    cookie = value
+                else:
+                    repeated = repeated or gpc is not None
+                    gpc = value
         forward = (  # a repeated header counts each of its values: decide() reads them all
             _Forward(engine, engine.decide(request)) if repeated else engine.exchange(request, cookie, gpc, _Forward)
         )
@@ -78,9 +82,10 @@ class ConsentMiddleware:
         if shared is None:
             shared = scope["state"] = {}
         shared["consent"] = shared["cookieconsent"] = state
-        if not _FILE_SENDS.isdisjoint(scope.get("extensions") or ()):
+        extensions = scope.get("extensions")
+        if extensions and not _FILE_SENDS.isdisjoint(extensions):
             # A file the server sends itself would escape the exchange: the app then sends messages.
-            scope["extensions"] = {k: v for k, v in scope["extensions"].items() if k not in _FILE_SENDS}
+            scope["extensions"] = {k: v for k, v in extensions.items() if k not in _FILE_SENDS}
         forward.server = send
         return self.app(scope, receive, forward.send)
 
