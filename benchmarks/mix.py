@@ -77,6 +77,7 @@ def _drop_recorder(app: str, built: Any) -> None:
         if middleware.recorder is not None:
             middleware.recorder.close()
         middleware.recorder = None
+        middleware.engine.recorder = None  # the exchange asks the engine whether to capture
 
 
 def runner(app: str, variant: str) -> Callable[[int], None]:
