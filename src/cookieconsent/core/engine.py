@@ -161,8 +161,8 @@ class Engine:
             # No signal: the common case, and a visitor sends the same Cookie header again and again.
             read = (self._headers.get(cookie) or self._read_header(cookie)) if cookie else _NO_COOKIES
             decision = read[0]
-            # Both objects are made here without their __init__: each Python call saved is about
-            # 1,500 instructions, more than this path may grow (see docs/performance.md).
+            # Both objects are made without their __init__: on this path a Python call per object
+            # costs more than the request may grow (docs/performance.md).
             state = _blank(ConsentState)
             state._engine = self
             state._request = request
