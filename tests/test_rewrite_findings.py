@@ -118,6 +118,14 @@ FINDINGS = {
         "<svg><script><title></script><image xlink:href=https://www.facebook.com/tr></svg>",
         "an SVG image after an integration point closed from inside",
     ),
+    "svg-style-tag-in-url": (
+        "<svg><style>@import url(https://www.google-analytics.<base href=//x.example/>com</svg>ct);</style>",
+        "an SVG style's text up to the end tag that closes it, the tags before it left out",
+    ),
+    "srcdoc-noscript-cut-tag": (
+        '<iframe srcdoc="<noscript><img src=https://www.facebook.com/tr?id=1 a </noscript>"></iframe>',
+        "in a srcdoc, a noscript's tag that runs past </noscript> without scripting",
+    ),
 }
 
 #: Pages whose output depended on where a chunk ended (every cut of them is tried).

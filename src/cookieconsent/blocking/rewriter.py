@@ -134,6 +134,8 @@ _RAW_TEXT = frozenset({"style", "textarea", "title", "xmp", "noembed", "noframes
 _RAW_END = {name: re.compile(rf"</{name}(?=[{_WS}/>])") for name in ("script", "iframe", "noscript", *_RAW_TEXT)}
 #: A start or end tag.
 _A_TAG = re.compile(r"</?[a-zA-Z]")
+#: How many tags inside an SVG script or style are each read as a possible end of its text.
+_FOREIGN_TAGS = 32
 #: A tag's name, after its "<" or "</".
 _NAME_END = re.compile(rf"[a-z][^{_WS}/>]*")
 #: The attributes by which any element may reach a tracker by itself: a style (its CSS url() and image
@@ -969,6 +971,7 @@ class HTMLRewriter:
                 if final:
                     # Cut by the end of the page: browsers drop such a tag, and a comment hides all
                     # that follows. Dropped, so the markup injected after it is neither.
+                    self._cut_at_end()
                     out.append(buf[flushed:start])
                     return "".join(out)
                 out.append(buf[flushed:start])
@@ -1106,6 +1109,8 @@ class HTMLRewriter:
             match = _TAG_END.match(buf, found.end())
             tag_end = match.end() if match is not None else -1
         if tag_end < 0:  # continues in the next chunk (or is cut by the end of the page: dropped)
+            if final:
+                self._cut_at_end()
             out.append(buf[flushed:start])
             self._carry = "" if final else buf[start:]
             return start, start, True
@@ -1179,12 +1184,16 @@ class HTMLRewriter:
                     elif name == "script" and not self._is_js(attr_text):
                         category = None
                     else:
-                        # A tag in it may end it there (an </svg>, a <p>): its text up to the first
-                        # tag is read too.
-                        first = _A_TAG.search(window)
+                        # Any tag in it may end it there (an </svg>, a <p>): its text up to each tag
+                        # is read too, the tags before it left out; past a few dozen, unreadable.
                         category = self._foreign_text_refusal(name, child)
-                        if first is not None and category is None:
-                            category = self._foreign_text_refusal(name, _child_text(window[: first.start()])[0])
+                        for i, tag in enumerate(_A_TAG.finditer(window)):
+                            if category is not None:
+                                break
+                            if i >= _FOREIGN_TAGS:
+                                category = self._unreadable
+                                break
+                            category = self._foreign_text_refusal(name, _child_text(window[: tag.start()])[0])
                     if category is not None:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
                     raw = buf[tag_end:close] if close >= 0 else ""
@@ -1389,6 +1398,16 @@ class HTMLRewriter:
                 return before + _tag(name, attrs, buf[end - 2] == "/")
             return before + buf[start:end] if before else None
         return before + self._inert(name, attrs, category, buf[end - 2] == "/")
+
+    def _cut_at_end(self) -> None:
+        """A tag or comment cut by the end: in a noscript's content, a refusal of what it may load.
+
+        Without scripting, a noscript's content does not end at ``</noscript>`` inside a tag: the tag
+        runs on to the next ``>``, loading what its attributes name, which cannot be read here. The
+        output drops it all the same; a srcdoc holding it is judged as refusing its strictest category.
+        """
+        if self._inner and self._unreadable is not None:
+            self._blocked.append(self._unreadable)
 
     def _nested(self) -> HTMLRewriter:
         """A rewriter for markup inside this page (a noscript's content, a srcdoc): nothing is injected in it."""
