@@ -118,6 +118,10 @@ FINDINGS = {
         "<svg><script><title></script><image xlink:href=https://www.facebook.com/tr></svg>",
         "an SVG image after an integration point closed from inside",
     ),
+    "attribute-legacy-reference": (
+        f'<n style="--a:&quotx;background:url({GA})">x</n>',
+        "'&quot' before a letter is not a reference in an attribute value",
+    ),
     "svg-style-tag-in-url": (
         "<svg><style>@import url(https://www.google-analytics.<base href=//x.example/>com</svg>ct);</style>",
         "an SVG style's text up to the end tag that closes it, the tags before it left out",

@@ -29,6 +29,7 @@ from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from html import unescape
+from html.entities import html5
 from typing import Any
 
 from markupsafe import escape
@@ -1224,7 +1225,7 @@ class HTMLRewriter:
 
     def _foreign_text_refusal(self, name: str, child: str) -> str | None:
         """The refused category an SVG script's or style's child text needs, or ``None``."""
-        text = self._text(child).replace("\x00", "\ufffd")  # as the tokenizer does there
+        text = self._text(child, attribute=False).replace("\x00", "\ufffd")  # as the tokenizer does there
         if name == "script":
             return self._refusal(self.plan.catalog.category_of_script(text, text=True))
         return next(iter(css.neutralise(text, self._css_judge, text=True)[1]), None)
@@ -1447,11 +1448,17 @@ class HTMLRewriter:
         """Whether a URL in ``buf[at:end]`` may point at another site: it is written so, or the base is."""
         return self._doc.elsewhere or _MAYBE_ELSEWHERE.search(buf, at, end) is not None
 
-    def _text(self, value: str) -> str:
-        """An attribute's value (working form) as the text the browser reads: decoded, references read."""
+    def _text(self, value: str, attribute: bool = True) -> str:
+        """An attribute's value (working form) as the text the browser reads: decoded, references read.
+
+        ``attribute``: references are read as in an attribute (see :func:`unescape_attribute`); else
+        as in text.
+        """
         if not value.isascii():
             value = value.encode("latin-1").decode(self._decoding, "replace")
-        return unescape(value) if "&" in value else value
+        if "&" not in value:
+            return value
+        return unescape_attribute(value) if attribute else unescape(value)
 
     def _refusal(self, category: str | None) -> str | None:
         """``category`` if it is refused here (an unreadable URL's: the strictest refused), else ``None``."""
@@ -1937,3 +1944,28 @@ def rewrite(plan: RewritePlan, chunks: Sequence[bytes]) -> bytes:
     """Rewrite a whole page given as chunks (for tests and tools)."""
     rewriter = HTMLRewriter(plan)
     return b"".join([*(rewriter.feed(c) for c in chunks), rewriter.close()])
+
+
+_CHARREF = re.compile(r"&(#[0-9]+;?|#[xX][0-9a-fA-F]+;?|[^\t\n\f <&#;]{1,32};?)")
+
+
+def unescape_attribute(value: str) -> str:
+    """``value`` with its character references read as in an attribute value (the HTML standard).
+
+    As :func:`html.unescape`, except that a named reference without its ``;`` followed by ``=`` or
+    an ASCII letter or digit is left as it is written: ``&quotx`` stays ``&quotx`` there.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name[0] == "#" or name in html5:
+            return unescape(match.group(0))
+        for end in range(min(len(name) - 1, 32), 1, -1):
+            if name[:end] in html5:
+                following = name[end]
+                if following == "=" or (following.isascii() and following.isalnum()):
+                    return match.group(0)
+                return html5[name[:end]] + name[end:]
+        return match.group(0)
+
+    return _CHARREF.sub(replace, value)
