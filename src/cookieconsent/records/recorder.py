@@ -233,7 +233,9 @@ class Recorder:
             The ``Set-Cookie`` value giving the device its identifier, when the ``device_id`` item is
             allowed and the request carried none; else ``None``.
         """
-        items = self._items_for.get(state.granted) or self.items_for(state)
+        items = self._items_for.get(state.granted)
+        if items is None:  # an empty set is a cached answer too: nothing to record
+            items = self.items_for(state)
         if not items or state.conflict:
             return None  # no decision, nothing granted that gates a data item, or a planted cookie
         given = self.new_device(state, items)
