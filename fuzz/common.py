@@ -16,8 +16,8 @@ import logging
 import re
 import sys
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import atheris  # type: ignore[import-untyped]
@@ -35,6 +35,7 @@ with atheris.instrument_imports(include=["cookieconsent"]):
     from cookieconsent.core.state import ConsentState
     from cookieconsent.policy.model import NECESSARY, Policy, load_policy
     from cookieconsent.records.recorder import Recorder
+    from cookieconsent.testing import FakeRequest
     from cookieconsent.ui.render import Renderer
     from cookieconsent.web.endpoints import Endpoints
 
@@ -55,12 +56,12 @@ __all__ = [
     "Finding",
     "GpcFlag",
     "HTMLRewriter",
-    "Request",
     "RewritePlan",
     "Settings",
     "TrackerHost",
     "cookie_header",
     "expand",
+    "fake_request",
     "fuzz",
     "make_endpoints",
     "set_cookie_name",
@@ -125,29 +126,11 @@ def cookie_header(kind: int | None, extra: str = "") -> str:
     return "; ".join(parts)
 
 
-@dataclass
-class Request:
-    """A :class:`~cookieconsent.core.request.RequestView` made of plain values."""
-
-    method: str = "GET"
-    path: str = "/"
-    root_path: str = ""
-    query_string: str = ""
-    scheme: str = "https"
-    host: str = HOST
-    client: str | None = "203.0.113.7"
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-    def header(self, name: str) -> str | None:
-        """A header's value; repeated headers joined as ASGI servers join them."""
-        values = self.header_values(name)
-        if not values:
-            return None
-        return ("; " if name == "cookie" else ", ").join(values)
-
-    def header_values(self, name: str) -> list[str]:
-        """Each value of a header."""
-        return [v for k, v in self.headers if k == name]
+def fake_request(
+    *, method: str = "GET", path: str = "/", host: str = HOST, headers: Iterable[tuple[str, str]] = ()
+) -> FakeRequest:
+    """A request from a client of the fuzzed site (the library's own fake request view)."""
+    return FakeRequest(path, method=method, headers=headers, host=host, client="203.0.113.7")
 
 
 @dataclass

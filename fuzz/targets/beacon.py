@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import logging
 
-from fuzz.common import HOST, Finding, Request, Settings, cookie_header, fuzz, make_endpoints
+from fuzz.common import HOST, Finding, Settings, cookie_header, fake_request, fuzz, make_endpoints
 from fuzz.targets.decision import CONTENT_TYPES, ORIGINS
 
 ENGINE, ENDPOINTS, CAPTURED = make_endpoints()
@@ -71,7 +71,7 @@ def test_one_input(data: bytes) -> None:
         headers.append(("sec-gpc", "1"))
     if content_type:
         headers.append(("content-type", content_type))
-    request = Request(method="POST", path="/_consent/events", host=HOST, headers=headers)
+    request = fake_request(method="POST", path="/_consent/events", host=HOST, headers=headers)
     state = ENGINE.decide(request)
     RECEIVED.clear()
     CAPTURED.clear()

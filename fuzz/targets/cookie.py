@@ -38,9 +38,9 @@ from fuzz.common import (
     ConsentState,
     Finding,
     GpcFlag,
-    Request,
     Settings,
     expand,
+    fake_request,
     fuzz,
     set_cookie_name,
 )
@@ -72,7 +72,7 @@ def test_one_input(data: bytes) -> None:
         headers.append(("cookie", second))
     if flags & 1:
         headers.append(("sec-gpc", "0, 1" if flags & 2 else "1"))
-    request = Request(headers=headers)
+    request = fake_request(headers=headers)
     now = None
     genuine_times = {d.decided_at for d in GENUINE.values()}
     if age_byte:

@@ -30,15 +30,16 @@ import contextlib
 import json
 from urllib.parse import unquote_plus
 
+from cookieconsent.testing import FakeRequest
 from fuzz.common import (
     CODEC,
     CONFIG,
     HOST,
     POLICY,
     Finding,
-    Request,
     Settings,
     cookie_header,
+    fake_request,
     fuzz,
     make_endpoints,
 )
@@ -105,14 +106,14 @@ def test_one_input(data: bytes) -> None:
     if flags & 128:
         headers.append(("accept-language", "zh-TW,zh;q=0.9"))
     path = f"{CONFIG.prefix}/withdraw" if flags & 16 else CONFIG.prefix
-    request = Request(method="GET" if flags & 32 else "POST", path=path, host=HOST, headers=headers)
+    request = fake_request(method="GET" if flags & 32 else "POST", path=path, host=HOST, headers=headers)
     state = ENGINE.decide(request)
     CAPTURED.clear()
     reply = ENDPOINTS.handle(request, state, None if flags & 64 else body)
     _check(reply, request, state.gpc, body, cross_site, flags)
 
 
-def _check(reply: object, request: Request, gpc: bool, body: bytes, cross_site: bool, flags: int) -> None:
+def _check(reply: object, request: FakeRequest, gpc: bool, body: bytes, cross_site: bool, flags: int) -> None:
     from cookieconsent.web.replies import Reply
 
     assert isinstance(reply, Reply)

@@ -20,7 +20,7 @@ import re
 import tempfile
 from pathlib import Path
 
-from fuzz.common import NECESSARY, Finding, Request, Settings, fuzz
+from fuzz.common import NECESSARY, Finding, Settings, fake_request, fuzz
 
 _DIR = Path(tempfile.mkdtemp(prefix="fuzz-policy-", dir="/dev/shm" if os.path.isdir("/dev/shm") else None))
 _FILES = {0: _DIR / "policy.toml", 1: _DIR / "policy.json"}
@@ -60,7 +60,7 @@ def test_one_input(data: bytes) -> None:
     engine = Engine(config)
     renderer = Renderer(engine)
     for locale in policy.locales:
-        state = engine.decide(Request(headers=[("accept-language", locale)]))
+        state = engine.decide(fake_request(headers=[("accept-language", locale)]))
         for rule in policy.cookies:
             if rule.name is None:
                 continue

@@ -33,9 +33,9 @@ from fuzz.common import (
     POLICY,
     ConsentState,
     Finding,
-    Request,
     Settings,
     expand,
+    fake_request,
     fuzz,
 )
 from fuzz.known import SET_COOKIE, explained
@@ -75,7 +75,7 @@ def test_one_input(data: bytes) -> None:
             response.append((name.strip(), value.lstrip(" ")))
     if flags & 1:
         request_headers.append(("sec-gpc", "1"))
-    request = Request(headers=request_headers)
+    request = fake_request(headers=request_headers)
     state = ENGINE.decide(request)
     if flags & 2:
         chosen = [cat for i, cat in enumerate(OPTIONAL) if choice >> i & 1]
