@@ -56,10 +56,11 @@ WHATWG URL parser, the fetch standard's ``data:`` URLs and CSS Syntax Level 3. I
   elements whose ``type`` is empty or ``text/css``, in the SVG presentation attributes that take a URL
   (``fill``, ``stroke``, ``filter``, ``clip-path``, ``mask``, ``marker-*``, ``cursor``), and in
   ``data:`` style sheets (a ``<link rel=stylesheet>``'s, an ``@import``'s);
-- documents in URLs: a ``data:`` URL (its media type, charset, base64 and percent-encoding read as
+- documents in URLs: a ``data:`` URL (its media type, base64 and percent-encoding read as
   the fetch standard reads them, a ``#`` ending it) in an ``iframe``, ``frame``, ``object``,
   ``embed`` or SVG ``use`` is a document when its type is HTML, XML or SVG (decoded with its charset,
-  or both as UTF-8 and as windows-1252 when it names none); in a ``<script src>`` a script (unless an
+  read both as the MIME Sniffing standard parses parameters and as Chromium splits them, or both as
+  UTF-8 and as windows-1252 when it names none); in a ``<script src>`` a script (unless an
   image, audio, video or CSV type); a ``javascript:`` URL in a frame runs its script (percent-decoded)
   and the string it may return is read as a document; ``srcdoc`` documents; all of them read as
   pages are, three deep at most;
@@ -839,7 +840,6 @@ def srcset_urls(value: str) -> list[str]:
 
 _BASE64_BODY = re.compile(rb"[A-Za-z0-9+/]*\Z")
 _BASE64_MARK = re.compile(r";[ ]*base64\Z", re.IGNORECASE)
-_CHARSET = re.compile(r";[\t\n\f\r ]*charset=[\"']?([^;\"'\t\n\f\r ]+)", re.IGNORECASE)
 #: The WHATWG encoding labels that name windows-1252.
 _LATIN1 = frozenset({"ascii", "us-ascii", "iso-8859-1", "iso8859-1", "latin1", "l1", "cp1252", "windows-1252"})
 
@@ -856,10 +856,10 @@ _ASCII_PROBE = b'<img src="https://a.b/c?d=e#f">'
 
 @dataclass(frozen=True)
 class DataURL:
-    """A ``data:`` URL's content: its media type essence, its charset (if named) and its body."""
+    """A ``data:`` URL's content: its media type essence, the charsets it names (each reading's) and its body."""
 
     essence: str
-    charset: str | None
+    charsets: tuple[str, ...]
     body: bytes
 
     def texts(self, sniff: bool = False) -> list[str]:
@@ -872,7 +872,8 @@ class DataURL:
         ):
             if body.startswith(bom):
                 return [body[len(bom) :].decode(name, "replace")]
-        names = [self.charset] if self.charset else ["utf-8", "cp1252"] if sniff and not body.isascii() else ["utf-8"]
+        default = ["utf-8", "cp1252"] if sniff and not body.isascii() else ["utf-8"]
+        names = [name for charset in self.charsets for name in ([charset] if charset else default)] or default
         out = []
         for name in names:
             label = name.strip(_WS).lower()
@@ -906,9 +907,76 @@ def data_url(rest: str) -> DataURL | None:
         media = "text/plain" + media
     essence = _ascii_lower(media.split(";", 1)[0].strip(_WS))
     if not re.fullmatch(r"[!#$%&'*+.^_`|~0-9a-z-]+/[!#$%&'*+.^_`|~0-9a-z-]+", essence):
-        return DataURL("text/plain", None, body)  # an invalid type: text/plain;charset=US-ASCII
-    charset = _CHARSET.search(media)
-    return DataURL(essence, charset.group(1) if charset else None, body)
+        return DataURL("text/plain", (), body)  # an invalid type: text/plain;charset=US-ASCII
+    return DataURL(essence, tuple(dict.fromkeys((_mime_charset(media), _chromium_charset(media)))), body)
+
+
+_TOKEN = frozenset("!#$%&'*+-.^_`|~0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ")
+_HTTP_WS = "\t\n\r "
+
+
+def _mime_charset(media: str) -> str:
+    """The ``charset`` parameter of a media type, as the MIME Sniffing standard parses parameters ("": none)."""
+    params: dict[str, str] = {}
+    i = media.find(";")
+    if i < 0:
+        return ""
+    n = len(media)
+    while i < n:
+        i += 1  # past the ";"
+        while i < n and media[i] in _HTTP_WS:
+            i += 1
+        start = i
+        while i < n and media[i] not in ";=":
+            i += 1
+        name = _ascii_lower(media[start:i])
+        if i < n and media[i] == ";":
+            continue
+        if i >= n:
+            break
+        i += 1  # past the "="
+        if i < n and media[i] == '"':
+            i += 1
+            value = ""
+            while i < n:
+                c = media[i]
+                i += 1
+                if c == "\\":
+                    if i >= n:
+                        value += "\\"
+                        break
+                    value += media[i]
+                    i += 1
+                elif c == '"':
+                    break
+                else:
+                    value += c
+            while i < n and media[i] != ";":
+                i += 1
+        else:
+            start = i
+            while i < n and media[i] != ";":
+                i += 1
+            value = media[start:i].rstrip(_HTTP_WS)
+            if not value:
+                continue
+        valid_value = all(c == "\t" or " " <= c <= "~" or "\x80" <= c <= "\xff" for c in value)
+        if name and all(c in _TOKEN for c in name) and valid_value and name not in params:
+            params[name] = value
+    return params.get("charset", "")
+
+
+def _chromium_charset(media: str) -> str:
+    """The ``charset`` parameter as Chromium reads a ``data:`` URL's: split on every ``;``, the first one.
+
+    Chromium fails a URL whose charset is no token (it then fetches nothing); that reading is "none".
+    """
+    for piece in media.split(";")[1:]:
+        piece = piece.strip(_WS)
+        if _ascii_lower(piece[:8]) == "charset=":
+            value = piece[8:]
+            return value if value and all(c in _TOKEN for c in value) else ""
+    return ""
 
 
 def _forgiving_base64(data: bytes) -> bytes | None:

@@ -98,6 +98,14 @@ FINDINGS = {
         "document rules prefetch the page's links",
     ),
     "data-utf-16": (f'<iframe src="data:text/html;charset=utf-16le;base64,{U16}"></iframe>', "a UTF-16 document"),
+    "data-charset-no-token": (
+        f'<iframe src="data:text/html;charset=utf-16 srcset=le;base64,{U16}"></iframe>',
+        "a charset that is no token: Chromium fails the URL, the MIME standard knows no such label",
+    ),
+    "data-charset-after-quotes": (
+        f"<iframe src='data:text/html;x=\"a;charset=ascii\";charset=utf-16le;base64,{U16}'></iframe>",
+        "a charset after a quoted ';charset=': the MIME standard reads the second",
+    ),
     "data-utf-32-label": (
         '<iframe src="data:text/html;charset=utf-32,<img src=https://www.facebook.com/tr>"></iframe>',
         "browsers know no UTF-32: the document is read as ASCII",

@@ -40,6 +40,7 @@ import re
 import tomllib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from importlib import resources
 from typing import Any
 from urllib.parse import quote
@@ -467,6 +468,12 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+def _utf16_frame(params: str, vid: str) -> str:
+    """An iframe whose ``data:`` document, with media type parameters ``params``, is in UTF-16LE."""
+    body = base64.b64encode(_img(ga(vid)).encode("utf-16le")).decode()
+    return f"<iframe src='data:text/html{params};base64,{body}'></iframe>"
+
+
 def _frame_vectors() -> Iterator[Page]:
     out: list[Vector] = []
 
@@ -489,6 +496,18 @@ def _frame_vectors() -> Iterator[Page]:
         "iframe-data-base64-spaced",
         lambda v: f'<iframe src="data:text/html;base64 , {" ".join(_b64(_img(ga(v))))}"></iframe>',
     )
+    # A UTF-16 document: its markup is no ASCII. Each way of naming the charset that Chromium reads.
+    for name, params in (
+        ("utf16", ";charset=utf-16"),
+        ("utf16-spaced", ";charset=utf-16 "),
+        ("utf16-in-quotes", ';x="a;charset=utf-16le;b"'),  # Chromium splits on every ";"
+        ("utf16-after-quotes", ';x="a;charset=ascii";charset=utf-16le'),  # the MIME standard's reading
+    ):
+        add(
+            f"iframe-data-{name}",
+            partial(_utf16_frame, params),
+            inert="Chromium fails a data: URL whose charset is no token" if name == "utf16-after-quotes" else None,
+        )
     add(
         "iframe-data-upper-charset",
         lambda v: f'<iframe src="DATA:Text/HTML;charset=utf-8,{_pct(_img(ga(v)))}"></iframe>',

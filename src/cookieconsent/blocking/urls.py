@@ -147,7 +147,7 @@ def _resolve(url: str, base: Base) -> tuple[Target, ...]:
             return (absolute,)
         return (absolute, _relative(rest, base))
     if scheme == "data":
-        return (parse_data_url(rest),)
+        return parse_data_url(rest)
     if scheme == "javascript":
         return (Target("javascript", payload=unquote(rest, errors="replace")),)
     return (_NONE,)  # file:, about:, blob:, mailto:, a custom scheme: nothing a tracker receives
@@ -286,16 +286,17 @@ def _path(path: str) -> str:
     return unquote(path, encoding="latin-1")
 
 
-def parse_data_url(rest: str) -> Target:
+def parse_data_url(rest: str) -> tuple[Target, ...]:
     """A ``data:`` URL (what follows ``data:``) as the fetch standard reads it.
 
     Returns a ``data`` target with the body as Latin-1 text, or :data:`FAILURE` if it has no comma or
-    its base64 does not decode.
+    its base64 does not decode. Where browsers may read the body in two charsets (see
+    :func:`_charsets`), one target per reading.
     """
     rest = rest.strip(" \t\n\f\r")
     media, comma, body = rest.partition(",")
     if not comma:
-        return FAILURE
+        return (FAILURE,)
     payload = unquote_to_bytes(body.encode("utf-8", "surrogatepass"))
     media = media.strip(" \t\n\f\r")
     is_base64 = media.lower().rstrip(" \t\n\f\r").endswith(";base64")
@@ -303,14 +304,61 @@ def parse_data_url(rest: str) -> Target:
         media = media[: media.lower().rfind(";base64")]
         decoded = _forgiving_base64(payload)
         if decoded is None:
-            return FAILURE
+            return (FAILURE,)
         payload = decoded
     essence = media.split(";", 1)[0].strip(" \t\n\f\r").lower() or "text/plain"
-    return Target("data", payload=_as_utf8(payload, media).decode("latin-1"), media_type=essence)
+    readings = dict.fromkeys(_as_utf8(payload, charset) for charset in _charsets(media))
+    return tuple(Target("data", payload=text.decode("latin-1"), media_type=essence) for text in readings)
 
 
-def _as_utf8(payload: bytes, media: str) -> bytes:
-    """A document's bytes in UTF-8 if browsers read them as UTF-16 (by its BOM or its charset), else as they are.
+_QUOTED = re.compile(r'"((?:[^"\\]|\\.)*)"?', re.DOTALL)
+
+
+def _charsets(media: str) -> tuple[str, ...]:
+    """The charset a media type names, read the two ways browsers read it (``""``: none).
+
+    The MIME Sniffing standard reads parameters with quoted strings (``a="x;charset=y"`` names no
+    charset); Chromium splits them on every ``;`` (and fails a value that is no token, which
+    fetches nothing). Where the two differ, both count, so the content is judged in each.
+    """
+    standard = ""
+    at = media.find(";")
+    while 0 <= at < len(media) and not standard:
+        at += 1
+        while media[at : at + 1] in (" ", "\t", "\n", "\r"):
+            at += 1
+        end = len(media)
+        for stop in ";=":
+            found = media.find(stop, at)
+            if 0 <= found < end:
+                end = found
+        name, at = media[at:end].lower(), end
+        if media[at : at + 1] != "=":
+            continue
+        at += 1
+        if media[at : at + 1] == '"':
+            quoted = _QUOTED.match(media, at)
+            assert quoted is not None  # the pattern matches any text after a quote
+            value = re.sub(r"\\(.)", r"\1", quoted.group(1), flags=re.DOTALL)
+            found = media.find(";", quoted.end())
+            at = len(media) if found < 0 else found
+        else:
+            found = media.find(";", at)
+            found = len(media) if found < 0 else found
+            value, at = media[at:found].rstrip(" \t\n\r"), found
+        if name == "charset":
+            standard = value
+    split = ""
+    for param in media.split(";")[1:]:
+        key, equals, value = param.strip(" \t\n\f\r").partition("=")
+        if equals and key.lower() == "charset":
+            split = value
+            break
+    return (standard,) if split == standard else (standard, split)
+
+
+def _as_utf8(payload: bytes, charset: str) -> bytes:
+    """A document's bytes in UTF-8 if browsers read them as UTF-16 (by its BOM or ``charset``), else as they are.
 
     Every other encoding a browser reads leaves ASCII as it is, which is all that a tracker's markup
     needs. Only the WHATWG labels of UTF-16 count: a label browsers do not know (``utf-32``) leaves
@@ -320,13 +368,9 @@ def _as_utf8(payload: bytes, media: str) -> bytes:
         return payload
     if payload.startswith((b"\xff\xfe", b"\xfe\xff")):
         return payload.decode("utf-16", "replace").encode("utf-8")
-    for param in media.split(";")[1:]:
-        key, _, value = param.partition("=")
-        if key.strip(" \t\n\f\r").lower() == "charset":
-            encoding = _UTF16_LABELS.get(value.strip(' \t\n\f\r"').lower())
-            if encoding is not None:
-                return payload.decode(encoding, "replace").encode("utf-8")
-            break
+    encoding = _UTF16_LABELS.get(charset.strip(" \t\n\f\r").lower())
+    if encoding is not None:
+        return payload.decode(encoding, "replace").encode("utf-8")
     return payload
 
 
