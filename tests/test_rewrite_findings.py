@@ -56,6 +56,10 @@ FINDINGS = {
         '<div style="background:url(https://www.google-analytics.com/coll\\">x</div>',
         "a backslash that ends the style sheet escapes its end: the url token is valid",
     ),
+    "css-cdo": (
+        f'<span style="background-image:<!--image-set(&quot;{GA}">x</span>',
+        "a CDO token: what follows it starts afresh ('<!--image-set(' is an image set)",
+    ),
     "svg-style-comment": (f"<svg><style>a{{background:url(<!---->{GA})}}</style></svg>", "a comment in SVG style text"),
     "svg-style-cdata": (f"<svg><style>a{{background:url(<![CDATA[{GA}]]>)}}</style></svg>", "CDATA in SVG style text"),
     "svg-style-nested": (f"<svg><style><style></style>a{{background:url({GA})}}</style></svg>", "a style in a style"),
@@ -146,6 +150,8 @@ CUT = {
     "css-comment-opener-cut": f"<style>a{{}} /* url({GA})",
     "css-hash-cut": f'<style>a{{b:#url(q("init") url({GA})}}</style>',
     "css-url-space-cut": f"<style>a{{b:url({GA} )}}</style><p>{'x' * 20}</p>",
+    # A doctype needs no space after "<!doctype"; one longer than a chunk was read as a doctype only when cut.
+    "doctype-without-space": f"<!doctype{'x' * 600}><p>x</p>",
 }
 
 
@@ -184,6 +190,9 @@ SHEETS = [
     (f"a{{background:\\75 rl({GA})}}", "a{background:url(about:invalid)}"),
     # A url token's spaces.
     (f"a{{b:url({GA} )}}", "a{b:url(about:invalid)}"),
+    # A CDO token before a function: "<!-" ending a piece may be one.
+    (f"a{{b:<!--url({GA})}}", "a{b:<!--url(about:invalid)}"),
+    (f'a{{b:x<!--image-set("{GA}")}}', 'a{b:x<!--image-set("about:invalid")}'),
 ]
 
 

@@ -3,9 +3,9 @@ r"""URLs in CSS, found as the CSS tokenizer finds them, and neutralised when the
 CSS fetches through ``url(…)`` (a url token, or the ``url`` and ``src`` functions holding a string)
 and through the strings it reads as URLs: right after ``@import``, and in ``image-set()`` and
 ``-webkit-image-set()``. This reads just enough of CSS Syntax Level 3 to find them exactly: comments
-(nothing in them counts), strings (with their escapes, ending at an unescaped quote, a newline, or the
-end of the style sheet), names written with escapes (``\75 rl(`` is ``url(``), url tokens, and which
-function each string stands in.
+(nothing in them counts), CDO tokens (``<!--``, after which a name begins afresh), strings (with
+their escapes, ending at an unescaped quote, a newline, or the end of the style sheet), names written
+with escapes (``\75 rl(`` is ``url(``), url tokens, and which function each string stands in.
 
 Only what must go changes: a url token becomes ``url(about:invalid)``, a string ``"about:invalid"``,
 which fetch nothing; every other byte of the style sheet is kept. The text is the rewriter's working
@@ -30,9 +30,11 @@ _NAME = rf"(?:[{_NAME_CHAR}]|{_ESCAPE})+"
 _TOKENS = re.compile(
     r"(/\*)"  # 1: a comment
     r"|([\"'])"  # 2: a string's opening quote
-    rf"|(?<![{_NAME_CHAR}\\#])({_NAME})\("  # 3: a function's name (after "#" it is a hash token's)
-    rf"|@({_NAME})"  # 4: an at-keyword
-    r"|([(){};])"  # 5: what opens or closes a block or ends a statement
+    r"|(<!--)"  # 3: a CDO token (what follows starts afresh: "<!--url(" is a url)
+    # 4: a function's name (after "#" it is a hash token's; after a CDO a name begins, "-" or not)
+    rf"|(?:(?<![{_NAME_CHAR}\\#])|(?<=<!--))({_NAME})\("
+    rf"|@({_NAME})"  # 5: an at-keyword
+    r"|([(){};])"  # 6: what opens or closes a block or ends a statement
 )
 #: The functions whose string arguments are URLs.
 _URL_FUNCTIONS = frozenset({"url", "src", "image-set", "-webkit-image-set"})
@@ -138,12 +140,19 @@ class CSSStream:
                     found = _NAME_TAIL.search(text, max(pos, len(text) - 256))
                     if found is not None:
                         tail = found.start()
+                    # ... and so may a CDO before it ("<!-" then "-url(").
+                    lt = text.rfind("<", max(pos, tail - 3), tail)
+                    if lt >= 0 and "<!--".startswith(text[lt:tail]):
+                        tail = lt
                 out.append(text[flushed:tail])
                 self._carry = text[tail:]
                 return "".join(out)
             start = match.start()
-            if match.group(5):  # a bracket or the end of a statement
-                mark = match.group(5)
+            if match.group(3):  # a CDO token: nothing but its end
+                pos = match.end()
+                continue
+            if match.group(6):  # a bracket or the end of a statement
+                mark = match.group(6)
                 pos = match.end()
                 if mark == "(":
                     stack.append("")
@@ -154,12 +163,12 @@ class CSSStream:
                     stack.clear()
                     self._import = False
                 continue
-            if match.group(4) is not None:  # an at-keyword: after @import, a string is a URL
+            if match.group(5) is not None:  # an at-keyword: after @import, a string is a URL
                 if match.end() == len(text) and not final:  # its name may go on in the next piece
                     out.append(text[flushed:start])
                     self._carry = text[start:]
                     return "".join(out)
-                self._import = _unescape(match.group(4)).lower() == "import"
+                self._import = _unescape(match.group(5)).lower() == "import"
                 pos = match.end()
                 continue
             if match.group(1):  # a comment: nothing in it counts
@@ -194,7 +203,7 @@ class CSSStream:
                 continue
             # A function. Only url( takes a url token; its string argument is read as a string.
             pos = match.end()
-            name = _unescape(match.group(3)).lower()
+            name = _unescape(match.group(4)).lower()
             if name != "url":
                 stack.append(name)
                 continue
