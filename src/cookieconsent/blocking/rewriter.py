@@ -93,7 +93,8 @@ def _interesting(words: Sequence[str]) -> re.Pattern[str]:
     # the rewriter reads. The ends of raw-text elements are found by _RAW_END. The look-ahead at the
     # first letter turns most of a page's other tags away before any branch is tried.
     first = "".join(sorted({word[0] for word in words}))
-    return re.compile(rf"<(?=[!{first}])(?:!--|({_alternation(words)}|!doctype)(?=[{_WS}/>]|\Z))")
+    # A doctype needs no space after its keyword ("<!doctypehtml>" is one), a tag needs one after its name.
+    return re.compile(rf"<(?=[!{first}])(?:!--|((?:{_alternation(words)})(?=[{_WS}/>]|\Z)|!doctype))")
 
 
 #: Where a start tag ends, from the end of its name (quoted values may hold ">").
@@ -117,7 +118,7 @@ def _skip(names: str) -> re.Pattern[str]:
         rf"|<(?!(?:{names})(?:[{_WS}/>]|\Z))[a-z][^{_WS}/>]*+{_ATTRS}>"  # a start tag of no interest
         rf"|</[a-z][^{_WS}/>]*+{_ATTRS}>"  # an end tag (its attributes are read, then dropped)
         r"|</>"
-        rf"|<(?:\?|!(?!--|doctype(?:[{_WS}/>]|\Z))|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
+        r"|<(?:\?|!(?!--|doctype)|/(?![a-z>]))[^>]*+>"  # a bogus comment: to the first ">"
         r")*+"
     )
 
