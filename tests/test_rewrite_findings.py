@@ -60,6 +60,10 @@ FINDINGS = {
         f'<span style="background-image:<!--image-set(&quot;{GA}">x</span>',
         "a CDO token: what follows it starts afresh ('<!--image-set(' is an image set)",
     ),
+    "svg-style-nested-element": (
+        f'<svg><style><g>"</g>a{{background:url({GA})}}</style></svg>',
+        "the text of an element inside an SVG style is not the style's ('\"' in a <g> opens no string)",
+    ),
     "svg-style-comment": (f"<svg><style>a{{background:url(<!---->{GA})}}</style></svg>", "a comment in SVG style text"),
     "svg-style-cdata": (f"<svg><style>a{{background:url(<![CDATA[{GA}]]>)}}</style></svg>", "CDATA in SVG style text"),
     "svg-style-nested": (f"<svg><style><style></style>a{{background:url({GA})}}</style></svg>", "a style in a style"),

@@ -1879,41 +1879,56 @@ def _has_src(buf: str, low: str, attrs_at: int, end: int) -> bool:
 
 
 def _child_text(markup: str) -> tuple[str, bool]:
-    """The text an element of foreign content holds as child text: comments and tags out, CDATA in.
+    """The child text of an element of foreign content: its text and CDATA, not its comments, tags or elements'.
 
-    Tags end where the tokenizer ends them (a ``>`` in a quoted value does not). Returns the text and
-    whether the markup ends inside a comment, a CDATA section or a tag (which is then dropped).
+    Tags end where the tokenizer ends them (a ``>`` in a quoted value does not). An element opened in
+    it holds what follows up to the end tag that closes it (the innermost open one of its name; an end
+    tag of no element open in it closes nothing here). Returns the text and whether the markup ends
+    inside a comment, a CDATA section or a tag (which is then dropped).
     """
     if "<" not in markup:
         return markup, False
     low = markup.lower()
     out: list[str] = []
+    open_names: list[str] = []  # the elements open inside it: their text is not its own
     at = 0
     while (lt := markup.find("<", at)) >= 0:
-        out.append(markup[at:lt])
+        if not open_names:
+            out.append(markup[at:lt])
         if markup.startswith("<!--", lt):
             end = _comment_end(markup, lt + 4)
         elif low.startswith("<![cdata[", lt):
             close = markup.find("]]>", lt + 9)
-            out.append(markup[lt + 9 : close if close >= 0 else len(markup)])
+            if not open_names:
+                out.append(markup[lt + 9 : close if close >= 0 else len(markup)])
             if close < 0:
                 return "".join(out), True
             end = close + 3
         elif "a" <= low[lt + 1 : lt + 2] <= "z" or (low[lt + 1 : lt + 2] == "/" and "a" <= low[lt + 2 : lt + 3] <= "z"):
-            name = _NAME_END.match(low, lt + 1 if low[lt + 1] != "/" else lt + 2)
+            closing = low[lt + 1] == "/"
+            name = _NAME_END.match(low, lt + 2 if closing else lt + 1)
             found = _TAG_END.match(markup, name.end()) if name is not None else None
             end = found.end() if found is not None else -1
+            if end >= 0 and name is not None:
+                tag = low[lt + 2 if closing else lt + 1 : name.end()]
+                if not closing:
+                    if markup[end - 2] != "/":  # "<g/>" holds nothing
+                        open_names.append(tag)
+                elif tag in open_names:
+                    del open_names[len(open_names) - 1 - open_names[::-1].index(tag) :]
         elif low[lt + 1 : lt + 2] in ("!", "?", "/"):
             close = markup.find(">", lt)
             end = close + 1 if close >= 0 else -1
         else:  # a "<" that is text
-            out.append("<")
+            if not open_names:
+                out.append("<")
             at = lt + 1
             continue
         if end < 0:
             return "".join(out), True  # cut by the end: dropped, as browsers drop it
         at = end
-    out.append(markup[at:])
+    if not open_names:
+        out.append(markup[at:])
     return "".join(out), False
 
 
