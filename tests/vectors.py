@@ -442,9 +442,7 @@ def _css_vectors() -> Iterator[Page]:
     )
     # The text of an element inside an SVG style is not the style's: the quote in the <g> opens no string.
     vid = "css.svg-sheet.import-after-element"
-    sheets.append(
-        Vector(vid, "css", f'<svg width="1" height="1"><style><g>"</g>@import url({ga(vid)});</style></svg>')
-    )
+    sheets.append(Vector(vid, "css", f'<svg width="1" height="1"><style><g>"</g>@import url({ga(vid)});</style></svg>'))
     yield Page("css-style-elements", tuple(sheets))
 
     svg = []
