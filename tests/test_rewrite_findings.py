@@ -64,6 +64,10 @@ FINDINGS = {
         f'<svg><style><g>"</g>a{{background:url({GA})}}</style></svg>',
         "the text of an element inside an SVG style is not the style's ('\"' in a <g> opens no string)",
     ),
+    "css-escaped-quote": (
+        f"<div style='a:\\\"b;background:url({GA})'>x</div>",
+        "an escaped quote is a letter of a name: it opens no string",
+    ),
     "svg-style-comment": (f"<svg><style>a{{background:url(<!---->{GA})}}</style></svg>", "a comment in SVG style text"),
     "svg-style-cdata": (f"<svg><style>a{{background:url(<![CDATA[{GA}]]>)}}</style></svg>", "CDATA in SVG style text"),
     "svg-style-nested": (f"<svg><style><style></style>a{{background:url({GA})}}</style></svg>", "a style in a style"),
@@ -197,6 +201,8 @@ SHEETS = [
     # A CDO token before a function: "<!-" ending a piece may be one.
     (f"a{{b:<!--url({GA})}}", "a{b:<!--url(about:invalid)}"),
     (f'a{{b:x<!--image-set("{GA}")}}', 'a{b:x<!--image-set("about:invalid")}'),
+    # An escaped quote opens no string; a backslash ending a piece may escape one.
+    (f'a{{b:\\"c}} d{{e:url({GA})}}', 'a{b:\\"c} d{e:url(about:invalid)}'),
 ]
 
 

@@ -285,6 +285,8 @@ STYLE_DECLARATIONS: dict[str, Callable[[str], str]] = {
     "background-url-single-quoted": lambda v: f"background:url('{ga(v)}')",
     "background-url-charref-quoted": lambda v: f"background:url(&quot;{ga(v)}&quot;)",
     "background-url-spaces": lambda v: f"background: url(  {ga(v)}  )",
+    # An escaped quote is a letter of a name: it opens no string that would hide the url.
+    "background-after-escaped-quote": lambda v: f"a:\\&quot;b;background:url({ga(v)})",
     "background-upper-url": lambda v: f"BACKGROUND:URL({ga(v)})",
     "background-image-comment": lambda v: f"background-image:/**/url({ga(v)})/**/",
     "escape-u-function": lambda v: f"background:\\75 rl({ga(v)})",
@@ -348,6 +350,10 @@ STYLE_SHEETS: dict[str, Callable[[str], tuple[str, str]]] = {
     "import-cdo-cdc": lambda v: (f"<!-- @import url({ga(v)}); -->", ""),
     "import-escape-in-url": lambda v: (f"@import 'https://www.google\\2d analytics.com/collect{_q(v)}';", ""),
     "import-after-charset": lambda v: (f'@charset "utf-8";@import url({ga(v)});', ""),
+    "background-after-escaped-quote": lambda v: (
+        'a{b:\\"c}' + f".b-{v.replace('.', '_')}{{background:url({ga(v)})}}",
+        f"b-{v.replace('.', '_')}",
+    ),
     "import-escaped-newline": lambda v: (f"@import 'https://www.google-\\\nanalytics.com/collect{_q(v)}';", ""),
     "background": lambda v: (f".b-{v.replace('.', '_')}{{background:url({ga(v)})}}", f"b-{v.replace('.', '_')}"),
     "background-escaped-function": lambda v: (

@@ -3,9 +3,10 @@ r"""URLs in CSS, found as the CSS tokenizer finds them, and neutralised when the
 CSS fetches through ``url(…)`` (a url token, or the ``url`` and ``src`` functions holding a string)
 and through the strings it reads as URLs: right after ``@import``, and in ``image-set()`` and
 ``-webkit-image-set()``. This reads just enough of CSS Syntax Level 3 to find them exactly: comments
-(nothing in them counts), CDO tokens (``<!--``, after which a name begins afresh), strings (with
-their escapes, ending at an unescaped quote, a newline, or the end of the style sheet), names written
-with escapes (``\75 rl(`` is ``url(``), url tokens, and which function each string stands in.
+(nothing in them counts), CDO tokens (``<!--``, after which a name begins afresh), escapes (``\"``
+is a letter of a name, not a quote), strings (with their escapes, ending at an unescaped quote, a
+newline, or the end of the style sheet), names written with escapes (``\75 rl(`` is ``url(``), url
+tokens, and which function each string stands in.
 
 Only what must go changes: a url token becomes ``url(about:invalid)``, a string ``"about:invalid"``,
 which fetch nothing; every other byte of the style sheet is kept. The text is the rewriter's working
@@ -35,6 +36,7 @@ _TOKENS = re.compile(
     rf"|(?:(?<![{_NAME_CHAR}\\#])|(?<=<!--))({_NAME})\("
     rf"|@({_NAME})"  # 5: an at-keyword
     r"|([(){};])"  # 6: what opens or closes a block or ends a statement
+    rf"|({_ESCAPE})"  # 7: an escape: what it escapes is a letter of a name (an escaped quote opens no string)
 )
 #: The functions whose string arguments are URLs.
 _URL_FUNCTIONS = frozenset({"url", "src", "image-set", "-webkit-image-set"})
@@ -56,6 +58,8 @@ _UNREADABLE = "https://%/"
 #: A name (with its escapes, or a backslash whose escape has not come yet) at the end of the text, with
 #: the "@" or "#" that makes it an at-keyword or a hash.
 _NAME_TAIL = re.compile(rf"[@#]?(?:[{_NAME_CHAR}]|{_ESCAPE}|\\)*+\Z")  # possessive: backslashes backtrack no more
+#: The rest of a name, up to the end of the text if it goes on to there (a backslash may begin an escape).
+_NAME_REST = re.compile(rf"(?:[{_NAME_CHAR}]|{_ESCAPE})*+\\?")
 _UNESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n\r\f]?|(\r\n|[\n\r\f])|([\s\S]))")
 
 #: Judges a URL found in CSS: the refused category it needs (it is then neutralised), or ``None``.
@@ -132,6 +136,10 @@ class CSSStream:
         stack = self._stack
         while True:
             match = _TOKENS.search(text, pos)
+            if match is not None and match.group(7) and not final:
+                rest = _NAME_REST.match(text, match.end())
+                if rest is not None and rest.end() == len(text):
+                    match = None  # the name may go on in the next piece ("\7", then "5 rl("): read it then
             if match is None:
                 tail = len(text)
                 if not final and pos < tail and text[-1] == "/":  # a comment's opening, cut short
@@ -148,7 +156,7 @@ class CSSStream:
                 self._carry = text[tail:]
                 return "".join(out)
             start = match.start()
-            if match.group(3):  # a CDO token: nothing but its end
+            if match.group(3) or match.group(7):  # a CDO token, an escape: nothing but their end
                 pos = match.end()
                 continue
             if match.group(6):  # a bracket or the end of a statement
