@@ -25,7 +25,7 @@ CATEGORY = {
 
 
 def make_state(engine: Engine, granted: frozenset[str], headers: dict[str, str] | None = None) -> ConsentState:
-    return ConsentState(engine, FakeRequest(headers=headers or {}), None, granted)
+    return ConsentState.make(engine, FakeRequest(headers=headers or {}), None, granted)
 
 
 names = st.one_of(

@@ -17,8 +17,9 @@ from cookieconsent.core.exchange import Exchange
 from cookieconsent.core.request import ASGIRequest
 from cookieconsent.core.state import ConsentState
 from cookieconsent.records.recorder import Recorder
+from cookieconsent.web import serving
 from cookieconsent.web.replies import BodyReader
-from cookieconsent.web.serving import HELD, Message, Receive, Scope, Send, off_loop, send_both, send_reply
+from cookieconsent.web.serving import Message, Receive, Scope, Send
 
 __all__ = ["ASGIRequest", "ConsentMiddleware"]
 
@@ -45,6 +46,16 @@ class ConsentMiddleware:
         self.recorder = recorder
         self.__call__ = self._serve  # type: ignore[method-assign]  # uvicorn, hypercorn: an ASGI 3 app
 
+    @property
+    def app(self) -> ASGIApp:
+        """The wrapped application (it may be replaced)."""
+        return self._wrapped
+
+    @app.setter
+    def app(self, app: ASGIApp) -> None:
+        self._wrapped = app
+        self._app = serving.direct_call(app)
+
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
         """Handle one ASGI connection: answer the library's endpoints, else call the app through an exchange.
 
@@ -52,14 +63,11 @@ class ConsentMiddleware:
         """
         if scope["type"] != "http":
             if scope["type"] == "lifespan" and self.recorder is not None:
-                send = _closing(send, self.recorder)
-            return self.app(scope, receive, send)
-        # The view reads a copy without "state", where the consent state goes: no cycle through it.
+                send = serving.closing_lifespan(send, self.recorder.close)
+            return self._app(scope, receive, send)
+        # The request view reads a copy without "state", where the consent state goes: no cycle through it.
         view = scope.copy()  # type: ignore[attr-defined]  # an ASGI scope is a dict
         view.pop("state", None)
-        # Without its __init__: a Python call costs more than this path may grow (docs/performance.md).
-        request = ASGIRequest.__new__(ASGIRequest)
-        request.scope = view
         engine = self.engine
         cookie = gpc = None
         repeated = False
@@ -72,12 +80,14 @@ class ConsentMiddleware:
                     repeated = repeated or gpc is not None
                     gpc = value
         forward = (  # a repeated header counts each of its values: decide() reads them all
-            _Forward(engine, engine.decide(request)) if repeated else engine.exchange(request, cookie, gpc, _Forward)
+            _Forward.make(engine, engine.decide(ASGIRequest(view)))
+            if repeated
+            else engine.exchange(view, cookie, gpc, _Forward, ASGIRequest)
         )
         state = forward.state
         low, high = self.endpoints.path_range
         if low <= view["path"] < high and self.endpoints.matches(view["path"]):
-            return self._answer(request, state, receive, send)
+            return self._answer(state, receive, send)
         shared = scope.get("state")
         if shared is None:
             shared = scope["state"] = {}
@@ -87,14 +97,15 @@ class ConsentMiddleware:
             # A file the server sends itself would escape the exchange: the app then sends messages.
             scope["extensions"] = {k: v for k, v in extensions.items() if k not in _FILE_SENDS}
         forward.server = send
-        return self.app(scope, receive, forward.send)
+        return self._app(scope, receive, forward.send)
 
     async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Calling the middleware as a coroutine function: what servers that check for one find as ``__call__``."""
         await self(scope, receive, send)
 
-    async def _answer(self, request: ASGIRequest, state: ConsentState, receive: Receive, send: Send) -> None:
+    async def _answer(self, state: ConsentState, receive: Receive, send: Send) -> None:
         """Answer a request for one of the library's own endpoints."""
+        request = state.request
         reader = BodyReader(self.endpoints.max_body, request.header("content-length"))
         while not reader.too_large:
             message = await receive()
@@ -103,8 +114,8 @@ class ConsentMiddleware:
             if not reader.feed(message.get("body", b"")) or not message.get("more_body", False):
                 break
         handle = functools.partial(self.endpoints.handle, request, state, reader.body())
-        reply = await off_loop(handle) if self.endpoints.blocks(request.path) else handle()
-        await send_reply(send, reply, receive)
+        reply = await serving.off_loop(handle) if self.endpoints.blocks(request.path) else handle()
+        await serving.send_reply(send, reply, receive)
 
 
 class _Forward(Exchange):
@@ -124,24 +135,15 @@ class _Forward(Exchange):
             if headers is None:
                 self.start_message = message
                 self.trailers = message.get("trailers", False)
-                return HELD
+                return serving.HELD
             if headers is not original:
                 message = {**message, "headers": headers}
         elif kind == "http.response.body" and self.rewriting:
             data = self.body(message.get("body", b""), message.get("more_body", False))
             if data is None:
-                return HELD
+                return serving.HELD
             message = {**message, "body": data}
             headers = self.take_start()
             if headers is not None:
-                return send_both(self.server, {**self.start_message, "headers": headers}, message)
+                return serving.send_both(self.server, {**self.start_message, "headers": headers}, message)
         return self.server(message)
-
-
-def _closing(send: Send, recorder: Recorder) -> Send:
-    async def lifespan_send(message: Message) -> None:
-        if message["type"] == "lifespan.shutdown.complete":
-            recorder.close()  # write what is pending before the server exits
-        await send(message)
-
-    return lifespan_send

@@ -55,16 +55,15 @@ class ConsentMiddleware:
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         """Handle one WSGI request: answer the library's endpoints, else call the app through an exchange."""
-        # The view reads a copy: the environ gets the state, and a reference back would make a cycle.
-        # Made without its __init__: a Python call costs more than this path may grow (docs/performance.md).
-        request = WSGIRequest.__new__(WSGIRequest)
-        request.environ = environ.copy()
+        # The request view reads a copy: the environ gets the state, and a reference back would make a cycle.
+        view = environ.copy()
         cookie, gpc = environ.get("HTTP_COOKIE"), environ.get("HTTP_SEC_GPC")
-        response = self.engine.exchange(request, cookie, gpc, _Response)
-        path = request.environ.get("PATH_INFO") or "/"
+        response = self.engine.exchange(view, cookie, gpc, _Response, WSGIRequest)
+        path = view.get("PATH_INFO") or "/"
         low, high = self.endpoints.path_range
         if low <= path < high and self.endpoints.matches(path):
-            reply = self.endpoints.handle(request, response.state, _read_body(environ, self.endpoints.max_body))
+            state = response.state
+            reply = self.endpoints.handle(state.request, state, _read_body(environ, self.endpoints.max_body))
             start_response(reply.status_line, reply.head())
             return reply.stream if reply.stream is not None else [reply.body]  # the server closes a stream
         environ[ENVIRON_KEY] = response.state

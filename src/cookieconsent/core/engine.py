@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import replace
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cookieconsent.config import ConsentConfig
 from cookieconsent.core.cookie import (
@@ -46,7 +46,6 @@ logger = logging.getLogger("cookieconsent")
 
 Header = tuple[str, str]
 _NOTHING: frozenset[str] = frozenset()
-_blank = object.__new__  # makes an object without calling its __init__ (see Engine.exchange)
 _Ex = TypeVar("_Ex", bound=Exchange)
 _CACHED_HEADERS = 4096  # how many distinct Cookie headers are remembered
 
@@ -109,7 +108,6 @@ class Engine:
         self._vary = "Cookie, Sec-GPC" if policy.gpc.honour else "Cookie"
         self._page_vary = "Accept-Language, " + self._vary  # a rewritten page follows the language too
         self._warned: set[str] = set()
-        #: Called with (state, mechanism) when a response stores a new decision (proof of consent).
         #: Called with (state, mechanism) after a response that stores a new decision is made (proof of consent).
         self.decision_hooks: list[Callable[[ConsentState, str], None]] = []
         #: Called with the state when a response stores a new decision: a ``Set-Cookie`` value to add, or
@@ -132,7 +130,7 @@ class Engine:
 
     def exchange_of(self, state: ConsentState) -> Exchange:
         """A new exchange for the response to the request of ``state``."""
-        return Exchange(self, state)
+        return Exchange.make(self, state)
 
     # -- requests ------------------------------------------------------------------------------
 
@@ -142,30 +140,39 @@ class Engine:
 
     def exchange(
         self,
-        request: RequestView,
+        request: Any,
         cookie: str | bytes | None,
         sec_gpc: str | bytes | None,
         kind: type[_Ex] = Exchange,  # type: ignore[assignment]  # the default is of the bound
+        view: Callable[[Any], RequestView] | None = None,
     ) -> _Ex:
         """The exchange of one request, with its consent state read from the ``Cookie`` and ``Sec-GPC`` headers.
 
         The adapters' per-request entry point: every request needs these two headers, and the adapter
         reads them in the pass it makes over the request's headers anyway. Either may be the raw bytes
         of an ASGI header (read as latin-1) or ``None`` when absent; a repeated header must be given to
-        :meth:`decide_from` as its list of values instead. ``kind`` is the class of the exchange: an
-        adapter's subclass adds its own glue (the ASGI ``send``).
+        :meth:`decide_from` as its list of values instead.
+
+        Args:
+            request: The request's :class:`~cookieconsent.core.request.RequestView`, or what ``view``
+                makes one from.
+            cookie: The ``Cookie`` header.
+            sec_gpc: The ``Sec-GPC`` header.
+            kind: The class of the exchange: an adapter's subclass adds its own glue (the ASGI ``send``).
+            view: Makes the request view from ``request`` when something first asks for it (the
+                state's :attr:`~cookieconsent.core.state.ConsentState.request`): most responses never do.
         """
         if sec_gpc is not None:
-            state = self.decide_from(request, cookie, [_text(sec_gpc)])
+            state = self.decide_from(request if view is None else view(request), cookie, [_text(sec_gpc)])
         else:
             # No signal: the common case, and a visitor sends the same Cookie header again and again.
             read = (self._headers.get(cookie) or self._read_header(cookie)) if cookie else _NO_COOKIES
             decision = read[0]
-            # Both objects are made without their __init__: on this path a Python call per object
-            # costs more than the request may grow (docs/performance.md).
-            state = _blank(ConsentState)
+            # The slots set here rather than through a call (ConsentState.make): see its class.
+            state = ConsentState()
             state._engine = self
             state._request = request
+            state._view = view
             state._gpc = False
             state._cookie_names = read[4]
             state._locale = None
@@ -179,7 +186,7 @@ class Engine:
                 state._granted = _NOTHING
                 state._edits = Edits(None, read[3]) if read[3] else None
                 state._conflict = read[5]
-        exchange = _blank(kind)
+        exchange = kind()
         exchange._engine = self
         exchange.state = state
         exchange._rewriter = exchange._held = None
@@ -206,13 +213,13 @@ class Engine:
         if not gpc and now is None:
             return self.state_from(request, header, None)
         if not header:
-            return ConsentState(self, request, None, _NOTHING, gpc=gpc)
+            return ConsentState.make(self, request, None, _NOTHING, gpc=gpc)
         decision, expires_at, expire_if_valid, expire_if_not, names, conflict = self._headers.get(
             header
         ) or self._read_header(header)
         if decision is None or (time.time() if now is None else now) > expires_at:
             edits = Edits(expire=expire_if_not) if expire_if_not else None
-            return ConsentState(
+            return ConsentState.make(
                 self, request, None, _NOTHING, gpc=gpc, edits=edits, cookie_names=names, conflict=conflict
             )
         if gpc and decision.gpc is not GpcFlag.OVERRIDDEN and decision.granted & self._gpc_categories:
@@ -223,9 +230,9 @@ class Engine:
                 decision, granted=granted, gpc=GpcFlag.OPTED_OUT, decided_at=time.time() if now is None else now
             )
             edits = Edits(pending, self._expiries(_text(header), granted))
-            return ConsentState(self, request, decision, granted, gpc=gpc, edits=edits, cookie_names=names)
+            return ConsentState.make(self, request, decision, granted, gpc=gpc, edits=edits, cookie_names=names)
         edits = Edits(expire=expire_if_valid) if expire_if_valid else None
-        return ConsentState(self, request, decision, decision.granted, gpc=gpc, edits=edits, cookie_names=names)
+        return ConsentState.make(self, request, decision, decision.granted, gpc=gpc, edits=edits, cookie_names=names)
 
     def _read_header(self, header: str | bytes) -> _HeaderRead:
         """Read a ``Cookie`` header, and remember the result unless the header is huge."""
@@ -317,7 +324,7 @@ class Engine:
         header = request.header("cookie")
         expire = self._expiries(header, chosen) if header else ()
         edits = Edits(None if unchanged else decision, expire, mechanism)
-        return ConsentState(
+        return ConsentState.make(
             self,
             request,
             decision,

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from cookieconsent.core.pages import MEMO_PAGE, is_html
 
@@ -91,14 +91,26 @@ class Exchange:
         "trailers",
     )
 
-    def __init__(self, engine: Engine, state: ConsentState) -> None:
-        self._engine = engine
-        self.state = state
-        self._rewriter: HTMLRewriter | None = None
-        self._held: list[tuple[Any, Any]] | None = None
-        self.rewriting = False
+    _engine: Engine
+    state: ConsentState
+    _rewriter: HTMLRewriter | None
+    _held: list[tuple[Any, Any]] | None
+    rewriting: bool
+    _started: float
+
+    # No __init__, as ConsentState has none: Engine.exchange sets the slots itself.
+
+    @classmethod
+    def make(cls, engine: Engine, state: ConsentState) -> Self:
+        """An exchange for the response to the request of ``state`` (see :meth:`Engine.exchange_of`)."""
+        exchange = cls()
+        exchange._engine = engine
+        exchange.state = state
+        exchange._rewriter = exchange._held = None
+        exchange.rewriting = False
         # For the recorder, which times each request from its arrival.
-        self._started = time.perf_counter() if engine.recorder is not None else 0.0
+        exchange._started = time.perf_counter() if engine.recorder is not None else 0.0
+        return exchange
 
     def start(self, status: int, headers: Headers) -> Headers | None:
         """The headers to send for a response that starts with ``status`` and ``headers``.

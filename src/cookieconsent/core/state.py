@@ -8,6 +8,7 @@ only the engine and the response's exchange write.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from cookieconsent.core.cookie import Decision
@@ -69,10 +70,13 @@ class ConsentState:
         "_granted",
         "_locale",
         "_request",
+        "_view",
     )
 
     _engine: Engine
     _request: RequestView
+    #: Makes the request view from ``_request`` on first use (``None``: ``_request`` is the view).
+    _view: Callable[[Any], RequestView] | None
     _decision: Decision | None
     _granted: frozenset[str]
     _gpc: bool
@@ -82,30 +86,43 @@ class ConsentState:
     _edits: Edits | None
     _locale: str | None
 
-    def __init__(
-        self,
+    # No __init__: the engine sets the slots itself on the per-request path, where calling one costs
+    # more than the path may grow (docs/performance.md); :meth:`make` builds one elsewhere.
+
+    @classmethod
+    def make(
+        cls,
         engine: Engine,
         request: RequestView,
         decision: Decision | None,
         granted: frozenset[str],
+        *,
         gpc: bool = False,
         edits: Edits | None = None,
         cookie_names: frozenset[str] = _NOTHING,
         conflict: bool = False,
-    ) -> None:
-        self._engine = engine
-        self._request = request
-        self._decision = decision
-        self._granted = granted
-        self._gpc = gpc
-        self._edits = edits
-        self._cookie_names = cookie_names
-        self._conflict = conflict
-        self._locale = None
+    ) -> ConsentState:
+        """A state of ``request`` (the engine makes them: :meth:`~cookieconsent.core.engine.Engine.decide`)."""
+        state = cls()
+        state._engine = engine
+        state._request = request
+        state._view = None
+        state._decision = decision
+        state._granted = granted
+        state._gpc = gpc
+        state._edits = edits
+        state._cookie_names = cookie_names
+        state._conflict = conflict
+        state._locale = None
+        return state
 
     @property
     def request(self) -> RequestView:
         """The request this state belongs to."""
+        view = self._view
+        if view is not None:  # made on first use: most responses never ask for it
+            self._request = view(self._request)
+            self._view = None
         return self._request
 
     @property

@@ -10,18 +10,56 @@ import asyncio
 import contextlib
 import contextvars
 import functools
+import inspect
 from collections.abc import Awaitable, Callable, Generator, MutableMapping
-from typing import Any, TypeVar
+from types import FunctionType, MethodType
+from typing import Any, TypeVar, cast
 
 from cookieconsent.web.replies import Reply
 
-__all__ = ["HELD", "Message", "Receive", "Scope", "Send", "off_loop", "send_both", "send_reply"]
+__all__ = [
+    "HELD",
+    "Message",
+    "Receive",
+    "Scope",
+    "Send",
+    "closing_lifespan",
+    "direct_call",
+    "off_loop",
+    "send_both",
+    "send_reply",
+]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
 Receive = Callable[[], Awaitable[Message]]
 Send = Callable[[Message], Awaitable[None]]
 _T = TypeVar("_T")
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def direct_call(app: _F) -> _F:
+    """What to call to run ``app``: the bound ``__call__`` of an object of a Python class, else ``app``.
+
+    Calling the object goes through its type's call slot, which looks ``__call__`` up on every call
+    and enters the interpreter again; the bound method is called directly. Functions, and objects
+    whose ``__call__`` is no plain Python function (a static method, a built-in), are called as they are.
+    """
+    call = inspect.getattr_static(type(app), "__call__", None)  # as defined, not bound
+    if isinstance(app, FunctionType | MethodType) or not isinstance(call, FunctionType):
+        return app
+    return cast("_F", MethodType(call, app))
+
+
+def closing_lifespan(send: Send, close: Callable[[], object]) -> Send:
+    """The lifespan ``send`` of a server, which calls ``close`` before it reports the shutdown complete."""
+
+    async def lifespan_send(message: Message) -> None:
+        if message["type"] == "lifespan.shutdown.complete":
+            close()  # write what is pending before the server exits
+        await send(message)
+
+    return lifespan_send
 
 
 async def off_loop(function: Callable[[], _T]) -> _T:
