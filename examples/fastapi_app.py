@@ -11,6 +11,8 @@ what it would block, ``COOKIECONSENT_CSP=off`` sends none.
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs
+
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -72,13 +74,19 @@ def article(slug: str, request: Request, consent: Consent) -> HTMLResponse:
 
 @app.api_route("/login", methods=PAGE)
 def login_form(request: Request) -> HTMLResponse:
-    """The sign-in form."""
-    return HTMLResponse(demosite.login_page(page_lang(request)))
+    """The sign-in form, with the ``csrftoken`` cookie its hidden field matches."""
+    token = demosite.new_csrf_token(request.cookies)
+    response = HTMLResponse(demosite.login_page(page_lang(request), token))
+    response.headers.append("set-cookie", demosite.csrf_cookie(token, secure=config.secure))
+    return response
 
 
 @app.post("/login")
-def login() -> Response:
-    """Sign in (any details work in the demo): a fresh ``session`` cookie, then the home page."""
+async def login(request: Request) -> Response:
+    """Sign in (any details work in the demo, from this site's form): a fresh ``session`` cookie, then home."""
+    form = parse_qs((await request.body()).decode("utf-8", "replace"))
+    if not demosite.csrf_valid(request.cookies, next(iter(form.get("csrf", [])), None)):
+        return HTMLResponse(demosite.error_page(403, page_lang(request)), status_code=403)
     return redirect_home(demosite.session_cookie(secure=config.secure))
 
 

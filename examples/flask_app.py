@@ -59,13 +59,18 @@ def article(slug: str) -> Response:
 
 @app.get("/login")
 def login_form() -> Response:
-    """The sign-in form."""
-    return Response(demosite.login_page(page_lang()))
+    """The sign-in form, with the ``csrftoken`` cookie its hidden field matches."""
+    token = demosite.new_csrf_token(request.cookies)
+    response = Response(demosite.login_page(page_lang(), token))
+    response.headers.add("Set-Cookie", demosite.csrf_cookie(token, secure=config.secure))
+    return response
 
 
 @app.post("/login")
 def login() -> Response:
-    """Sign in (any details work in the demo): a fresh ``session`` cookie, then the home page."""
+    """Sign in (any details work in the demo, from this site's form): a fresh ``session`` cookie, then home."""
+    if not demosite.csrf_valid(request.cookies, request.form.get("csrf")):
+        return Response(demosite.error_page(403, page_lang()), status=403)
     return redirect_home(demosite.session_cookie(secure=config.secure))
 
 

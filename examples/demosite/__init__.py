@@ -14,6 +14,7 @@ and undeclared cookies, as many real sites do: the middleware has to neutralise 
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import os
@@ -41,6 +42,8 @@ __all__ = [
     "STATIC_DIR",
     "Article",
     "article_page",
+    "csrf_cookie",
+    "csrf_valid",
     "env",
     "error_page",
     "home_cookies",
@@ -48,6 +51,7 @@ __all__ = [
     "lang_cookie",
     "login_page",
     "make_config",
+    "new_csrf_token",
     "news_json",
     "page_lang",
     "privacy_page",
@@ -161,6 +165,28 @@ def session_cookie(*, secure: bool) -> str:
         secure: Whether to add ``Secure`` (the config's ``secure``).
     """
     return format_cookie("session", secrets.token_urlsafe(24), secure=secure)
+
+
+def csrf_cookie(token: str, *, secure: bool) -> str:
+    """A ``Set-Cookie`` value for the sign-in form's ``csrftoken`` (necessary, HttpOnly, for the session).
+
+    Args:
+        token: The token the form carries too (:func:`new_csrf_token`).
+        secure: Whether to add ``Secure``.
+    """
+    return format_cookie("csrftoken", token, secure=secure)
+
+
+def new_csrf_token(cookies: Mapping[str, str]) -> str:
+    """The ``csrftoken`` the request already has, or a new random one."""
+    token = cookies.get("csrftoken", "")
+    return token if 20 <= len(token) <= 64 and token.isascii() else secrets.token_urlsafe(24)
+
+
+def csrf_valid(cookies: Mapping[str, str], form_token: str | None) -> bool:
+    """Whether a sign-in form was sent from this site: its hidden token matches the ``csrftoken`` cookie."""
+    cookie = cookies.get("csrftoken", "")
+    return bool(cookie) and form_token is not None and hmac.compare_digest(cookie.encode(), form_token.encode())
 
 
 def lang_cookie(lang: str, *, secure: bool) -> str:
@@ -412,7 +438,12 @@ _UI: dict[str, tuple[str, str]] = {
     "data": ("資料", "Data"),
     "error_404": ("找不到網頁", "Page not found"),
     "error_405": ("不支援此請求方法", "Method not allowed"),
+    "error_403": ("無法確認表單來源", "This form could not be verified"),
     "error_other": ("發生錯誤", "Something went wrong"),
+    "error_403_text": (
+        "登入表單已逾時或並非由本網站送出。請重新開啟登入頁面再試一次。",
+        "The sign-in form expired or was not sent from this site. Open the sign-in page again and retry.",
+    ),
     "error_text": (
         "您要找的網頁不存在，或無法以這種方式開啟。",
         "The page you asked for does not exist, or cannot be opened this way.",
@@ -490,13 +521,14 @@ def article_page(slug: str, lang: str, consent_state: ConsentState) -> str | Non
     return _page("article.html", lang, "articles", article=article, consent_state=consent_state)
 
 
-def login_page(lang: str) -> str:
-    """The sign-in form (it posts to ``/login``).
+def login_page(lang: str, csrf_token: str) -> str:
+    """The sign-in form (it posts to ``/login``, with ``csrf_token`` in a hidden field).
 
     Args:
         lang: The page language.
+        csrf_token: The token of the ``csrftoken`` cookie sent with the page.
     """
-    return _page("login.html", lang, "login")
+    return _page("login.html", lang, "login", csrf_token=csrf_token)
 
 
 def privacy_page(policy: Policy, lang: str) -> str:

@@ -54,7 +54,8 @@ def leaky_server() -> Iterator[str]:
 
 
 def test_both_demo_apps_pass(live_server: str, server_name: str) -> None:
-    """No decision, Reject all and GPC store only `session` and contact nobody; Accept all lets the trackers in."""
+    """No decision, Reject all and GPC store only the necessary `session` and `csrftoken` (the sign-in form's) and
+    contact nobody; Accept all lets the trackers in."""
     result, seconds = audit(f"{live_server}/", OFFLINE, "--json")
     (ARTIFACTS / f"audit-{server_name}.json").write_text(result.stdout)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -72,15 +73,16 @@ def test_both_demo_apps_pass(live_server: str, server_name: str) -> None:
         assert profiles[name]["pages"] == report["pages"]
         assert profiles[name]["third_party_hosts"] == {}
         assert profiles[name]["storage"] == {}
-    assert set(profiles["no-choice"]["cookies"]) == {"session"}
-    assert set(profiles["gpc"]["cookies"]) <= {"session", "__Host-consent"}
-    assert set(profiles["reject-all"]["cookies"]) == {"session", "__Host-consent"}
+    assert set(profiles["no-choice"]["cookies"]) == {"session", "csrftoken"}
+    assert set(profiles["gpc"]["cookies"]) <= {"session", "csrftoken", "__Host-consent"}
+    assert set(profiles["reject-all"]["cookies"]) == {"session", "csrftoken", "__Host-consent"}
     assert profiles["reject-all"]["decision"] == 'the banner\'s "Reject all" button'
     accepted = profiles["accept-all"]
     assert accepted["decision"] == 'the banner\'s "Accept all" button'
     assert accepted["findings"] == []
     assert {name: c["policy"] for name, c in accepted["cookies"].items()} == {
         "session": "necessary",
+        "csrftoken": "necessary",
         "__Host-consent": "consent cookie",
         "lang": "functional",
         "__Host-ccdid": "analytics",  # the recorder's device cookie, declared as ccdid
