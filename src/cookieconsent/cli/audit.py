@@ -889,10 +889,11 @@ def format_report(report: AuditReport) -> str:
     d = report.declarations
     lines = [f"cookieconsent audit of {report.url}"]
     if d.revision is not None:
+        # policy.json lists the consent cookie among the necessary ones too; the line names it once, last.
+        necessary = sorted(c.label for c in d.cookies if c.category in d.required and c.label != d.consent_cookie)
         lines.append(
             f"policy {d.revision}: {len(d.cookies)} cookie declaration(s), necessary: "
-            f"{', '.join(sorted(c.label for c in d.cookies if c.category in d.required)) or 'none'}; "
-            f"consent cookie {d.consent_cookie}"
+            f"{', '.join(necessary) or 'none'}; consent cookie {d.consent_cookie}"
         )
     else:
         lines.append(f"policy: {d.source}")

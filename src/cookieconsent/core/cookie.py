@@ -21,6 +21,7 @@ from itsdangerous import BadData, URLSafeTimedSerializer
 
 __all__ = [
     "DEVICE_COOKIE",
+    "DEVICE_COOKIE_AGE",
     "ConsentCodec",
     "Decision",
     "GpcFlag",
@@ -37,6 +38,8 @@ SALT = "cookieconsent.consent.v1"
 #: The base name of the cookie holding the recorder's random device identifier (see
 #: :func:`device_cookie_name`).
 DEVICE_COOKIE = "ccdid"
+#: Seconds the device identifier cookie lives (its ``Max-Age``; the cookie tables list it).
+DEVICE_COOKIE_AGE = 365 * 24 * 3600
 SCHEMA = 1
 EXPIRED = "Thu, 01 Jan 1970 00:00:00 GMT"
 

@@ -359,15 +359,23 @@ class Engine:
         out = []
         for name in read_cookies(header).names:
             rule = self.policy.cookie_rule(name)
+            if rule is None:
+                # The recorder's device cookie, undeclared, still belongs to its data item's category.
+                category = self._device_category(name)
+                if category is not None and category != NECESSARY and category not in granted:
+                    out.append(expire_cookie(name, secure=self.config.secure))
+                continue
             # A third party's cookie never reaches this server, and the browser would refuse the expiry.
-            if (
-                rule is not None
-                and rule.category != NECESSARY
-                and rule.category not in granted
-                and not rule.third_party
-            ):
+            if rule.category != NECESSARY and rule.category not in granted and not rule.third_party:
                 out.append(expire_cookie(name, path=rule.path, domain=rule.domain))
         return tuple(out)
+
+    def _device_category(self, name: str) -> str | None:
+        """The category of the recorder's device cookie if ``name`` is it, else ``None``."""
+        recorder = self.recorder
+        if recorder is None or name != recorder.device_cookie:
+            return None
+        return next((item.category for item in recorder.policy.data_items if item.id == "device_id"), None)
 
     def set_cookie_allowed(self, state: ConsentState, header_value: str) -> bool:
         """Whether the app may set this cookie now: declared, and in a category in force."""

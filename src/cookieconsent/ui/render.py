@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
+from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import quote
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from cookieconsent.blocking.rewriter import Encoded, encode_markup
+from cookieconsent.core.cookie import DEVICE_COOKIE_AGE
 from cookieconsent.core.state import ConsentState
 from cookieconsent.policy import pdpa
 from cookieconsent.policy.model import NECESSARY, Text
@@ -28,7 +30,7 @@ from cookieconsent.ui.i18n import messages
 if TYPE_CHECKING:
     from cookieconsent.core.engine import Engine
 
-__all__ = ["CONSENT_MODE", "STATIC", "Renderer"]
+__all__ = ["CONSENT_MODE", "STATIC", "OwnCookie", "Renderer", "duration"]
 
 # Stand-ins for the return path in a cached banner (plain letters: escaping leaves them as they are).
 _NEXT = "ccnext0return0path"
@@ -54,6 +56,37 @@ CONSENT_MODE: dict[str, str] = {
 }
 #: Milliseconds Google tags wait for the banner's ``update`` (R43).
 WAIT_FOR_UPDATE = 500
+_UNITS = ((24 * 3600, "day"), (3600, "hour"), (60, "minute"), (1, "second"))
+
+
+@dataclass(frozen=True, slots=True)
+class OwnCookie:
+    """A cookie the library itself sets, listed beside the policy's declarations.
+
+    Attributes:
+        name: The name it is set with (``__Host-consent``, ``__Host-ccdid``).
+        kind: ``consent`` (the signed decision) or ``device`` (the recorder's device identifier).
+        category: The category it belongs to.
+        max_age: Its lifetime in seconds (its ``Max-Age``).
+        domain: The ``Domain`` it is set with; ``None`` for the request's host only.
+    """
+
+    name: str
+    kind: Literal["consent", "device"]
+    category: str
+    max_age: int
+    domain: str | None = None
+
+
+def duration(seconds: int, t: Mapping[str, str]) -> str:
+    """``seconds`` in the largest unit that measures it exactly, in the language of ``t``.
+
+    >>> duration(180 * 24 * 3600, {"dur_days": "{n} days"})
+    '180 days'
+    """
+    size, unit = next((size, unit) for size, unit in _UNITS if seconds % size == 0)
+    count = seconds // size
+    return t[f"dur_{unit}" if count == 1 else f"dur_{unit}s"].format(n=count)
 
 
 def _json_for_script(data: Any) -> str:
@@ -179,12 +212,54 @@ class Renderer:
     def _text(self, text: Text | None, locale: str) -> str | None:
         return text.get(locale) if text is not None else None
 
+    def own_cookies(self) -> tuple[OwnCookie, ...]:
+        """The cookies the library sets that the policy does not declare itself, in the order they are listed.
+
+        The consent cookie is strictly necessary and lives ``max_age`` seconds. The device
+        identifier cookie is listed only when a recorder is attached and the policy has a
+        ``device_id`` data item, in that item's category: the recorder sets it then and never
+        otherwise. A policy's own declaration of either name (``ccdid`` covers ``__Host-ccdid``)
+        is listed instead, so no cookie appears twice.
+        """
+        config = self.engine.config
+        own = [OwnCookie(config.cookie_name, "consent", NECESSARY, config.max_age, config.domain)]
+        recorder = self.engine.recorder
+        if recorder is not None:
+            category = next((item.category for item in recorder.policy.data_items if item.id == "device_id"), None)
+            if category is not None:
+                own.append(OwnCookie(recorder.device_cookie, "device", category, DEVICE_COOKIE_AGE))
+        return tuple(cookie for cookie in own if self.policy.cookie_rule(cookie.name) is None)
+
+    def _own_row(self, cookie: OwnCookie, locale: str, t: Mapping[str, str]) -> dict[str, Any]:
+        """A row of the cookie table for one of :meth:`own_cookies`, as a declared cookie's row."""
+        justification = None
+        if cookie.kind == "consent":
+            purpose, justification = t["own_consent_purpose"], t["own_consent_why"]
+        elif cookie.category == NECESSARY:
+            purpose = t["own_device_purpose"]
+        else:
+            purpose = t["own_device_purpose_optional"].format(
+                category=self.policy.category(cookie.category).title.get(locale)
+            )
+        return {
+            "name": cookie.name,
+            "provider": self.policy.controller.name.get(locale),
+            "purpose": purpose,
+            "lifetime": duration(cookie.max_age, t),
+            "third_party": False,
+            "domain": cookie.domain,
+            "path": "/",
+            "justification": justification,
+        }
+
     def context(self, state: ConsentState, next_path: str = "/", next_q: str | None = None) -> dict[str, Any]:
         """The template context shared by the banner and the preference page."""
         locale = state.locale
         policy = self.policy
         granted = state.categories() if state.decided else {c: c == NECESSARY for c in policy.category_ids}
         gpc_refused = self.engine.gpc_refused(state)
+        t = messages(locale)
+        own = self.own_cookies()
         categories = []
         for cat in policy.categories:
             categories.append(
@@ -207,11 +282,12 @@ class Renderer:
                             "justification": self._text(rule.justification, locale),
                         }
                         for rule in policy.cookies_in(cat.id)
-                    ],
+                    ]
+                    + [self._own_row(cookie, locale, t) for cookie in own if cookie.category == cat.id],
                 }
             )
         return {
-            "t": messages(locale),
+            "t": t,
             "locale": locale,
             "state": state,
             "decided": state.decided,

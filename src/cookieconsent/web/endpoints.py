@@ -261,6 +261,18 @@ class Endpoints:
                     "domain": r.domain,
                 }
                 for r in policy.cookies
+            ]
+            # The library's own cookies too, so that the list holds every cookie the site may set.
+            + [
+                {
+                    "name": c.name,
+                    "pattern": None,
+                    "category": c.category,
+                    "third_party": False,
+                    "path": "/",
+                    "domain": c.domain,
+                }
+                for c in self.renderer.own_cookies()
             ],
         }
         return json_reply(200, data)
