@@ -37,9 +37,11 @@ from cookieconsent.records.store import (
     ChainRow,
     DeleteCounts,
     PurgeCounts,
+    PurgeRun,
     Stopped,
     Store,
     _check_page,
+    _check_period,
     check_chain,
 )
 
@@ -112,6 +114,18 @@ def schema_v2(text: str, time: str) -> tuple[str, ...]:
     )
 
 
+def purge_schedule(text: str, time: str) -> str:
+    """The table of the scheduled purge, in a backend's types: one row, the time and worker of the last purge.
+
+    It is created at every open (``IF NOT EXISTS``) rather than by a schema version: a store without
+    it keeps working, and a cookieconsent that predates it can still open a store that has it.
+    """
+    return (
+        "CREATE TABLE IF NOT EXISTS cc_purge_schedule (id INTEGER PRIMARY KEY CHECK (id = 1), "
+        f"purged_at {time}, purged_by {text})"
+    )
+
+
 _HEAD = "SELECT seq, hash, record_id, purged_seq, purged_hash FROM cc_consent_head WHERE id = 1"
 _CHAIN_COLUMNS = "seq, id, consent_id, prev_hash, record_hash, body"
 
@@ -136,6 +150,13 @@ def _aware(value: dt.datetime, name: str) -> dt.datetime:
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError(f"{name} needs a time zone; pass datetime.now(timezone.utc)")
     return value.astimezone(dt.UTC)
+
+
+def _read_time(value: Any) -> dt.datetime:
+    """A time as a backend returns it (an aware datetime, or the text ``format_time`` wrote), in UTC."""
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC)
+    return dt.datetime.fromisoformat(str(value)).astimezone(dt.UTC)
 
 
 def _subject_filter(device_id: str | None, consent_id: str | None) -> tuple[str, list[str]]:
@@ -166,6 +187,8 @@ class SqlStore(Store):
     #: DDL of each schema version, applied in order on first use.
     _migrations: ClassVar[dict[int, tuple[str, ...]]] = {}
     _version_table: ClassVar[str] = ""
+    #: DDL run at every open, after the migrations: tables added without a schema version.
+    _additions: ClassVar[tuple[str, ...]] = ()
 
     # -- what a backend provides -----------------------------------------------------------------
 
@@ -221,6 +244,8 @@ class SqlStore(Store):
                     "INSERT INTO cc_schema_version (version, applied_at) VALUES (?, ?)",
                     (step, self._time(dt.datetime.now(dt.UTC))),
                 )
+            for statement in self._additions:
+                tx.run(statement)
 
     @override
     def schema_version(self) -> int:
@@ -494,22 +519,47 @@ class SqlStore(Store):
     @override
     def purge(self, now: dt.datetime, retention: Retention) -> PurgeCounts:
         now = _aware(now, "purge(now=…)")
+        with self._tx(write=True) as tx:
+            return self._purge(tx, now, retention)
 
+    @override
+    def purge_if_due(
+        self, now: dt.datetime, retention: Retention, *, every: dt.timedelta, worker: str = ""
+    ) -> PurgeRun:
+        now = _aware(now, "purge_if_due(now=…)")
+        _check_period(every)
+        with self._tx(write=True) as tx:
+            tx.run("INSERT INTO cc_purge_schedule (id) VALUES (1) ON CONFLICT (id) DO NOTHING")
+            # Compare-and-set: of workers that run this at once, the first takes the row (PostgreSQL
+            # makes the others wait for its commit, then re-reads the row; SQLite's write lock
+            # serialises them), and the condition no longer holds for the others.
+            claimed = tx.run(
+                "UPDATE cc_purge_schedule SET purged_at = ?, purged_by = ? "
+                "WHERE id = 1 AND (purged_at IS NULL OR purged_at <= ?)",
+                (self._time(now), worker, self._time(now - every)),
+            )
+            if claimed:
+                return PurgeRun(self._purge(tx, now, retention), now, worker)
+            row = tx.one("SELECT purged_at, purged_by FROM cc_purge_schedule WHERE id = 1")
+        if row is None or row[0] is None:
+            return PurgeRun(None)
+        return PurgeRun(None, _read_time(row[0]), None if row[1] is None else str(row[1]))
+
+    def _purge(self, tx: Tx, now: dt.datetime, retention: Retention) -> PurgeCounts:
         def cutoff(days: int) -> Any:
             return self._time(now - dt.timedelta(days=days))
 
-        with self._tx(write=True) as tx:
-            visits = tx.run(
-                "DELETE FROM cc_records WHERE kind = 'visit' AND at < ?", (cutoff(retention.visit_records_days),)
-            )
-            events = tx.run(
-                "DELETE FROM cc_records WHERE kind <> 'visit' AND at < ?", (cutoff(retention.event_records_days),)
-            )
-            rights = tx.run(
-                "DELETE FROM cc_rights_requests WHERE closed_at IS NOT NULL AND closed_at < ?",
-                (cutoff(retention.rights_requests_days),),
-            )
-            consents = self._purge_consents(tx, cutoff(retention.consent_records_days))
+        visits = tx.run(
+            "DELETE FROM cc_records WHERE kind = 'visit' AND at < ?", (cutoff(retention.visit_records_days),)
+        )
+        events = tx.run(
+            "DELETE FROM cc_records WHERE kind <> 'visit' AND at < ?", (cutoff(retention.event_records_days),)
+        )
+        rights = tx.run(
+            "DELETE FROM cc_rights_requests WHERE closed_at IS NOT NULL AND closed_at < ?",
+            (cutoff(retention.rights_requests_days),),
+        )
+        consents = self._purge_consents(tx, cutoff(retention.consent_records_days))
         return PurgeCounts(visits=visits, events=events, consents=consents, rights_requests=rights)
 
     def _purge_consents(self, tx: Tx, cutoff: Any) -> int:

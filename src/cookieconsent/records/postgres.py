@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from pydantic import BaseModel
 from typing_extensions import override
 
-from cookieconsent.records._sql import Row, SqlStore, Tx, schema_v2
+from cookieconsent.records._sql import Row, SqlStore, Tx, purge_schedule, schema_v2
 from cookieconsent.records.errors import MissingDependencyError, StoreError, StoreUnavailableError
 from cookieconsent.records.store import redact_url
 
@@ -106,6 +106,7 @@ class PostgresStore(SqlStore):
     _version_table: ClassVar[str] = (
         "CREATE TABLE IF NOT EXISTS cc_schema_version (version integer NOT NULL, applied_at timestamptz NOT NULL)"
     )
+    _additions: ClassVar[tuple[str, ...]] = (purge_schedule("text", "timestamptz"),)
 
     def __init__(
         self,

@@ -6,7 +6,9 @@ Records are captured on the request path (a few attribute reads and one append t
 and built, passed to hooks and written by a background thread in batches. If the store is down,
 batches go to a local spool file (JSON lines) and are replayed, in order, when it is back: records
 carry their own ids, so a replay never stores one twice. A hook that raises is logged and skipped; a
-hook that hangs only delays other hooks, never a page or the store.
+hook that hangs only delays other hooks, never a page or the store. A third thread enforces the
+policy's ``[retention]``: once per ``purge_every`` (a day by default) it purges the store, and of the
+workers sharing a store only the one that claims the period does (:meth:`Store.purge_if_due`).
 
 ::
 
@@ -28,6 +30,7 @@ import json
 import logging
 import os
 import re
+import socket
 import threading
 import time
 import uuid
@@ -43,7 +46,7 @@ try:
     import fcntl
 except ImportError:  # not POSIX: the spool is then shared safely by threads only
     fcntl = None  # type: ignore[assignment]
-from cookieconsent.core.cookie import DEVICE_COOKIE, device_cookie_name, format_cookie, read_cookies
+from cookieconsent.core.cookie import DEVICE_COOKIE, DEVICE_COOKIE_AGE, device_cookie_name, format_cookie, read_cookies
 from cookieconsent.core.engine import Engine
 from cookieconsent.core.request import RequestView
 from cookieconsent.core.state import ConsentState
@@ -60,18 +63,19 @@ from cookieconsent.records.models import (
     ip_minimise,
     time_ordered_id,
 )
-from cookieconsent.records.store import Store
+from cookieconsent.records.store import PurgeCounts, Store
 from cookieconsent.web.endpoints import Endpoints, Event
 
-__all__ = ["DEVICE_COOKIE", "Recorder"]
+__all__ = ["DEVICE_COOKIE", "PURGE_EVERY", "Recorder"]
 
 logger = logging.getLogger("cookieconsent")
 
 # DEVICE_COOKIE is the base name of the cookie holding the random device identifier (declare it in
 # the policy, in the category of the ``device_id`` data item). With ``secure`` (the default) the
 # cookie is set as ``__Host-ccdid``, which a sibling subdomain cannot plant; the declaration
-# ``ccdid`` covers it.
-DEVICE_COOKIE_AGE = 365 * 24 * 3600
+# ``ccdid`` covers it. It lives DEVICE_COOKIE_AGE seconds.
+#: How often the recorder purges what is past the policy's retention periods, by default.
+PURGE_EVERY = dt.timedelta(days=1)
 _Hook = TypeVar("_Hook", bound=Callable[..., Any])
 Kind = Literal["visit", "event", "consent"]
 #: A cookie name (RFC 6265 token); the names of other cookies a request carries are not recorded.
@@ -115,8 +119,19 @@ class Recorder:
         max_pending: Records waiting for the background thread before the request path writes to the
             spool itself.
         batch_size: Records per write.
-        interval: Seconds between batches when the buffer is not full.
+        interval: Seconds between batches when the buffer is not full, and between looks at the purge
+            schedule (a look costs nothing until a purge is due).
         retry_after: Seconds before trying a store that failed again.
+        purge_every: How often to purge the store of what is past the policy's ``[retention]``
+            periods: a :class:`~datetime.timedelta` or seconds; ``None`` or 0 turns the scheduled purge
+            off. The period is the store's, not the process's: a store last purged longer ago is
+            purged soon after the recorder starts, and of several recorders sharing it only one
+            purges per period.
+        now: The clock: returns the current time, with a time zone. It stamps the records and drives
+            the purge schedule; tests pass a clock they move by hand.
+
+    Raises:
+        ValueError: ``purge_every`` is negative, or ``now`` returns a time without a time zone.
     """
 
     def __init__(
@@ -134,6 +149,8 @@ class Recorder:
         batch_size: int = 500,
         interval: float = 0.2,
         retry_after: float = 1.0,
+        purge_every: dt.timedelta | float | None = PURGE_EVERY,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
         self.engine = Engine(config)
         self.policy = policy = config.policy
@@ -156,6 +173,28 @@ class Recorder:
         self.batch_size = batch_size
         self.interval = interval
         self.retry_after = retry_after
+        self.now: Callable[[], dt.datetime] = now or _utc_now
+        started = self.now()
+        if started.tzinfo is None or started.utcoffset() is None:
+            raise ValueError(
+                f"the recorder's clock returned {started!r}, a time without a time zone; "
+                "pass now=lambda: datetime.now(timezone.utc)"
+            )
+        # The request path reads a float; without a clock of the caller's, time.time gives it fastest.
+        self._timestamp: Callable[[], float] = time.time if now is None else lambda: self.now().timestamp()
+        every = purge_every if isinstance(purge_every, dt.timedelta) else dt.timedelta(seconds=purge_every or 0)
+        if every < dt.timedelta(0):
+            raise ValueError(
+                f"purge_every must be a positive period such as timedelta(days=1), or None to turn the "
+                f"scheduled purge off (got {purge_every!r})"
+            )
+        self.purge_every: dt.timedelta | None = every or None
+        self._worker = f"{socket.gethostname()}:{os.getpid()}"
+        self._purge_lock = threading.Lock()
+        self._purge_next: dt.datetime | None = None  # by the clock: no need to ask the store before then
+        self._purge_retry_at = 0.0  # by time.monotonic: after a failed purge
+        self._purge_failing = False
+        self._purge_thread: threading.Thread | None = None
         self._items = {item.id: item.category for item in policy.data_items}
         self._items_for: dict[frozenset[str], frozenset[str]] = {}
         self._hooks: dict[Kind, list[Callable[[Any], None]]] = {"visit": [], "event": [], "consent": []}
@@ -240,7 +279,7 @@ class Recorder:
             return None  # no decision, nothing granted that gates a data item, or a planted cookie
         given = self.new_device(state, items)
         new_device = given[1] if given is not None else None
-        visit = (time.time(), items, state, new_device, status, (time.perf_counter() - started) * 1000)
+        visit = (self._timestamp(), items, state, new_device, status, (time.perf_counter() - started) * 1000)
         if len(self._pending) < self.max_pending and self._thread is not None:
             self._pending.append(("visit", visit))
         else:
@@ -316,6 +355,7 @@ class Recorder:
         self._push(
             "event",
             EventRecord(
+                at=self.now(),
                 kind=event.type,
                 page=event.path.split("?", 1)[0],
                 target=event.target,
@@ -334,6 +374,7 @@ class Recorder:
         self._push(
             "consent",
             ConsentRecord(
+                at=self.now(),
                 consent_id=decision.consent_id,
                 policy_version=self.policy.version[:64],
                 policy_fingerprint=self.policy.fingerprint,
@@ -383,6 +424,11 @@ class Recorder:
                 self._thread.start()
                 self._hook_thread = threading.Thread(target=self._run_hooks, name="cookieconsent-hooks", daemon=True)
                 self._hook_thread.start()
+                if self.purge_every is not None and self.store is not None:
+                    self._purge_thread = threading.Thread(
+                        target=self._run_purges, name="cookieconsent-purge", daemon=True
+                    )
+                    self._purge_thread.start()
 
     def _run(self) -> None:
         while not self._stopping.is_set():
@@ -392,6 +438,71 @@ class Recorder:
             except Exception:  # never let the writer die: what it holds is written on a later round
                 logger.exception("cookieconsent: writing records failed; trying again shortly")
         self.flush()
+
+    def _run_purges(self) -> None:
+        # Looks at once, then every interval: a store nobody purged for a period is purged at start.
+        while True:
+            try:
+                self.purge_due()
+            except Exception:  # never let the thread die: the next look tries again
+                logger.exception("cookieconsent: the scheduled purge failed; trying again shortly")
+            if self._stopping.wait(self.interval):
+                return
+
+    def purge_due(self) -> PurgeCounts | None:
+        """Purge the store if the schedule says so; the purge thread calls this every ``interval``.
+
+        The store is asked only once the period since the last purge (by any worker sharing the store)
+        has passed by :attr:`now`; it purges only if this recorder is the one that claims the period.
+        What was purged is logged on the ``cookieconsent`` logger (``INFO``).
+
+        Returns:
+            What was purged; or ``None``: the schedule is off, no purge is due, another worker has
+            purged this period, or the store failed (logged; tried again after ``retry_after``).
+        """
+        every, store = self.purge_every, self.store
+        if every is None or store is None:
+            return None
+        with self._purge_lock:
+            now = self.now()
+            if (self._purge_next is not None and now < self._purge_next) or time.monotonic() < self._purge_retry_at:
+                return None
+            try:
+                run = store.purge_if_due(now, self.policy.retention, every=every, worker=self._worker)
+            except Exception as exc:
+                self._purge_retry_at = time.monotonic() + self.retry_after
+                # One warning per outage: the thread retries every retry_after, which would flood the log.
+                logger.log(
+                    logging.DEBUG if self._purge_failing else logging.WARNING,
+                    "cookieconsent: the scheduled purge of the record store failed (%s); trying again every %s s",
+                    exc,
+                    self.retry_after,
+                )
+                self._purge_failing = True
+                return None
+            self._purge_failing = False
+            self._purge_next = (run.last_at or now) + every
+            if run.counts is None:
+                logger.debug(
+                    "cookieconsent: the record store was purged at %s by %s; the next purge is due at %s",
+                    run.last_at,
+                    run.last_by or "another worker",
+                    self._purge_next,
+                )
+                return None
+            counts = run.counts
+            logger.info(
+                "cookieconsent: purged %d row(s) past the retention periods at %s: %d visit(s), %d event(s), "
+                "%d consent record(s), %d closed rights request(s); the next purge is due at %s",
+                counts.total,
+                f"{now.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}",
+                counts.visits,
+                counts.events,
+                counts.consents,
+                counts.rights_requests,
+                f"{self._purge_next.astimezone(dt.UTC):%Y-%m-%dT%H:%M:%SZ}",
+            )
+            return counts
 
     def flush(self) -> bool:
         """Write everything captured so far (to the store, else to the spool). Returns whether the store took it."""
@@ -637,11 +748,17 @@ class Recorder:
         self._stopping.set()
         if self._thread is not None:
             self._thread.join(timeout)
+        if self._purge_thread is not None:
+            self._purge_thread.join(timeout)
         self.flush()
         self._last_flushed.set()  # the hook thread runs the hooks of what is queued, then ends
         if self._hook_thread is not None:
             self._hook_thread.join(timeout)
-        self._thread = self._hook_thread = None
+        self._thread = self._hook_thread = self._purge_thread = None
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
 
 
 def _load(line: str) -> tuple[Kind, Any]:

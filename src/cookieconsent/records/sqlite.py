@@ -22,7 +22,7 @@ from typing import Any, ClassVar
 from pydantic import BaseModel
 from typing_extensions import override
 
-from cookieconsent.records._sql import Row, SqlStore, Tx, schema_v2
+from cookieconsent.records._sql import Row, SqlStore, Tx, purge_schedule, schema_v2
 from cookieconsent.records.errors import StoreError, StoreUnavailableError
 from cookieconsent.records.models import format_time
 
@@ -80,6 +80,7 @@ class SqliteStore(SqlStore):
     _version_table: ClassVar[str] = (
         "CREATE TABLE IF NOT EXISTS cc_schema_version (version INTEGER NOT NULL, applied_at TEXT NOT NULL)"
     )
+    _additions: ClassVar[tuple[str, ...]] = (purge_schedule("TEXT", "TEXT"),)
 
     def __init__(self, path: str | os.PathLike[str], *, timeout: float = 10.0) -> None:
         self.path = os.fspath(path)

@@ -40,6 +40,7 @@ __all__ = [
     "ChainProblem",
     "DeleteCounts",
     "PurgeCounts",
+    "PurgeRun",
     "Stopped",
     "Store",
     "check_chain",
@@ -77,6 +78,28 @@ class PurgeCounts:
     def total(self) -> int:
         """All rows deleted."""
         return self.visits + self.events + self.consents + self.rights_requests
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeRun:
+    """What :meth:`Store.purge_if_due` did: whether this call purged, and when the store was last purged.
+
+    Args:
+        counts: What this call deleted, or ``None`` when the period's purge had already been claimed
+            (by another worker, or by this one earlier).
+        last_at: When the store's last scheduled purge ran (``now`` when this call purged); ``None``
+            if it never did.
+        last_by: Who ran it (the ``worker`` given to :meth:`Store.purge_if_due`).
+    """
+
+    counts: PurgeCounts | None
+    last_at: dt.datetime | None = None
+    last_by: str | None = None
+
+    @property
+    def ran(self) -> bool:
+        """Whether this call claimed the period and purged."""
+        return self.counts is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,6 +400,32 @@ class Store(abc.ABC):
         :meth:`verify_chain` still passes. Stop flags are never purged.
         """
 
+    def purge_if_due(
+        self, now: dt.datetime, retention: Retention, *, every: dt.timedelta, worker: str = ""
+    ) -> PurgeRun:
+        """:meth:`purge` at ``now``, unless the store was purged by this method less than ``every`` ago.
+
+        This is the scheduled purge of :class:`~cookieconsent.records.Recorder`: every worker sharing
+        the store calls it, and only one of them purges per period. The bundled stores claim the
+        period and purge in one transaction (a conditional ``UPDATE`` of ``cc_purge_schedule``), so
+        two workers that call it at once never both purge, and a purge that fails leaves the period
+        unclaimed for the next caller.
+
+        This default keeps no schedule and purges at every call: a store of your own that several
+        processes share should override it with an atomic claim of its own.
+
+        Args:
+            now: The time to purge at (with a time zone).
+            retention: The policy's retention periods.
+            every: The period: at most one purge per ``every``.
+            worker: Who is asking (``host:pid``), kept with the claim for operators to read.
+
+        Raises:
+            ValueError: ``now`` has no time zone, or ``every`` is not a positive period.
+        """
+        _check_period(every)
+        return PurgeRun(self.purge(now, retention), now, worker)
+
     # -- rights requests -------------------------------------------------------------------------
 
     @abc.abstractmethod
@@ -510,6 +559,11 @@ class Store(abc.ABC):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+def _check_period(every: dt.timedelta) -> None:
+    if not isinstance(every, dt.timedelta) or every <= dt.timedelta(0):
+        raise ValueError(f"every must be a positive datetime.timedelta, e.g. timedelta(days=1) (got {every!r})")
 
 
 def _check_page(limit: int, offset: int, *, least: int = 0) -> None:
