@@ -23,10 +23,10 @@ WHATWG URL parser, the fetch standard's ``data:`` URLs and CSS Syntax Level 3. I
   is HTML), whose content is read as HTML again; an end tag closes the innermost open foreign element
   (any, not only ``<svg>`` and the integration points) of its name, never across a ``<noscript>``
   read without scripting (``</noscript>`` itself is ignored while an integration point is open in it).
-  An SVG ``script`` runs, and an SVG ``style`` applies, its child text: the text directly in it
-  (character references decoded, CDATA sections as they are), not that of the elements in it nor its
-  comments. MathML elements fetch and run nothing by themselves (a ``<math><script>`` is no script),
-  though their ``style`` and handlers count;
+  An SVG ``script`` runs (once its own end tag closes it), and an SVG ``style`` applies, its child
+  text: the text directly in it (character references decoded, CDATA sections as they are), not that
+  of the elements in it nor its comments. MathML elements fetch and run nothing by themselves (a
+  ``<math><script>`` is no script), though their ``style`` and handlers count;
 - URLs (:func:`parse_url`): leading and trailing C0 controls and spaces stripped, tabs and newlines
   removed; special schemes read ``\`` as ``/``, take any number of slashes before the host, and read
   ``https:host`` as relative when the base has the same scheme (the page is read as served over
@@ -268,7 +268,8 @@ class Element:
         at: Where it starts in the text.
         foreign: Whether it is an element of foreign content.
         namespace: ``html``, ``svg`` or ``math``.
-        unterminated: Whether the end of the input cuts its text content.
+        unterminated: Whether the end of the input cuts its text content (an SVG script: whether
+            its own end tag never closed it).
     """
 
     name: str
@@ -454,6 +455,8 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
                 if foreign and name in ("br", "p"):
                     _break_out(open_)
                 else:
+                    if foreign and name == "script" and open_[-1][0] == "script" and open_[-1][2] is not None:
+                        open_[-1][2].unterminated = False  # its own end tag, as the current node: it runs
                     _close(open_, name)
             elif after == ">":
                 collect(lt)
@@ -500,6 +503,9 @@ def _scan(text: str, scripting: bool) -> tuple[list[Element], bool]:
                 # Any other foreign element: open until its end tag. An SVG script or style collects
                 # the text directly in it (what it runs or applies).
                 keeps = root == "svg" and name in ("script", "style")
+                # An SVG script runs only when its own end tag closes it (not at the end of the input,
+                # nor when another end tag or a breakout closes it): until then, it is unterminated.
+                element.unterminated = keeps and name == "script"
                 open_.append((name, root, element if keeps else None))
             continue
         if name == "svg" or name == "math":
@@ -1447,8 +1453,10 @@ class _Reading:
         kind = _script_kind(element) if name == "script" and ns in ("html", "svg") else None
         if name == "script" and ns in ("html", "svg") and not (self.scripting and kind is not None):
             return  # a data block, an author-inert script, or no scripting: nothing runs
-        if name == "script" and ns == "html" and element.unterminated:
-            return  # cut by the end of the input: the parser marks it as already started, it never runs
+        if name == "script" and element.unterminated:
+            # HTML: cut by the end of the input, the parser marks it as already started; SVG: its own
+            # end tag never closed it. Either way it never runs.
+            return
         marked = attrs.get("data-category") if ns == "html" and name in MARKABLE else None
         fetches = self.fetches(element)
         if marked is not None and not self.judge.allowed(marked.strip()):

@@ -994,6 +994,11 @@ def _markup_vectors() -> Iterator[Page]:
     parse("end-tag-bogus-comment", lambda v: f"</ x><img src='{ga(v)}'>")
     parse("cdata-in-html", lambda v: f"<![CDATA[x]]><img src='{ga(v)}'>")
     parse("svg-style-breakout", lambda v: f"<svg><style><img src='{ga(v)}'></style></svg>")
+    # A CDATA section is text to the tree builder, but Chromium's preload scanner reads "<![CDATA[" as a
+    # bogus comment that ends at the first ">", and fetches the tags after it.
+    parse("svg-cdata-preload", lambda v: f"<svg width='1' height='1'><![CDATA[ a>b <img src='{ga(v)}'> ]]></svg>")
+    # "<![cdata[" in small letters is no CDATA section but a bogus comment, which ends at the first ">".
+    parse("svg-cdata-small-letters", lambda v: f"<svg width='1' height='1'><![cdata[ a>b <img src='{ga(v)}'> ]]></svg>")
     parse("math-style-breakout", lambda v: f"<math><style><img src='{ga(v)}'></style></math>")
     parse("svg-script-breakout", lambda v: f"<svg><script><img src='{ga(v)}'></script></svg>")
     parse("svg-iframe-breakout", lambda v: f"<svg><iframe><img src='{ga(v)}'></iframe></svg>")
@@ -1073,6 +1078,16 @@ def _markup_vectors() -> Iterator[Page]:
             ),
         ),
     ]
+    # An SVG script element with the same type.
+    speculation.append(
+        (
+            "svg-prefetch",
+            lambda v: (
+                f'<svg width="1" height="1"><script type="speculationrules">'
+                f'{{"prefetch":[{{"source":"list","urls":["{ga(v)}"]}}]}}</script></svg>'
+            ),
+        )
+    )
     for name, make in speculation:
         vid = f"markup.speculationrules.{name}"
         modules.append(Vector(vid, "markup", make(vid)))

@@ -597,6 +597,40 @@ class _AttrStream:
                 out.insert(len(out) - 1, ' type="text/plain" ')
 
 
+class _Preload:
+    """The text of a CDATA section in foreign content, as Chromium's preload scanner reads it.
+
+    The tree builder makes it text, but the preload scanner knows no CDATA: it reads the tags in it
+    and fetches their images and scripts. The text is read by a rewriter of its own, which makes
+    inert what it would fetch for a refused category (the text changes only then); a tag the
+    section's end cuts is read as ended there (the scanner reads on past ``]]>`` to its ``>``).
+    """
+
+    __slots__ = ("rewriter",)
+
+    def __init__(self, page: HTMLRewriter) -> None:
+        self.rewriter = page._nested()
+        self.rewriter._inner = True
+        page._noscripts += 1  # a prefix of its own for the ids of what it makes inert
+        self.rewriter._id_prefix = f"{page._id_prefix}-c{page._noscripts}"
+        self.rewriter._doc = page._doc
+        self.rewriter._blocked = page._blocked  # what it makes inert counts for the page
+
+    def feed(self, text: str) -> str:
+        """The next piece of the section's text, read."""
+        return self.rewriter._take(text)
+
+    def close(self) -> str:
+        """The end of the section: a tag it cuts is read as ended (its ``>`` added, then left out)."""
+        rewriter = self.rewriter
+        carry = rewriter._carry
+        if rewriter._wait is None and carry[:1] == "<" and carry[1:2].isalpha():
+            out = rewriter._take(">")
+            if out.endswith(">"):
+                return out[:-1] + rewriter._finish()
+        return rewriter._finish()
+
+
 class _Wait:
     """A construct at the end of a buffer that the buffer does not complete, and how it ends.
 
@@ -606,7 +640,7 @@ class _Wait:
         name: The tag's name, for a tag.
     """
 
-    __slots__ = ("ends", "limit", "mode", "name", "pieces", "size", "stream", "tail")
+    __slots__ = ("ends", "limit", "mode", "name", "pieces", "preload", "size", "stream", "tail")
 
     def __init__(self, mode: str, ends: _TagLexer | tuple[str, ...], name: str = "", limit: int = 0) -> None:
         self.mode = mode
@@ -616,6 +650,8 @@ class _Wait:
         self.limit = limit
         #: For a start tag too long to hold: its attributes, read as they stream.
         self.stream: _AttrStream | None = None
+        #: For a CDATA section in foreign content: its text as Chromium's preload scanner reads it.
+        self.preload: _Preload | None = None
         self.pieces: list[str] = []
         self.size = 0
         self.tail = ""  # the last characters read, where an end string may begin
@@ -755,6 +791,17 @@ class HTMLRewriter:
             self._wait = None
             return sent + self._after(wait) + self._take(text[end:])
         end = wait.end_in(text)
+        if wait.preload is not None:  # a CDATA section: its text as the preload scanner reads it
+            if end < 0:
+                return wait.preload.feed(text)
+            self._wait = None
+            content_end = max(end - 3, 0)  # before its "]]>" (which may have begun in the last piece)
+            return (
+                wait.preload.feed(text[:content_end])
+                + wait.preload.close()
+                + text[content_end:end]
+                + self._take(text[end:])
+            )
         if wait.mode == _PASS:
             if end < 0:
                 return text
@@ -785,8 +832,13 @@ class HTMLRewriter:
         under_root = bool(self._foreign) and self._foreign[-1][1]
         if low.startswith("<!--"):
             wait = _Wait(_PASS, ("-->", "--!>"))
-        elif low.startswith("<![cdata[") and under_root:
+        elif carry.startswith("<![CDATA[") and under_root:  # in capitals only: "<![cdata[" is a bogus comment
             wait = _Wait(_PASS, ("]]>",))
+            wait.preload = _Preload(self)
+            self._carry = ""
+            self._wait = wait
+            wait.tail = carry[-8:].lower()
+            return carry[:9] + wait.preload.feed(carry[9:])
         elif low.startswith("<!doctype"):
             self._document = True
             wait = _Wait(_PASS, (">",))
@@ -1098,9 +1150,19 @@ class HTMLRewriter:
         if found.group(4) is None:
             if found.group(1) is not None:
                 end = _comment_end(buf, found.end())
-            elif found.group(2) is not None and under_root:  # CDATA (in an integration point: a bogus comment)
+            elif found.group(2) is not None and under_root and buf.startswith("<![CDATA[", start):
+                # CDATA, in capitals only (else, and in an integration point, a bogus comment)
                 end = low.find("]]>", found.end())
-                end = end + 3 if end >= 0 else end
+                if end >= 0:
+                    content = buf[found.end() : end]
+                    if "<" in content:
+                        preload = _Preload(self)
+                        seen = preload.feed(content) + preload.close()
+                        if seen != content:
+                            out.append(buf[flushed : found.end()])
+                            out.append(seen)
+                            flushed = end
+                    end += 3
             else:
                 end = low.find(">", found.end())
                 end = end + 1 if end >= 0 else end
@@ -1196,6 +1258,12 @@ class HTMLRewriter:
                                 category = self._unreadable
                                 break
                             category = self._foreign_text_refusal(name, _child_text(window[: tag.start()])[0])
+                        if category is None and name == "script":
+                            # Chromium reads an SVG script of these types as it reads an HTML one.
+                            kind = next((v for k, v in self._attributes(attr_text) if k.lower() == "type"), None)
+                            kind = unescape(kind or "").strip(_WS).lower()
+                            if kind in ("importmap", "speculationrules"):
+                                category = self._rules_category(self._text(child, attribute=False), kind)
                     if category is not None:
                         replacement = self._inert(name, self._attributes(attr_text), category, False)
                     raw = buf[tag_end:close] if close >= 0 else ""
@@ -1897,7 +1965,7 @@ def _child_text(markup: str) -> tuple[str, bool]:
             out.append(markup[at:lt])
         if markup.startswith("<!--", lt):
             end = _comment_end(markup, lt + 4)
-        elif low.startswith("<![cdata[", lt):
+        elif markup.startswith("<![CDATA[", lt):  # in capitals only: "<![cdata[" is a bogus comment
             close = markup.find("]]>", lt + 9)
             if not open_names:
                 out.append(markup[lt + 9 : close if close >= 0 else len(markup)])
