@@ -172,6 +172,8 @@ CUT = {
     "css-comment-opener-cut": f"<style>a{{}} /* url({GA})",
     "css-hash-cut": f'<style>a{{b:#url(q("init") url({GA})}}</style>',
     "css-url-space-cut": f"<style>a{{b:url({GA} )}}</style><p>{'x' * 20}</p>",
+    # A long SVG CDATA section whose "]]>" a cut splits: "]]" is not the text of the preload scanner's reading.
+    "svg-cdata-end-cut": f"<svg><![CDATA[{'x' * 600} y> <img src={GA}]]></svg>",
     # A doctype needs no space after "<!doctype"; one longer than a chunk was read as a doctype only when cut.
     "doctype-without-space": f"<!doctype{'x' * 600}><p>x</p>",
 }

@@ -606,7 +606,7 @@ class _Preload:
     section's end cuts is read as ended there (the scanner reads on past ``]]>`` to its ``>``).
     """
 
-    __slots__ = ("rewriter",)
+    __slots__ = ("pending", "rewriter")
 
     def __init__(self, page: HTMLRewriter) -> None:
         self.rewriter = page._nested()
@@ -615,20 +615,31 @@ class _Preload:
         self.rewriter._id_prefix = f"{page._id_prefix}-c{page._noscripts}"
         self.rewriter._doc = page._doc
         self.rewriter._blocked = page._blocked  # what it makes inert counts for the page
+        self.pending = ""  # a "]" or "]]" at the end of what came: the section's end may begin there
 
     def feed(self, text: str) -> str:
         """The next piece of the section's text, read."""
-        return self.rewriter._take(text)
+        data = self.pending + text
+        keep = min(len(data) - len(data.rstrip("]")), 2)
+        self.pending = data[len(data) - keep :]
+        return self.rewriter._take(data[: len(data) - keep])
 
-    def close(self) -> str:
-        """The end of the section: a tag it cuts is read as ended (its ``>`` added, then left out)."""
+    def end(self, text: str) -> str:
+        """The last piece of the section, up to and with its ``]]>``, read.
+
+        A tag the end cuts is read as ended (its ``>`` added, then left out of what is returned).
+        """
+        content = (self.pending + text)[:-3]
+        self.pending = ""
         rewriter = self.rewriter
+        out = rewriter._take(content)
         carry = rewriter._carry
         if rewriter._wait is None and carry[:1] == "<" and carry[1:2].isalpha():
-            out = rewriter._take(">")
-            if out.endswith(">"):
-                return out[:-1] + rewriter._finish()
-        return rewriter._finish()
+            closed = rewriter._take(">")
+            if closed.endswith(">"):
+                return out + closed[:-1] + rewriter._finish() + "]]>"
+            out += closed
+        return out + rewriter._finish() + "]]>"
 
 
 class _Wait:
@@ -795,13 +806,7 @@ class HTMLRewriter:
             if end < 0:
                 return wait.preload.feed(text)
             self._wait = None
-            content_end = max(end - 3, 0)  # before its "]]>" (which may have begun in the last piece)
-            return (
-                wait.preload.feed(text[:content_end])
-                + wait.preload.close()
-                + text[content_end:end]
-                + self._take(text[end:])
-            )
+            return wait.preload.end(text[:end]) + self._take(text[end:])
         if wait.mode == _PASS:
             if end < 0:
                 return text
@@ -1156,8 +1161,7 @@ class HTMLRewriter:
                 if end >= 0:
                     content = buf[found.end() : end]
                     if "<" in content:
-                        preload = _Preload(self)
-                        seen = preload.feed(content) + preload.close()
+                        seen = _Preload(self).end(content + "]]>")[:-3]
                         if seen != content:
                             out.append(buf[flushed : found.end()])
                             out.append(seen)
