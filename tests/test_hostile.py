@@ -1183,8 +1183,10 @@ def test_hostile_request(client: AppClient, forged: dict[str, str], row: Row, ca
             assert len(data["message"]) > 15
         else:
             assert media == "text/html"
-            assert "Request refused" in r.text
-            assert row.error in r.text
+            # The library's own page, in the visitor's language (the policy's first, zh-TW, by default).
+            assert 'class="cc-page"' in r.text
+            assert '<html lang="zh-TW">' in r.text
+            assert row.error in r.text  # the developer's message, behind a disclosure
     if r.status == 405:
         assert r.header("allow")
     if row.absent is not None:

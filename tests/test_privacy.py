@@ -176,7 +176,8 @@ def test_delete_removes_this_device_only_and_withdraws(
 def test_delete_from_the_form_redirects_to_a_confirmation(asgi: ConsentMiddleware, store: SqliteStore) -> None:
     client = visitor(asgi, lang="zh-TW")
     browse(client, "/a")
-    r = client.post("/_consent/my-data/delete", content=b"", headers={"content-type": FORM})  # as a browser sends it
+    # As the confirmation page's "Delete" sends it (without confirm=1 the answer is that page).
+    r = client.post("/_consent/my-data/delete", content=b"confirm=1", headers={"content-type": FORM})
     assert r.status_code == 303
     location = r.headers["location"]
     match = re.fullmatch(r"/_consent/my-data\?ref=(RR-[0-9A-F]+)", location)
@@ -325,7 +326,7 @@ def test_flask_privacy_centre(recorder: Recorder, store: SqliteStore) -> None:
     form = {"base_url": "https://localhost", "content_type": FORM}
     refused = alice.post("/_consent/my-data/delete", headers={"origin": "https://evil.example"}, **form)
     assert refused.status_code == 403
-    r = alice.post("/_consent/my-data/delete", **form)
+    r = alice.post("/_consent/my-data/delete", data={"confirm": "1"}, **form)
     assert r.status_code == 303
     assert r.headers["location"].startswith("/_consent/my-data?ref=RR-")
     recorder.flush()

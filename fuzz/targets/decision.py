@@ -129,7 +129,7 @@ def _check(reply: object, request: FakeRequest, gpc: bool, body: bytes, cross_si
             answer = json.loads(reply.body)
             if not (isinstance(answer.get("error"), str) and answer.get("message")):
                 raise Finding(f"a refusal without an error and a message: {reply.body!r}")
-        elif not (media.startswith("text/html") and b"Request refused" in reply.body):
+        elif not (media.startswith("text/html") and b'<body class="cc-page">' in reply.body and b"<h1>" in reply.body):
             raise Finding(f"a refusal that says nothing: {media!r} {reply.body[:200]!r}")
         return
     if cross_site:

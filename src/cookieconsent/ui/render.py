@@ -30,7 +30,7 @@ from cookieconsent.ui.i18n import messages
 if TYPE_CHECKING:
     from cookieconsent.core.engine import Engine
 
-__all__ = ["CONSENT_MODE", "STATIC", "OwnCookie", "Renderer", "duration"]
+__all__ = ["CONSENT_MODE", "ERRORS", "STATIC", "OwnCookie", "Renderer", "duration"]
 
 # Stand-ins for the return path in a cached banner (plain letters: escaping leaves them as they are).
 _NEXT = "ccnext0return0path"
@@ -53,6 +53,15 @@ CONSENT_MODE: dict[str, str] = {
     "functionality_storage": "functional",
     "personalization_storage": "functional",
     "security_storage": NECESSARY,
+}
+#: The error codes of the endpoints a visitor can meet in a browser, and the text each gets
+#: (``err_<text>_title`` and ``err_<text>_text``); another code of a 4xx reads as a form not read.
+ERRORS: dict[str, str] = {
+    "cross_origin": "refused",
+    "method_not_allowed": "method",
+    "not_found": "not_found",
+    "too_large": "large",
+    "store_unavailable": "unavailable",
 }
 #: Milliseconds Google tags wait for the banner's ``update`` (R43).
 WAIT_FOR_UPDATE = 500
@@ -409,18 +418,53 @@ class Renderer:
             ],
         }
 
-    def dialog(self, state: ConsentState, next_path: str = "/") -> str:
+    def _settings_context(self, state: ConsentState, next_path: str, stopped: bool) -> dict[str, Any]:
+        """:meth:`context`, with the note that recording is stopped before the toggles when ``stopped``."""
+        context = self.context(state, next_path)
+        if stopped:
+            # The dialog and the preference page both show ``settings_intro`` just above the toggles:
+            # the note goes there (a stop halts recording; the choices still govern the cookies).
+            t = context["t"]
+            context["t"] = {**t, "settings_intro": f"{t['md_recording_stopped']} {t['settings_intro']}"}
+        return context
+
+    def dialog(self, state: ConsentState, next_path: str = "/", *, stopped: bool = False) -> str:
         """The settings dialog alone (``GET /_consent/dialog``), showing the stored state.
 
         A page carries the dialog only while its first layer is shown. On the pages of a visitor who
         has decided, the script fetches it from here when "Cookie settings" is opened; without the
-        script that button is a link to the preference page.
+        script that button is a link to the preference page. ``stopped`` (the privacy centre reads it
+        from the store) adds the note that recording is stopped for this device.
         """
-        return self.env.get_template("dialog.html").render(self.context(state, next_path))
+        return self.env.get_template("dialog.html").render(self._settings_context(state, next_path, stopped))
 
-    def preferences_page(self, state: ConsentState, next_path: str, nonce: str | None = None) -> str:
-        """The full preference page (``GET /_consent/preferences``); works without JavaScript."""
+    def error_page(self, state: ConsentState, status: int, code: str, message: str, next_path: str) -> str:
+        """The page for a request the library refused, in the visitor's language (see :data:`ERRORS`).
+
+        ``message`` says, in English, how to fix the request: it is there for the site's developers,
+        behind a disclosure.
+        """
         context = self.context(state, next_path)
+        key = ERRORS.get(code) or ("not_found" if status == 404 else "method" if status == 405 else "form")
+        t = context["t"]
+        context.update(
+            head=Markup(self.head(state, None)),  # built from escaped parts
+            title=t[f"err_{key}_title"],
+            text=t[f"err_{key}_text"],
+            code=code,
+            status=status,
+            message=message,
+        )
+        return self.env.get_template("error.html").render(context)
+
+    def preferences_page(
+        self, state: ConsentState, next_path: str, nonce: str | None = None, *, stopped: bool = False
+    ) -> str:
+        """The full preference page (``GET /_consent/preferences``); works without JavaScript.
+
+        ``stopped`` adds the note that recording is stopped for this device, as in :meth:`dialog`.
+        """
+        context = self._settings_context(state, next_path, stopped)
         context["notice"] = self.notice(state.locale)
         context["head"] = Markup(self.head(state, nonce, nonce))  # built from escaped parts
         context["banner"] = Markup(self.banner(state, next_path))  # autoescaped template output

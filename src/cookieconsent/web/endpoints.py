@@ -17,7 +17,6 @@ Bad input gets a precise 4xx reply (400, 403, 404, 405, 413, 415, 429) and chang
 
 from __future__ import annotations
 
-import html
 import json
 import logging
 import math
@@ -214,7 +213,7 @@ class Endpoints:
                 raise BadRequest(413, "too_large", f"The request body is larger than {self.max_body} bytes.")
             reply = handler(request, state, body)
         except BadRequest as exc:
-            reply = self._error(request, exc)
+            reply = self._error(request, state, exc)
         if request.method.upper() == "HEAD":  # the length the GET body would have, and no body (errors too)
             if reply.stream is not None:  # a length known only by sending it: none is given
                 close = getattr(reply.stream, "close", None)
@@ -424,16 +423,24 @@ class Endpoints:
             )
         return choice
 
-    def _error(self, request: RequestView, exc: BadRequest) -> Reply:
-        media, _ = media_type(request)
-        if media == FORM:
-            message = html.escape(exc.message)
-            page = (
-                '<!doctype html><html lang="en"><meta charset="utf-8"><title>Request refused</title>'
-                f'<main><h1>Request refused</h1><p>{message}</p><p><a href="/">Back to the site</a></p></main>'
-            )
-            return html_reply(exc.status, page, exc.headers)
-        return json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
+    def _error(self, request: RequestView, state: ConsentState, exc: BadRequest) -> Reply:
+        """The refusal: a page in the visitor's language for a browser, else JSON saying how to fix it.
+
+        A browser is a form posted by a page, or an address opened directly; JSON has the error's
+        code and a message for the developer.
+        """
+        if not _from_a_browser(request):
+            return json_reply(exc.status, {"error": exc.code, "message": exc.message}, exc.headers)
+        next_path = safe_next(query(request).get("next"))
+        page = self.renderer.error_page(state, exc.status, exc.code, exc.message, next_path)
+        return html_reply(exc.status, page, exc.headers)
+
+
+def _from_a_browser(request: RequestView) -> bool:
+    """Whether a refusal goes to a person: a form posted by a page, or an address a browser opened."""
+    if media_type(request)[0] == FORM:
+        return True
+    return request.method.upper() in ("GET", "HEAD") and "text/html" in (request.header("accept") or "")
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,12 +8,19 @@
   my data" and "Delete my data". It works without JavaScript.
 - ``GET my-data.json``: a JSON copy of this device's records and consent records (R59), streamed:
   read from the store a batch at a time, never all at once.
-- ``POST my-data/delete``: deletes this device's records at once, withdraws consent and expires
-  the cookies; the request is kept as a closed ``delete`` rights request (R59).
+- ``POST my-data/delete``: asks first, then deletes. A form post without ``confirm=1`` deletes
+  nothing and answers with a confirmation page (what is recorded, by kind; "Delete" and "Cancel");
+  its "Delete" posts ``confirm=1``, which deletes this device's records, withdraws consent and
+  expires the cookies, then redirects to the centre, which says what was deleted, with counts. The
+  request is kept as a closed ``delete`` rights request (R59). A JSON (or empty) body deletes at once,
+  as an API call is its own confirmation; ``{"confirm": false}`` is refused.
 - ``POST rights``: files a rights request (``view``, ``copy``, ``correct``, ``stop``, ``delete``)
-  and answers with its reference and due date (R52); ``stop`` halts recording at once (R53). Only a
-  browser the store holds something for can file one, and an open request of the same kind is
-  answered with its own reference rather than filed twice.
+  and answers with its reference and due date (R52); ``stop`` halts recording at once (R53) and is
+  filed closed, as it is done. Only a browser the store holds something for can file one, and an
+  open request of the same kind is answered with its own reference rather than filed twice.
+
+It also serves ``GET preferences`` and ``GET dialog`` (the settings), in a worker thread under ASGI,
+so that they can say when recording is stopped for the visitor's device: that is in the store.
 
 The middlewares create one when their :class:`~cookieconsent.records.recorder.Recorder` has a store,
 so applications rarely build one themselves::
@@ -29,6 +36,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, Final, cast, get_args
 from urllib.parse import quote
@@ -70,8 +78,13 @@ HISTORY: Final = 100
 #: Records read from the store for each chunk of the JSON copy.
 EXPORT_BATCH: Final = 200
 #: The form fields that may be given once: the decision form's too, as at the other endpoints.
-_ONCE = ("action", "next", "gpc_override", "kind", "details")
+_ONCE = ("action", "next", "gpc_override", "kind", "details", "confirm")
 _DETAILS_LIMIT = 4000
+#: How a self-service deletion is closed; the centre reads the counts back from it for the result.
+_DELETED = "completed: self-service deletion of {total} records (visits: {visits}, events: {events}); {consent}"
+_DELETED_COUNTS = re.compile(r"\(visits: (\d+), events: (\d+)\); (consent withdrawn|no consent to withdraw)$")
+#: How a ``stop`` request is closed: the stop flags are set when it is filed.
+_STOPPED = "completed: recording stopped at once for this device id and consent id"
 
 
 def _utc_now() -> dt.datetime:
@@ -127,6 +140,9 @@ class PrivacyCentre:
         endpoints.add_route("my-data.json", ("GET", "HEAD"), self.export)
         endpoints.add_route("my-data/delete", ("POST",), self.delete)
         endpoints.add_route("rights", ("POST",), self.rights)
+        # The settings read the stop flags from the store: served here, in a thread under ASGI.
+        endpoints.add_route("preferences", ("GET", "HEAD"), self.preferences)
+        endpoints.add_route("dialog", ("GET", "HEAD"), self.dialog)
         endpoints.device_id_of = recorder.device_id  # the events quota counts per device
         renderer.my_data_url = self.url
 
@@ -165,9 +181,11 @@ class PrivacyCentre:
         consents: list[ConsentRecord] = []
         requests: list[RightsRequest] = []
         confirmed = None
+        stopped = False
         ref = params.get("ref")
         try:
             if self._flushed(device, consent_id):
+                stopped = self.store.is_stopped(device_id=device, consent_id=consent_id)
                 counts = self.store.count_for(device_id=device, consent_id=consent_id)
                 number = min(number, max(1, -(-sum(counts.values()) // PAGE_SIZE)))  # past the end: the last page
                 records = self.store.records_page(
@@ -205,6 +223,8 @@ class PrivacyCentre:
             more_requests=len(requests) > HISTORY,
             known=bool(total or consents or requests),
             confirmed=None if confirmed is None else _request_row(confirmed),
+            deleted=None if confirmed is None else _deleted(confirmed),
+            stopped=stopped,
             kinds=KINDS,
             rights_url=f"{self.endpoints.prefix}/rights",
             delete_url=f"{self.url}/delete",
@@ -268,9 +288,25 @@ class PrivacyCentre:
     # -- POST my-data/delete ---------------------------------------------------------------------
 
     def delete(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
-        """``POST my-data/delete``: delete this device's records, withdraw consent, expire the cookies."""
+        """``POST my-data/delete``: ask first, then delete this device's records, withdraw consent, expire the cookies.
+
+        A form post deletes only with ``confirm=1``: without it, it answers with the confirmation
+        page, which changes nothing (a misclick, or a reload of that page, deletes nothing). Its
+        "Delete" button posts ``confirm=1`` here; the answer is then a redirect to the centre, whose
+        confirmation of the closed ``delete`` request gives the counts deleted. A JSON or empty body
+        deletes at once (an API call is its own confirmation), unless it says ``"confirm": false``.
+        """
         replies.check_origin(request, self.endpoints.trusted_origins)
-        _, form = self._fields(request, body)
+        fields, form = self._fields(request, body)
+        confirm = fields.get("confirm")
+        if form and confirm != "1":
+            return self._confirm_delete(request, state)
+        if not form and confirm == "0":
+            raise BadRequest(
+                400,
+                "not_confirmed",
+                'Nothing was deleted: "confirm" is false. Send {"confirm": true}, or leave "confirm" out, to delete.',
+            )
         device, consent_id = self.subject(request, state)
         now = self._now()
         visits = events = 0
@@ -281,13 +317,14 @@ class PrivacyCentre:
             except StoreError:
                 raise _unavailable() from None
             visits, events = counts.visits, counts.events
+        consent = "consent withdrawn" if state.decided else "no consent to withdraw"
         done = self._file(
             "delete",
             device,
             consent_id,
             now,
             None,
-            resolution=f"completed: self-service deletion of {visits + events} records; consent withdrawn",
+            resolution=_DELETED.format(total=visits + events, visits=visits, events=events, consent=consent),
         )
         new = self.engine.decide_again(state, (), mechanism="withdraw") if state.decided else state
         # The device cookie goes too: its records are gone, and a new one starts a new history.
@@ -305,6 +342,62 @@ class PrivacyCentre:
             )
         reply.headers = self.engine.response_headers(new, reply.headers, expire=expire)
         return reply
+
+    def _confirm_delete(self, request: RequestView, state: ConsentState) -> Reply:
+        """The page that asks before deleting: what is recorded for this device, by kind, "Delete" and "Cancel"."""
+        device, consent_id = self.subject(request, state)
+        counts: dict[str, int] = {}
+        try:
+            if self._flushed(device, consent_id):
+                counts = self.store.count_for(device_id=device, consent_id=consent_id)
+        except StoreError:
+            raise _unavailable() from None
+        context = self.renderer.context(state, replies.safe_next(replies.query(request).get("next")))
+        # The stylesheet only: the banner's script would send this page's own page view, a record
+        # the counts shown here would then miss, and the page needs no script.
+        stylesheet = Markup('<link rel="stylesheet" href="{}">').format(self.renderer.asset_url("cookieconsent.css"))
+        context.update(
+            head=stylesheet,
+            counts=sorted(counts.items()),
+            total=sum(counts.values()),
+            withdraw=state.decided,
+            device_id=device,
+            delete_url=f"{self.url}/delete",
+            cancel_url=f"{self.url}#ccm-delete",
+        )
+        html = self.renderer.env.get_template("my_data_delete.html").render(context)
+        reply = replies.html_reply(200, html)
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    # -- GET preferences, GET dialog -------------------------------------------------------------
+
+    def preferences(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``GET preferences``: the preference page, which says when recording is stopped for this device."""
+        next_path = replies.safe_next(replies.query(request).get("next"))
+        page = self.renderer.preferences_page(state, next_path, stopped=self._stopped(request, state))
+        return self._settings(state, page)
+
+    def dialog(self, request: RequestView, state: ConsentState, body: bytes) -> Reply:
+        """``GET dialog``: the banner's settings dialog, which says when recording is stopped for this device."""
+        next_path = replies.safe_next(replies.query(request).get("next"))
+        return self._settings(state, self.renderer.dialog(state, next_path, stopped=self._stopped(request, state)))
+
+    def _settings(self, state: ConsentState, markup: str) -> Reply:
+        """A page or fragment of the visitor's settings: never cached, and varying with their cookie."""
+        reply = replies.html_reply(200, markup)
+        reply.headers = self.engine.response_headers(state, reply.headers)
+        return reply
+
+    def _stopped(self, request: RequestView, state: ConsentState) -> bool:
+        """Whether a ``stop`` request halted recording for this request's device id or consent id."""
+        device, consent_id = self.subject(request, state)
+        if device is None and consent_id is None:
+            return False
+        try:
+            return self.store.is_stopped(device_id=device, consent_id=consent_id)
+        except StoreError:
+            return False  # the settings work without the store: they only lack the note then
 
     # -- POST rights -----------------------------------------------------------------------------
 
@@ -331,15 +424,20 @@ class PrivacyCentre:
                     "or consent ID, so there is nothing to request here. If you cleared your cookies, write to the "
                     "site's operator, quoting your consent ID or the reference of an earlier request.",
                 )
+            filing = RightsRequest.new(
+                cast("RightKind", kind), device_id=device, consent_id=consent_id, received_at=now, details=details
+            )
             if kind == "stop":
                 # Each id is stopped as what it is: a device id only as a device id, a consent id
                 # only as a consent id, so an id sent in the other's place stops no one else.
                 self.store.set_stop(device_id=device, consent_id=consent_id, now=now)
-            filed, created = self.store.file_rights_request(
-                RightsRequest.new(
-                    cast("RightKind", kind), device_id=device, consent_id=consent_id, received_at=now, details=details
-                )
-            )
+                # Done at once, so filed closed: "Open" would tell the visitor to wait for nothing.
+                filing = close_request(filing, _STOPPED, now)
+            filed, created = self.store.file_rights_request(filing)
+            if kind == "stop" and filed.closed_at is None:
+                # A stop filed open before stops were closed at once: the flags are set now, so it is done.
+                filed = close_request(filed, _STOPPED, now)
+                self.store.update_rights_request(filed)
         except StoreError:
             raise _unavailable() from None
         if form:
@@ -353,6 +451,7 @@ class PrivacyCentre:
                     "received_at": filed.received_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "due_at": filed.due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
                     "stopped": kind == "stop",
+                    "status": "open" if filed.closed_at is None else "closed",
                     "existing": not created,
                 },
             )
@@ -405,7 +504,13 @@ class PrivacyCentre:
             for key in ("kind", "details"):
                 if key in data and data[key] is not None and not isinstance(data[key], str):
                     raise BadRequest(400, "bad_field", f'"{key}" must be a string.')
-            return {k: v for k, v in data.items() if isinstance(v, str)}, False
+            confirm = data.get("confirm")
+            if confirm is not None and not isinstance(confirm, bool):
+                raise BadRequest(400, "bad_field", '"confirm" must be true or false (or left out).')
+            fields = {k: v for k, v in data.items() if isinstance(v, str) and k != "confirm"}
+            if confirm is not None:
+                fields["confirm"] = "1" if confirm else "0"  # as a form gives it
+            return fields, False
         if not body:
             return {}, False
         raise BadRequest(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
@@ -511,6 +616,21 @@ def _consent_row(record: ConsentRecord) -> dict[str, Any]:
         "granted": list(record.granted),
         "refused": list(record.refused),
     }
+
+
+def _deleted(request: RightsRequest) -> dict[str, Any] | None:
+    """What a self-service deletion deleted, read back from its resolution (None for other requests).
+
+    A deletion closed before the counts were written in the resolution gives none: the page then
+    says only that the data was deleted.
+    """
+    if request.kind != "delete" or request.resolution is None:
+        return None
+    found = _DELETED_COUNTS.search(request.resolution)
+    if found is None:
+        return None
+    visits, events = int(found[1]), int(found[2])
+    return {"visits": visits, "events": events, "total": visits + events, "withdrawn": found[3] == "consent withdrawn"}
 
 
 def _request_row(request: RightsRequest) -> dict[str, Any]:
