@@ -41,13 +41,14 @@ PAGE = ["GET", "HEAD"]
 
 
 def page_lang(request: Request) -> str:
-    """The page language of ``request``, from its ``lang`` cookie."""
-    return demosite.page_lang(request.cookies.get("lang"), request.headers.get("accept-language"))
+    """The page language of ``request``: ``?lang=`` for this view, else its ``lang`` cookie."""
+    query = demosite.query_lang(request.url.query)
+    return demosite.page_lang(request.cookies.get("lang"), request.headers.get("accept-language"), query)
 
 
-def redirect_home(*cookies: str) -> Response:
-    """A 303 redirect to the home page that sets ``cookies`` (``Set-Cookie`` values)."""
-    response = RedirectResponse("/", status_code=303)
+def redirect_home(*cookies: str, to: str = "/") -> Response:
+    """A 303 redirect (to the home page by default) that sets ``cookies`` (``Set-Cookie`` values)."""
+    response = RedirectResponse(to, status_code=303)
     for cookie in cookies:
         response.headers.append("set-cookie", cookie)
     return response
@@ -91,11 +92,15 @@ async def login(request: Request) -> Response:
 
 
 @app.api_route("/lang/{code}", methods=PAGE)
-def switch_language(code: str) -> Response:
-    """Remember ``code`` as the page language (a functional cookie) and go back home."""
+def switch_language(code: str, request: Request, consent: Consent) -> Response:
+    """Show the page in ``code``: remembered in a functional cookie if allowed, else for this view only."""
     if code not in demosite.LANGUAGES:
         raise HTTPException(status_code=404)
-    return redirect_home(demosite.lang_cookie(code, secure=config.secure))
+    remembered = consent.allows("functional")
+    back = demosite.switch_back(request.headers.get("referer"), request.url.netloc, code, remembered=remembered)
+    if remembered:
+        return redirect_home(demosite.lang_cookie(code, secure=config.secure), to=back)
+    return redirect_home(to=back)
 
 
 @app.api_route("/privacy", methods=PAGE)

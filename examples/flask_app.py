@@ -26,13 +26,14 @@ consent = CookieConsent(app, config=config, recorder=demosite.make_recorder(conf
 
 
 def page_lang() -> str:
-    """The page language of the current request, from its ``lang`` cookie."""
-    return demosite.page_lang(request.cookies.get("lang"), request.headers.get("accept-language"))
+    """The page language of the current request: ``?lang=`` for this view, else its ``lang`` cookie."""
+    query = demosite.query_lang(request.query_string.decode("latin-1"))
+    return demosite.page_lang(request.cookies.get("lang"), request.headers.get("accept-language"), query)
 
 
-def redirect_home(*cookies: str) -> Response:
-    """A 303 redirect to the home page that sets ``cookies`` (``Set-Cookie`` values)."""
-    response = Response(status=303, headers={"Location": "/"})
+def redirect_home(*cookies: str, to: str = "/") -> Response:
+    """A 303 redirect (to the home page by default) that sets ``cookies`` (``Set-Cookie`` values)."""
+    response = Response(status=303, headers={"Location": to})
     for cookie in cookies:
         response.headers.add("Set-Cookie", cookie)
     return response
@@ -76,10 +77,14 @@ def login() -> Response:
 
 @app.get("/lang/<code>")
 def switch_language(code: str) -> Response:
-    """Remember ``code`` as the page language (a functional cookie) and go back home."""
+    """Show the page in ``code``: remembered in a functional cookie if allowed, else for this view only."""
     if code not in demosite.LANGUAGES:
         abort(404)
-    return redirect_home(demosite.lang_cookie(code, secure=config.secure))
+    remembered = g.consent.allows("functional")
+    back = demosite.switch_back(request.headers.get("referer"), request.host, code, remembered=remembered)
+    if remembered:
+        return redirect_home(demosite.lang_cookie(code, secure=config.secure), to=back)
+    return redirect_home(to=back)
 
 
 @app.get("/privacy")

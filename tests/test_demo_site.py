@@ -73,3 +73,34 @@ def test_every_page_links_an_icon_the_site_serves(visitor: Visitor) -> None:
     served = visitor.get(icon.group(1))
     assert served.status == 200
     assert served.text.startswith("<svg")
+
+
+def test_the_language_switch_works_without_functional_for_this_view(visitor: Visitor) -> None:
+    article = next(iter(demosite.ARTICLES.values())).url
+    page = visitor.get(article, {"accept-language": "zh-TW"})
+    assert '<html lang="zh-TW">' in page.text
+    switched = visitor.get("/lang/en", {"referer": f"https://testserver{article}"})
+    assert switched.status == 303
+    assert switched.header("location") == f"{article}?lang=en"  # the same page, in English, for this view
+    assert "lang" not in switched.set_cookie_names
+    shown = visitor.get(f"{article}?lang=en", {"accept-language": "zh-TW"})
+    assert '<html lang="en">' in shown.text
+    assert "remembering your language needs Functional cookies" in shown.text
+    assert 'id="cookieconsent" lang="en"' in shown.text or 'lang="en" id="cookieconsent"' in shown.text
+
+
+def test_the_language_switch_remembers_the_choice_with_functional(visitor: Visitor) -> None:
+    visitor.post("/_consent", {"action": "custom", "categories": ["functional"]}, headers=SAME_ORIGIN)
+    article = next(iter(demosite.ARTICLES.values())).url
+    switched = visitor.get("/lang/en", {"referer": f"https://testserver{article}"})
+    assert switched.status == 303
+    assert switched.header("location") == article  # stays on the same page
+    assert "lang" in switched.set_cookie_names
+    shown = visitor.get(article, {"accept-language": "zh-TW"})
+    assert '<html lang="en">' in shown.text
+    assert "remembering your language" not in shown.text
+
+
+def test_the_language_switch_follows_only_this_sites_pages(visitor: Visitor) -> None:
+    switched = visitor.get("/lang/en", {"referer": "https://evil.example/x"})
+    assert switched.header("location") == "/?lang=en"

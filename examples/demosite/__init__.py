@@ -23,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, parse_qsl, urlencode, urlsplit
 
 from jinja2 import Environment, FileSystemLoader
 
@@ -41,6 +42,7 @@ __all__ = [
     "POLICY_PATH",
     "STATIC_DIR",
     "Article",
+    "PageLanguage",
     "article_page",
     "csrf_cookie",
     "csrf_valid",
@@ -55,8 +57,10 @@ __all__ = [
     "news_json",
     "page_lang",
     "privacy_page",
+    "query_lang",
     "render",
     "session_cookie",
+    "switch_back",
 ]
 
 logger = logging.getLogger(__name__)
@@ -135,24 +139,66 @@ def _secret_keys() -> list[str]:
     return keys
 
 
-def page_lang(cookie: str | None, accept_language: str | None = None) -> str:
-    """The page language: the ``lang`` cookie if it names a site language, else ``Accept-Language``.
+class PageLanguage(str):
+    """A page language (``"zh-TW"`` or ``"en"``) that knows whether it holds for this page view only.
+
+    A visitor who switches language without the functional category gets it in the address
+    (``?lang=en``): the ``lang`` cookie that would remember it is not allowed, and the page says so.
+    """
+
+    __slots__ = ("this_view_only",)
+
+    this_view_only: bool
+
+    def __new__(cls, lang: str, this_view_only: bool = False) -> PageLanguage:
+        """``lang``, for this page view only or not."""
+        value = super().__new__(cls, lang)
+        value.this_view_only = this_view_only
+        return value
+
+
+def page_lang(cookie: str | None, accept_language: str | None = None, query: str | None = None) -> PageLanguage:
+    """The page language: ``?lang=`` for this view, else the ``lang`` cookie, else ``Accept-Language``.
 
     Args:
         cookie: The ``lang`` cookie's value, or ``None`` if the request has none.
         accept_language: The ``Accept-Language`` header, if any.
+        query: The ``lang`` query parameter, if any.
 
     Returns:
         ``"zh-TW"`` or ``"en"``.
     """
+    if query in LANGUAGES and query != cookie:
+        return PageLanguage(query, this_view_only=True)
     if cookie in LANGUAGES:
-        return cookie
-    return negotiate(accept_language, LANGUAGES, DEFAULT_LANG)
+        return PageLanguage(cookie)
+    return PageLanguage(negotiate(accept_language, LANGUAGES, DEFAULT_LANG))
+
+
+def query_lang(query_string: str) -> str | None:
+    """The ``lang`` query parameter of a request, if it names a site language."""
+    values = parse_qs(query_string).get("lang", [])
+    return values[0] if values and values[0] in LANGUAGES else None
+
+
+def switch_back(referer: str | None, host: str, lang: str, *, remembered: bool) -> str:
+    """Where the language switch goes: the page it was clicked on (``Referer``), in ``lang``.
+
+    With the ``lang`` cookie allowed (``remembered``), the page as it was; without, the page with
+    ``?lang=`` for this view. Only a page of this site (``host``) is followed: the home page otherwise.
+    """
+    parts = urlsplit(referer or "")
+    ours = parts.netloc == host and parts.path.startswith("/") and not parts.path.startswith(("//", "/lang/"))
+    path = parts.path if ours else "/"
+    params = [(k, v) for k, v in parse_qsl(parts.query) if k != "lang"] if ours else []
+    if not remembered:
+        params.append(("lang", lang))
+    return path + (f"?{urlencode(params)}" if params else "")
 
 
 def _banner_locale(request: RequestView) -> str:
     lang = read_cookies(request.header("cookie") or "").values("lang")
-    return page_lang(lang[0] if lang else None, request.header("accept-language"))
+    return page_lang(lang[0] if lang else None, request.header("accept-language"), query_lang(request.query_string))
 
 
 # -- cookies -----------------------------------------------------------------------------------
@@ -354,6 +400,11 @@ _UI: dict[str, tuple[str, str]] = {
     "nav_login": ("登入", "Sign in"),
     "nav_privacy": ("隱私權", "Privacy"),
     "switch_lang": ("English", "中文"),
+    "lang_this_view": (
+        "此頁面僅於本次瀏覽以中文顯示：記住您的語言需要「功能」Cookie。",
+        "This page is in English for this view only: remembering your language needs Functional cookies.",
+    ),
+    "lang_settings": ("Cookie 設定", "Cookie settings"),
     "footer_note": (
         "本網站為 cookieconsent 函式庫的示範網站，內容僅供說明。",
         "A demonstration site for the cookieconsent library; the content is illustrative.",
@@ -487,6 +538,7 @@ def _page(template: str, lang: str, current: str | None = None, **context: Any) 
     return render(
         template,
         lang=lang,
+        lang_this_view_only=getattr(lang, "this_view_only", False),
         other_lang=other,
         t=_strings(lang),
         current=current,
