@@ -78,6 +78,11 @@ FINDINGS = {
         '</script></svg><a href="https://www.facebook.com/tr?id=1">x</a>',
         "an SVG script of type speculationrules is read as an HTML one: its document rules prefetch links",
     ),
+    "svg-speculation-rules-non-ascii": (
+        '<svg><script type=speculationrules>{"prefetch":[{"where":{"\udcbe":""},"eagerness":"immediate"}]}'
+        "</script></svg><a href=http:w.facebook.com/tr>x</a>",
+        "speculation rules in an SVG script with a byte that is not UTF-8 (read as U+FFFD)",
+    ),
     "svg-script-unclosed": (
         "<svg><script/w=<!--image-set(&quot;http:google-analytics.com>google-analytics.com",
         "an SVG script its own end tag never closes never runs (the oracle read it as running)",

@@ -1823,7 +1823,11 @@ class HTMLRewriter:
         of the page, which cannot be told here: they are treated as unreadable.
         """
         try:
-            data = json.loads(source.encode("latin-1").decode("utf-8", "replace"))
+            text = source.encode("latin-1").decode("utf-8", "replace")
+        except UnicodeEncodeError:  # already text (an SVG script's, its references read)
+            text = source
+        try:
+            data = json.loads(text)
         except ValueError:
             return None  # the browser ignores it too
         found: str | None = None
