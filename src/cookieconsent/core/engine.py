@@ -361,7 +361,8 @@ class Engine:
             rule = self.policy.cookie_rule(name)
             if rule is None:
                 # The recorder's device cookie, undeclared, still belongs to its data item's category.
-                category = self._device_category(name)
+                device = self.device_cookie()
+                category = device[1] if device is not None and device[0] == name else None
                 if category is not None and category != NECESSARY and category not in granted:
                     out.append(expire_cookie(name, secure=self.config.secure))
                 continue
@@ -370,12 +371,16 @@ class Engine:
                 out.append(expire_cookie(name, path=rule.path, domain=rule.domain))
         return tuple(out)
 
-    def _device_category(self, name: str) -> str | None:
-        """The category of the recorder's device cookie if ``name`` is it, else ``None``."""
+    def device_cookie(self) -> tuple[str, str] | None:
+        """The recorder's device identifier cookie and its category (the ``device_id`` data item's).
+
+        ``None`` without a recorder or without that data item: the device cookie is then never set.
+        """
         recorder = self.recorder
-        if recorder is None or name != recorder.device_cookie:
+        if recorder is None:
             return None
-        return next((item.category for item in recorder.policy.data_items if item.id == "device_id"), None)
+        category = next((item.category for item in recorder.policy.data_items if item.id == "device_id"), None)
+        return None if category is None else (recorder.device_cookie, category)
 
     def set_cookie_allowed(self, state: ConsentState, header_value: str) -> bool:
         """Whether the app may set this cookie now: declared, and in a category in force."""

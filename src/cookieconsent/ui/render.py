@@ -232,11 +232,9 @@ class Renderer:
         """
         config = self.engine.config
         own = [OwnCookie(config.cookie_name, "consent", NECESSARY, config.max_age, config.domain)]
-        recorder = self.engine.recorder
-        if recorder is not None:
-            category = next((item.category for item in recorder.policy.data_items if item.id == "device_id"), None)
-            if category is not None:
-                own.append(OwnCookie(recorder.device_cookie, "device", category, DEVICE_COOKIE_AGE))
+        device = self.engine.device_cookie()
+        if device is not None:
+            own.append(OwnCookie(device[0], "device", device[1], DEVICE_COOKIE_AGE))
         return tuple(cookie for cookie in own if self.policy.cookie_rule(cookie.name) is None)
 
     def _own_row(self, cookie: OwnCookie, locale: str, t: Mapping[str, str]) -> dict[str, Any]:
