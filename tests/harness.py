@@ -677,6 +677,37 @@ class Site(AppClient):
         self.closed = closed
 
 
+def privacy_site(recorder: Recorder, now: dt.datetime) -> ASGIMiddleware:
+    """A Starlette site whose every path is a page, with its privacy centre on a clock stopped at ``now``."""
+    from starlette.applications import Starlette
+    from starlette.requests import Request
+    from starlette.responses import PlainTextResponse
+    from starlette.routing import Route
+
+    from cookieconsent.web.privacy import PrivacyCentre
+
+    async def page(request: Request) -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    app = ASGIMiddleware(Starlette(routes=[Route("/{path:path}", page)]), recorder.engine.config, recorder=recorder)
+    # The recorder served a centre already; serve one with the stopped clock instead.
+    PrivacyCentre(recorder, app.engine, app.endpoints, app.endpoints.renderer, clock=lambda: now)
+    return app
+
+
+def browser_client(app: Any, lang: str = "en", ip: str = "203.0.113.7") -> Any:
+    """Starlette's test client as a phone's browser in Taiwan: its user agent, language, country and address."""
+    from starlette.testclient import TestClient
+
+    return TestClient(
+        app,
+        base_url="https://testserver",
+        headers={"user-agent": UA, "cf-ipcountry": "TW", "accept-language": lang},
+        client=(ip, 50000),
+        follow_redirects=False,
+    )
+
+
 def asgi_app(recorder: Recorder, cfg: ConsentConfig | None = None) -> ASGIMiddleware:
     """The site on Starlette: every path a page, and ``/stream/{html,json}`` streamed (``?fail=1``: failing halfway)."""
     from starlette.applications import Starlette

@@ -6,22 +6,18 @@ import datetime as dt
 import re
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
-from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.flask import CookieConsent
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
-from cookieconsent.web.privacy import KINDS, PrivacyCentre
-from tests.harness import UA, recording_config
+from cookieconsent.web.privacy import KINDS
+from tests.harness import UA, browser_client, privacy_site, recording_config
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 CONSENT = "__Host-consent"
@@ -40,23 +36,7 @@ def recorder(store: SqliteStore, tmp_path: Path) -> Iterator[Recorder]:
 
 @pytest.fixture
 def asgi(recorder: Recorder) -> ConsentMiddleware:
-    async def page(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    app = ConsentMiddleware(Starlette(routes=[Route("/{path:path}", page)]), recorder.engine.config, recorder=recorder)
-    # The recorder served a centre already; serve one with a frozen clock instead.
-    PrivacyCentre(recorder, app.engine, app.endpoints, app.endpoints.renderer, clock=lambda: NOW)
-    return app
-
-
-def visitor(app: Any, lang: str = "en", ip: str = "203.0.113.7") -> TestClient:
-    return TestClient(
-        app,
-        base_url="https://testserver",
-        headers={"user-agent": UA, "cf-ipcountry": "TW", "accept-language": lang},
-        client=(ip, 50000),
-        follow_redirects=False,
-    )
+    return privacy_site(recorder, NOW)
 
 
 def browse(client: TestClient, *pages: str) -> None:
@@ -71,7 +51,7 @@ def one_h1(html: str) -> None:
 
 
 def test_the_page_shows_this_device_only(asgi: ConsentMiddleware, recorder: Recorder) -> None:
-    alice, bob = visitor(asgi), visitor(asgi, ip="198.51.100.9")
+    alice, bob = browser_client(asgi), browser_client(asgi, ip="198.51.100.9")
     browse(alice, "/alice/1", "/alice/2")
     browse(bob, "/bob/secret")
     r = alice.get("/_consent/my-data")
@@ -97,7 +77,7 @@ def test_the_page_shows_this_device_only(asgi: ConsentMiddleware, recorder: Reco
 
 
 def test_the_page_speaks_the_visitors_language(asgi: ConsentMiddleware) -> None:
-    client = visitor(asgi, lang="zh-TW")
+    client = browser_client(asgi, lang="zh-TW")
     browse(client, "/a")
     html = client.get("/_consent/my-data").text
     assert '<html lang="zh-TW">' in html
@@ -108,11 +88,11 @@ def test_the_page_speaks_the_visitors_language(asgi: ConsentMiddleware) -> None:
 
 
 def test_the_banner_and_preferences_link_to_the_centre(asgi: ConsentMiddleware) -> None:
-    assert 'href="/_consent/my-data"' in visitor(asgi).get("/_consent/preferences").text
+    assert 'href="/_consent/my-data"' in browser_client(asgi).get("/_consent/preferences").text
 
 
 def test_the_json_copy_holds_this_device_only(asgi: ConsentMiddleware, store: SqliteStore) -> None:
-    alice, bob = visitor(asgi), visitor(asgi)
+    alice, bob = browser_client(asgi), browser_client(asgi)
     browse(alice, "/alice")
     browse(bob, "/bob")
     r = alice.get("/_consent/my-data.json")
@@ -131,8 +111,8 @@ def test_the_json_copy_holds_this_device_only(asgi: ConsentMiddleware, store: Sq
 
 
 def test_a_visitor_without_ids_gets_an_empty_copy(asgi: ConsentMiddleware) -> None:
-    browse(visitor(asgi), "/someone")
-    data = visitor(asgi).get("/_consent/my-data.json").json()
+    browse(browser_client(asgi), "/someone")
+    data = browser_client(asgi).get("/_consent/my-data.json").json()
     assert data["records"] == []
     assert data["consent_records"] == []
     assert data["rights_requests"] == []
@@ -143,7 +123,7 @@ def test_a_visitor_without_ids_gets_an_empty_copy(asgi: ConsentMiddleware) -> No
 def test_delete_removes_this_device_only_and_withdraws(
     asgi: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    alice, bob = visitor(asgi), visitor(asgi)
+    alice, bob = browser_client(asgi), browser_client(asgi)
     browse(alice, "/alice/1", "/alice/2")
     browse(bob, "/bob")
     device, consent_id = alice.cookies[DEVICE], alice.get("/_consent/state").json()["consent_id"]
@@ -174,7 +154,7 @@ def test_delete_removes_this_device_only_and_withdraws(
 
 
 def test_delete_from_the_form_redirects_to_a_confirmation(asgi: ConsentMiddleware, store: SqliteStore) -> None:
-    client = visitor(asgi, lang="zh-TW")
+    client = browser_client(asgi, lang="zh-TW")
     browse(client, "/a")
     # As the confirmation page's "Delete" sends it (without confirm=1 the answer is that page).
     r = client.post("/_consent/my-data/delete", content=b"confirm=1", headers={"content-type": FORM})
@@ -188,7 +168,7 @@ def test_delete_from_the_form_redirects_to_a_confirmation(asgi: ConsentMiddlewar
 
 
 def test_rights_requests_get_due_dates_from_a_frozen_clock(asgi: ConsentMiddleware, store: SqliteStore) -> None:
-    client = visitor(asgi)
+    client = browser_client(asgi)
     browse(client, "/a")
     view = client.post("/_consent/rights", json={"kind": "view"})
     assert view.status_code == 201
@@ -205,7 +185,7 @@ def test_rights_requests_get_due_dates_from_a_frozen_clock(asgi: ConsentMiddlewa
 
 
 def test_a_form_request_shows_its_reference_and_due_date(asgi: ConsentMiddleware) -> None:
-    client = visitor(asgi, lang="zh-TW")
+    client = browser_client(asgi, lang="zh-TW")
     browse(client, "/a")
     r = client.post("/_consent/rights", data={"kind": "copy", "details": ""})
     assert r.status_code == 303
@@ -220,7 +200,7 @@ def test_a_form_request_shows_its_reference_and_due_date(asgi: ConsentMiddleware
 def test_stop_halts_recording_at_once_and_survives_a_new_consent_cookie(
     asgi: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    alice, bob = visitor(asgi), visitor(asgi)
+    alice, bob = browser_client(asgi), browser_client(asgi)
     browse(alice, "/before")
     browse(bob, "/bob/1")
     device = alice.cookies[DEVICE]
@@ -248,7 +228,7 @@ def test_stop_halts_recording_at_once_and_survives_a_new_consent_cookie(
 def test_cross_site_posts_are_refused(
     asgi: ConsentMiddleware, store: SqliteStore, recorder: Recorder, path: str
 ) -> None:
-    client = visitor(asgi)
+    client = browser_client(asgi)
     browse(client, "/a")
     r = client.post(path, json={"kind": "delete"}, headers={"origin": "https://evil.example"})
     assert r.status_code == 403
@@ -259,7 +239,7 @@ def test_cross_site_posts_are_refused(
 
 
 def test_unknown_kinds_are_refused(asgi: ConsentMiddleware, store: SqliteStore) -> None:
-    client = visitor(asgi)
+    client = browser_client(asgi)
     r = client.post("/_consent/rights", json={"kind": "erase"})
     assert r.status_code == 400
     assert r.json()["error"] == "unknown_kind"
@@ -274,7 +254,7 @@ def test_unknown_kinds_are_refused(asgi: ConsentMiddleware, store: SqliteStore) 
 
 def test_a_visitor_with_nothing_held_cannot_file_a_request(asgi: ConsentMiddleware, store: SqliteStore) -> None:
     """A request needs a device or consent id the store holds something for (it used to be filed anyway)."""
-    client = visitor(asgi)
+    client = browser_client(asgi)
     r = client.post("/_consent/rights", json={"kind": "view", "details": "I visited on 1 March"})
     assert r.status_code == 404
     assert r.json()["error"] == "nothing_held"
@@ -283,7 +263,7 @@ def test_a_visitor_with_nothing_held_cannot_file_a_request(asgi: ConsentMiddlewa
     assert form.status_code == 404
     assert "text/html" in form.headers["content-type"]
     assert "Nothing is held for this browser" in form.text
-    made_up = visitor(asgi)
+    made_up = browser_client(asgi)
     made_up.cookies.set(DEVICE, "made-up-device-id-000001", domain="testserver")
     assert made_up.post("/_consent/rights", json={"kind": "stop"}).status_code == 404
     assert store.list_rights_requests() == []
@@ -297,7 +277,7 @@ def test_a_visitor_with_nothing_held_cannot_file_a_request(asgi: ConsentMiddlewa
 def test_a_recorder_without_a_store_serves_no_centre(tmp_path: Path) -> None:
     recorder = Recorder(recording_config(), None, spool=tmp_path / "spool.jsonl")
     app = ConsentMiddleware(PlainTextResponse("ok"), recorder.engine.config, recorder=recorder)
-    assert visitor(app).get("/_consent/my-data").status_code == 404
+    assert browser_client(app).get("/_consent/my-data").status_code == 404
     assert app.endpoints.renderer.my_data_url is None
 
 

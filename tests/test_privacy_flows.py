@@ -9,17 +9,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from starlette.applications import Starlette
-from starlette.requests import Request
-from starlette.responses import PlainTextResponse
-from starlette.routing import Route
 from starlette.testclient import TestClient
 
 from cookieconsent.asgi import ConsentMiddleware
 from cookieconsent.records.recorder import DEVICE_COOKIE, Recorder
 from cookieconsent.records.sqlite import SqliteStore
-from cookieconsent.web.privacy import PrivacyCentre
-from tests.harness import UA, recording_config
+from tests.harness import browser_client, privacy_site, recording_config
 
 NOW = dt.datetime(2025, 3, 1, 9, 30, tzinfo=dt.UTC)
 DEVICE = f"__Host-{DEVICE_COOKIE}"
@@ -36,21 +31,7 @@ def recorder(store: SqliteStore, tmp_path: Path) -> Iterator[Recorder]:
 
 @pytest.fixture
 def app(recorder: Recorder) -> ConsentMiddleware:
-    async def page(request: Request) -> PlainTextResponse:
-        return PlainTextResponse("ok")
-
-    app = ConsentMiddleware(Starlette(routes=[Route("/{path:path}", page)]), recorder.engine.config, recorder=recorder)
-    PrivacyCentre(recorder, app.engine, app.endpoints, app.endpoints.renderer, clock=lambda: NOW)
-    return app
-
-
-def visitor(app: Any, lang: str = "en") -> TestClient:
-    return TestClient(
-        app,
-        base_url="https://testserver",
-        headers={"user-agent": UA, "accept-language": lang},
-        follow_redirects=False,
-    )
+    return privacy_site(recorder, NOW)
 
 
 def browse(client: TestClient, *pages: str, clicks: int = 0) -> None:
@@ -80,7 +61,7 @@ def rows(html: str) -> dict[str, str]:
 def test_the_first_post_shows_what_will_be_deleted_and_deletes_nothing(
     app: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a", "/b", clicks=1)
     device = client.cookies[DEVICE]
     centre = client.get("/_consent/my-data").text
@@ -111,7 +92,7 @@ def test_the_first_post_shows_what_will_be_deleted_and_deletes_nothing(
 def test_the_confirmation_deletes_and_the_centre_says_what_with_counts(
     app: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a", "/b", clicks=1)
     device = client.cookies[DEVICE]
     r = form_post(client, DELETE, "confirm=1")
@@ -135,7 +116,7 @@ def test_the_confirmation_deletes_and_the_centre_says_what_with_counts(
 
 
 def test_the_result_speaks_chinese_too(app: ConsentMiddleware) -> None:
-    client = visitor(app, lang="zh-TW")
+    client = browser_client(app, lang="zh-TW")
     browse(client, "/a", "/b", clicks=2)
     ask = form_post(client, DELETE).text
     assert "<h1>確定要刪除您的資料嗎？</h1>" in ask
@@ -151,7 +132,7 @@ def test_the_result_speaks_chinese_too(app: ConsentMiddleware) -> None:
 
 
 def test_a_visitor_with_nothing_recorded_is_told_so(app: ConsentMiddleware, store: SqliteStore) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     assert client.post("/_consent", json={"action": "reject_all"}).status_code == 200  # a decision, no records
     client.get("/a")
     ask = form_post(client, DELETE).text
@@ -166,7 +147,7 @@ def test_a_visitor_with_nothing_recorded_is_told_so(app: ConsentMiddleware, stor
 
 
 def test_a_visitor_with_nothing_recorded_in_chinese(app: ConsentMiddleware) -> None:
-    client = visitor(app, lang="zh-TW")
+    client = browser_client(app, lang="zh-TW")
     html = client.get(form_post(client, DELETE, "confirm=1").headers["location"]).text
     assert "此裝置沒有任何紀錄，因此沒有刪除任何紀錄。" in html
     assert "您的資料已刪除" not in html
@@ -174,7 +155,7 @@ def test_a_visitor_with_nothing_recorded_in_chinese(app: ConsentMiddleware) -> N
 
 
 def test_only_a_same_site_confirmation_deletes(app: ConsentMiddleware, store: SqliteStore, recorder: Recorder) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a")
     for body in ("", "confirm=1"):  # another site can neither ask nor confirm
         r = form_post(client, DELETE, body, origin="https://evil.example")
@@ -190,7 +171,7 @@ def test_only_a_same_site_confirmation_deletes(app: ConsentMiddleware, store: Sq
 
 
 def test_a_doubled_confirm_field_is_refused(app: ConsentMiddleware, store: SqliteStore, recorder: Recorder) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a")
     assert form_post(client, DELETE, "confirm=1&confirm=0").status_code == 400
     recorder.flush()
@@ -200,7 +181,7 @@ def test_a_doubled_confirm_field_is_refused(app: ConsentMiddleware, store: Sqlit
 def test_json_clients_delete_at_once_unless_they_say_not_to(
     app: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a", "/b", clicks=1)
     refused = client.post(DELETE, json={"confirm": False})
     assert refused.status_code == 400
@@ -216,7 +197,7 @@ def test_json_clients_delete_at_once_unless_they_say_not_to(
     assert r.status_code == 200
     assert r.json()["deleted"] == {"visits": 2, "events": 1, "total": 3}
     assert r.json()["withdrawn"] is True
-    again = visitor(app)
+    again = browser_client(app)
     browse(again, "/c")
     plain = again.post(DELETE, json={})  # as before: no confirm field needed
     assert plain.status_code == 200
@@ -229,7 +210,7 @@ def test_json_clients_delete_at_once_unless_they_say_not_to(
 def test_stop_is_done_at_once_and_shows_in_the_settings(
     app: ConsentMiddleware, store: SqliteStore, recorder: Recorder
 ) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a")
     note = "Recording for this device has stopped, at your request"
     assert note not in client.get("/_consent/preferences").text
@@ -255,13 +236,13 @@ def test_stop_is_done_at_once_and_shows_in_the_settings(
     recorder.flush()
     assert [rec.page for rec in store.iter_records()] == ["/a"]
     # Another visitor's settings say nothing of it.
-    other = visitor(app)
+    other = browser_client(app)
     browse(other, "/b")
     assert note not in other.get("/_consent/preferences").text
 
 
 def test_stop_in_json_and_in_chinese(app: ConsentMiddleware, store: SqliteStore) -> None:
-    client = visitor(app, lang="zh-TW")
+    client = browser_client(app, lang="zh-TW")
     browse(client, "/a")
     r = client.post("/_consent/rights", json={"kind": "stop"})
     assert r.status_code == 201
@@ -275,7 +256,7 @@ def test_stop_in_json_and_in_chinese(app: ConsentMiddleware, store: SqliteStore)
 
 
 def test_the_settings_read_the_store_in_a_thread_and_work_without_it(app: ConsentMiddleware, store: Any) -> None:
-    client = visitor(app)
+    client = browser_client(app)
     browse(client, "/a")
     assert client.post("/_consent/rights", json={"kind": "stop"}).status_code == 201
     # Under ASGI the settings, which now ask the store, run off the event loop.
